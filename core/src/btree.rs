@@ -1,0 +1,795 @@
+//! B+tree of byte-string keys and values over the pager.
+//!
+//! # Page layout (leaf and branch pages)
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 1 | page type: 1 leaf, 2 branch |
+//! | 1 | 1 | reserved, 0 |
+//! | 2 | 2 | cell count `n` |
+//! | 4 | 4 | content start: offset of the lowest cell byte |
+//! | 8 | 4 | branch: right-most child page; leaf: 0 |
+//! | 12 | 2n | slot array: offset of each cell, in key order |
+//! | ... | | free space, then cell content up to `page_size - 4` |
+//!
+//! Leaf cell: key length (u16), flags (u8, bit 0 = value in overflow pages),
+//! value length (u32), key bytes, then the value bytes (inline) or the first
+//! overflow page (u32). Branch cell: child page (u32), key length (u16), key
+//! bytes; the child holds the keys below the cell's key, the right-most child
+//! the keys at or above the last cell's key.
+//!
+//! Overflow page: type 3, 3 reserved bytes, next overflow page (u32, 0 at the
+//! end), then `page_size - 12` bytes of value.
+//!
+//! Invariants: keys strictly increase along the slot array; every cell is at
+//! most `max_cell(page_size)` bytes, so a page always holds three cells and a
+//! split of a full page plus one cell always gives two valid pages; a
+//! non-root leaf is never empty (an emptied leaf is freed); a root never
+//! moves (a root split copies the root into a new child, as SQLite's
+//! `balance_deeper`), so table roots in the catalog never change.
+
+use crate::error::{corrupt, Error, FileKind, Result};
+use crate::format::{get_u16, get_u32, max_cell, put_u16, put_u32, PAGE_TRAILER, PT_BRANCH, PT_LEAF, PT_OVERFLOW};
+use crate::pager::Pager;
+use crate::storage::Storage;
+use core::cmp::Ordering as Cmp;
+use core::ops::Range;
+
+/// Bytes of the B+tree page header.
+pub(crate) const PAGE_HEADER: usize = 12;
+/// Deepest tree walked before a page cycle is assumed.
+pub(crate) const MAX_DEPTH: usize = 32;
+const OVFL_HEADER: usize = 8;
+
+const fn bad(page: u32, reason: &'static str) -> Error {
+    corrupt(FileKind::Database, page, reason)
+}
+
+// ---------- page accessors (all bounds-checked: a page that passed its
+// checksum may still have been crafted) ----------
+
+pub(crate) fn ncells(p: &[u8]) -> usize {
+    get_u16(p, 2) as usize
+}
+fn content_start(p: &[u8]) -> usize {
+    get_u32(p, 4) as usize
+}
+fn usable(p: &[u8]) -> usize {
+    p.len() - PAGE_TRAILER
+}
+pub(crate) fn right_child(p: &[u8]) -> u32 {
+    get_u32(p, 8)
+}
+fn set_ncells(p: &mut [u8], n: usize) {
+    put_u16(p, 2, n as u16)
+}
+
+/// Checks the page header of a tree page.
+pub(crate) fn check_header(p: &[u8], pgno: u32) -> Result<()> {
+    if p[0] != PT_LEAF && p[0] != PT_BRANCH {
+        return Err(bad(pgno, "not a B+tree page"));
+    }
+    let n = ncells(p);
+    let cs = content_start(p);
+    if PAGE_HEADER + 2 * n > cs || cs > usable(p) {
+        return Err(bad(pgno, "B+tree page header out of range"));
+    }
+    Ok(())
+}
+
+fn slot(p: &[u8], i: usize) -> usize {
+    get_u16(p, PAGE_HEADER + 2 * i) as usize
+}
+
+/// A decoded leaf cell (ranges index the page).
+#[derive(Debug, Clone)]
+pub(crate) struct LeafCell {
+    pub key: Range<usize>,
+    pub vlen: u32,
+    /// First overflow page, or `None` for an inline value.
+    pub ovfl: Option<u32>,
+    /// Inline value range (empty for overflow values).
+    pub val: Range<usize>,
+    pub size: usize,
+}
+
+pub(crate) fn leaf_cell(p: &[u8], pgno: u32, i: usize) -> Result<LeafCell> {
+    let off = slot(p, i);
+    let end = usable(p);
+    if off < content_start(p) || off + 7 > end {
+        return Err(bad(pgno, "leaf cell offset out of range"));
+    }
+    let klen = get_u16(p, off) as usize;
+    let flags = p[off + 2];
+    let vlen = get_u32(p, off + 3);
+    let kstart = off + 7;
+    let kend = kstart + klen;
+    if flags & 1 != 0 {
+        if kend + 4 > end {
+            return Err(bad(pgno, "leaf cell out of range"));
+        }
+        let first = get_u32(p, kend);
+        Ok(LeafCell { key: kstart..kend, vlen, ovfl: Some(first), val: kend..kend, size: 7 + klen + 4 })
+    } else {
+        let vend = kend + vlen as usize;
+        if vend > end {
+            return Err(bad(pgno, "leaf cell out of range"));
+        }
+        Ok(LeafCell { key: kstart..kend, vlen, ovfl: None, val: kend..vend, size: 7 + klen + vlen as usize })
+    }
+}
+
+/// Branch cell `i`: (child page, key range, cell size).
+pub(crate) fn branch_cell(p: &[u8], pgno: u32, i: usize) -> Result<(u32, Range<usize>, usize)> {
+    let off = slot(p, i);
+    let end = usable(p);
+    if off < content_start(p) || off + 6 > end {
+        return Err(bad(pgno, "branch cell offset out of range"));
+    }
+    let child = get_u32(p, off);
+    let klen = get_u16(p, off + 4) as usize;
+    if off + 6 + klen > end {
+        return Err(bad(pgno, "branch cell out of range"));
+    }
+    Ok((child, off + 6..off + 6 + klen, 6 + klen))
+}
+
+/// Cell `i` as raw bytes range and key range, for either page type.
+fn raw_cell(p: &[u8], pgno: u32, i: usize) -> Result<(Range<usize>, Range<usize>)> {
+    if p[0] == PT_LEAF {
+        let c = leaf_cell(p, pgno, i)?;
+        let off = slot(p, i);
+        Ok((off..off + c.size, c.key))
+    } else {
+        let (_, k, size) = branch_cell(p, pgno, i)?;
+        let off = slot(p, i);
+        Ok((off..off + size, k))
+    }
+}
+
+/// Child pointer `i` of a branch (`i == n` is the right-most child).
+pub(crate) fn child_at(p: &[u8], pgno: u32, i: usize) -> Result<u32> {
+    let c = if i == ncells(p) { right_child(p) } else { branch_cell(p, pgno, i)?.0 };
+    if c < 2 {
+        return Err(bad(pgno, "child page number out of range"));
+    }
+    Ok(c)
+}
+
+fn set_child_at(p: &mut [u8], i: usize, child: u32) {
+    if i == ncells(p) {
+        put_u32(p, 8, child);
+    } else {
+        let off = slot(p, i);
+        put_u32(p, off, child);
+    }
+}
+
+/// Index of the first cell whose key is >= `key` (leaf search), and whether
+/// it is equal.
+pub(crate) fn search_leaf(p: &[u8], pgno: u32, key: &[u8]) -> Result<(usize, bool)> {
+    let (mut lo, mut hi) = (0, ncells(p));
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        let c = leaf_cell(p, pgno, mid)?;
+        match p[c.key].cmp(key) {
+            Cmp::Less => lo = mid + 1,
+            Cmp::Equal => return Ok((mid, true)),
+            Cmp::Greater => hi = mid,
+        }
+    }
+    Ok((lo, false))
+}
+
+/// Index of the child of a branch that covers `key`: the first cell whose
+/// key is > `key`, or `n` (the right-most child).
+pub(crate) fn search_branch(p: &[u8], pgno: u32, key: &[u8]) -> Result<usize> {
+    let (mut lo, mut hi) = (0, ncells(p));
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        let (_, k, _) = branch_cell(p, pgno, mid)?;
+        if &p[k] <= key {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    Ok(lo)
+}
+
+fn init_page(p: &mut [u8], ty: u8) {
+    let u = usable(p);
+    p[..PAGE_HEADER].fill(0);
+    p[0] = ty;
+    set_ncells(p, 0);
+    put_u32(p, 4, u as u32);
+}
+
+fn free_space(p: &[u8]) -> usize {
+    content_start(p).saturating_sub(PAGE_HEADER + 2 * ncells(p))
+}
+
+/// Bytes a page's cells and slots occupy.
+fn used(p: &[u8]) -> usize {
+    usable(p) - content_start(p) + 2 * ncells(p)
+}
+
+/// Inserts raw cell bytes at index `i`; the caller checked the space.
+fn insert_cell(p: &mut [u8], i: usize, cell: &[u8]) {
+    let n = ncells(p);
+    let cs = content_start(p) - cell.len();
+    p[cs..cs + cell.len()].copy_from_slice(cell);
+    let sa = PAGE_HEADER + 2 * i;
+    p.copy_within(sa..PAGE_HEADER + 2 * n, sa + 2);
+    put_u16(p, sa, cs as u16);
+    put_u32(p, 4, cs as u32);
+    set_ncells(p, n + 1);
+}
+
+/// Removes cell `i` whose bytes are `cell` and compacts the content area.
+fn remove_cell(p: &mut [u8], i: usize, cell: Range<usize>) {
+    let n = ncells(p);
+    let cs = content_start(p);
+    let len = cell.len();
+    p.copy_within(cs..cell.start, cs + len);
+    for j in 0..n {
+        let o = slot(p, j);
+        if o < cell.start {
+            put_u16(p, PAGE_HEADER + 2 * j, (o + len) as u16);
+        }
+    }
+    let sa = PAGE_HEADER + 2 * i;
+    p.copy_within(sa + 2..PAGE_HEADER + 2 * n, sa);
+    put_u32(p, 4, (cs + len) as u32);
+    set_ncells(p, n - 1);
+}
+
+/// Appends cell bytes at the end of the slot array (building pages in key
+/// order).
+fn push_cell(p: &mut [u8], cell: &[u8]) {
+    let n = ncells(p);
+    insert_cell(p, n, cell);
+}
+
+/// Scratch memory a tree operation borrows besides the cache.
+pub(crate) struct Scratch<'s> {
+    /// A page-sized copy of a page being split or merged.
+    pub tmp: &'s mut [u8],
+    /// A new cell being built.
+    pub cell: &'s mut [u8],
+    /// A separator key travelling up or down the tree.
+    pub sep: &'s mut [u8],
+}
+
+/// A tree operation: the pager and scratch memory.
+pub(crate) struct Tree<'t, 'a, S: Storage> {
+    pub pg: &'t mut Pager<'a, S>,
+    pub scr: Scratch<'t>,
+}
+
+/// Where a cell comes from in a split: the saved page or the new cell.
+#[derive(Clone, Copy)]
+enum Src {
+    Old(usize),
+    New,
+}
+
+impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
+    fn ps(&self) -> usize {
+        self.pg.st.page_size
+    }
+
+    fn read_tree_page(&mut self, pgno: u32) -> Result<&[u8]> {
+        let p = self.pg.read(pgno)?;
+        check_header(p, pgno)?;
+        Ok(p)
+    }
+
+    /// Creates an empty tree; returns its root page.
+    pub(crate) fn create(&mut self) -> Result<u32> {
+        let (pgno, p) = self.pg.allocate()?;
+        init_page(p, PT_LEAF);
+        Ok(pgno)
+    }
+
+    // ----- lookup -----
+
+    /// Finds `key`: the leaf page and cell index.
+    pub(crate) fn find(&mut self, root: u32, key: &[u8]) -> Result<Option<(u32, usize)>> {
+        let mut pgno = root;
+        for _ in 0..MAX_DEPTH {
+            let p = self.read_tree_page(pgno)?;
+            if p[0] == PT_LEAF {
+                let (i, eq) = search_leaf(p, pgno, key)?;
+                return Ok(eq.then_some((pgno, i)));
+            }
+            let i = search_branch(p, pgno, key)?;
+            pgno = child_at(p, pgno, i)?;
+        }
+        Err(bad(root, "tree too deep (page cycle)"))
+    }
+
+    /// Copies `out.len()` bytes of the value of leaf cell (`pgno`, `i`) from
+    /// byte `offset` (clamped to the value); returns bytes copied.
+    pub(crate) fn read_value(&mut self, pgno: u32, i: usize, offset: usize, out: &mut [u8]) -> Result<usize> {
+        let p = self.read_tree_page(pgno)?;
+        let c = leaf_cell(p, pgno, i)?;
+        let vlen = c.vlen as usize;
+        if offset >= vlen {
+            return Ok(0);
+        }
+        let want = out.len().min(vlen - offset);
+        match c.ovfl {
+            None => {
+                out[..want].copy_from_slice(&p[c.val.start + offset..c.val.start + offset + want]);
+                Ok(want)
+            }
+            Some(first) => self.read_overflow(first, vlen, offset, &mut out[..want]),
+        }
+    }
+
+    fn ovfl_cap(&self) -> usize {
+        self.ps() - PAGE_TRAILER - OVFL_HEADER
+    }
+
+    fn read_overflow(&mut self, first: u32, vlen: usize, offset: usize, out: &mut [u8]) -> Result<usize> {
+        let cap = self.ovfl_cap();
+        let pages = vlen.div_ceil(cap);
+        let mut pgno = first;
+        let mut pos = 0usize; // value offset at the start of this page
+        let mut done = 0;
+        for _ in 0..pages {
+            let p = self.pg.read(pgno)?;
+            if p[0] != PT_OVERFLOW {
+                return Err(bad(pgno, "overflow chain reaches a non-overflow page"));
+            }
+            let next = get_u32(p, 4);
+            let chunk = cap.min(vlen - pos);
+            let (from, to) = (pos, pos + chunk);
+            let want_from = offset + done;
+            if want_from < to && done < out.len() {
+                let s = want_from - from;
+                let n = (chunk - s).min(out.len() - done);
+                out[done..done + n].copy_from_slice(&p[OVFL_HEADER + s..OVFL_HEADER + s + n]);
+                done += n;
+            }
+            pos = to;
+            if done == out.len() {
+                return Ok(done);
+            }
+            pgno = next;
+            if pgno < 2 {
+                break;
+            }
+        }
+        Err(bad(first, "overflow chain shorter than the value"))
+    }
+
+    // ----- insert -----
+
+    /// Writes `val` into a new overflow chain; returns its first page.
+    fn write_overflow(&mut self, val: &[u8]) -> Result<u32> {
+        let cap = self.ovfl_cap();
+        let mut first = 0;
+        let mut prev = 0;
+        for chunk in val.chunks(cap) {
+            let (pgno, p) = self.pg.allocate()?;
+            p[0] = PT_OVERFLOW;
+            p[OVFL_HEADER..OVFL_HEADER + chunk.len()].copy_from_slice(chunk);
+            if prev == 0 {
+                first = pgno;
+            } else {
+                let pp = self.pg.write(prev)?;
+                put_u32(pp, 4, pgno);
+            }
+            prev = pgno;
+        }
+        Ok(first)
+    }
+
+    fn free_overflow(&mut self, first: u32, vlen: u32) -> Result<()> {
+        let pages = (vlen as usize).div_ceil(self.ovfl_cap());
+        let mut pgno = first;
+        for _ in 0..pages {
+            if pgno < 2 {
+                return Err(bad(first, "overflow chain shorter than the value"));
+            }
+            let p = self.pg.read(pgno)?;
+            if p[0] != PT_OVERFLOW {
+                return Err(bad(pgno, "overflow chain reaches a non-overflow page"));
+            }
+            let next = get_u32(p, 4);
+            self.pg.free(pgno)?;
+            pgno = next;
+        }
+        Ok(())
+    }
+
+    /// Builds a leaf cell for (`key`, `val`) in `scr.cell`; returns its size.
+    fn build_leaf_cell(&mut self, key: &[u8], val: &[u8]) -> Result<usize> {
+        let mc = max_cell(self.ps());
+        let inline = 7 + key.len() + val.len() <= mc;
+        let ovfl = if inline { 0 } else { self.write_overflow(val)? };
+        let c = &mut *self.scr.cell;
+        put_u16(c, 0, key.len() as u16);
+        c[2] = u8::from(!inline);
+        put_u32(c, 3, val.len() as u32);
+        c[7..7 + key.len()].copy_from_slice(key);
+        let kend = 7 + key.len();
+        if inline {
+            c[kend..kend + val.len()].copy_from_slice(val);
+            Ok(kend + val.len())
+        } else {
+            put_u32(c, kend, ovfl);
+            Ok(kend + 4)
+        }
+    }
+
+    /// Inserts or replaces `key` in the tree at `root`.
+    pub(crate) fn insert(&mut self, root: u32, key: &[u8], val: &[u8]) -> Result<()> {
+        if let Some(right) = self.insert_rec(root, key, val, 0)? {
+            self.grow_root(root, right)?;
+        }
+        Ok(())
+    }
+
+    /// Root split: the root's content (already the left half) moves to a new
+    /// page; the root becomes a branch over it and `right`, separated by
+    /// `scr.sep`.
+    fn grow_root(&mut self, root: u32, right: u32) -> Result<()> {
+        let ps = self.ps();
+        self.scr.tmp[..ps].copy_from_slice(self.pg.read(root)?);
+        let (left, lp) = self.pg.allocate()?;
+        lp.copy_from_slice(&self.scr.tmp[..ps]);
+        let seplen = get_u16(self.scr.sep, 0) as usize;
+        let c = &mut *self.scr.cell;
+        put_u32(c, 0, left);
+        put_u16(c, 4, seplen as u16);
+        c[6..6 + seplen].copy_from_slice(&self.scr.sep[2..2 + seplen]);
+        let rp = self.pg.write(root)?;
+        init_page(rp, PT_BRANCH);
+        put_u32(rp, 8, right);
+        push_cell(rp, &self.scr.cell[..6 + seplen]);
+        Ok(())
+    }
+
+    /// Returns `Some(new right sibling)` when the page split; the separator
+    /// is then in `scr.sep` (u16 length, then bytes).
+    fn insert_rec(&mut self, pgno: u32, key: &[u8], val: &[u8], depth: usize) -> Result<Option<u32>> {
+        if depth >= MAX_DEPTH {
+            return Err(bad(pgno, "tree too deep (page cycle)"));
+        }
+        let p = self.read_tree_page(pgno)?;
+        if p[0] == PT_LEAF {
+            let (i, eq) = search_leaf(p, pgno, key)?;
+            if eq {
+                let c = leaf_cell(p, pgno, i)?;
+                let off = slot(p, i);
+                if let Some(first) = c.ovfl {
+                    self.free_overflow(first, c.vlen)?;
+                }
+                let wp = self.pg.write(pgno)?;
+                remove_cell(wp, i, off..off + c.size);
+            }
+            let len = self.build_leaf_cell(key, val)?;
+            return self.place_cell(pgno, i, len);
+        }
+        let i = search_branch(p, pgno, key)?;
+        let child = child_at(p, pgno, i)?;
+        let Some(right) = self.insert_rec(child, key, val, depth + 1)? else { return Ok(None) };
+        // The child split: pointer i now goes to `right`, and a new cell
+        // (child, sep) goes in at i.
+        let wp = self.pg.write(pgno)?;
+        set_child_at(wp, i, right);
+        let seplen = get_u16(self.scr.sep, 0) as usize;
+        let c = &mut *self.scr.cell;
+        put_u32(c, 0, child);
+        put_u16(c, 4, seplen as u16);
+        c[6..6 + seplen].copy_from_slice(&self.scr.sep[2..2 + seplen]);
+        self.place_cell(pgno, i, 6 + seplen)
+    }
+
+    /// Puts `scr.cell[..len]` at index `i` of page `pgno`, splitting it if
+    /// it does not fit.
+    fn place_cell(&mut self, pgno: u32, i: usize, len: usize) -> Result<Option<u32>> {
+        let wp = self.pg.write(pgno)?;
+        if free_space(wp) >= len + 2 {
+            insert_cell(wp, i, &self.scr.cell[..len]);
+            return Ok(None);
+        }
+        self.split(pgno, i, len).map(Some)
+    }
+
+    /// Splits page `pgno` while inserting `scr.cell[..len]` at index `at`.
+    fn split(&mut self, pgno: u32, at: usize, len: usize) -> Result<u32> {
+        let ps = self.ps();
+        self.scr.tmp[..ps].copy_from_slice(self.pg.read(pgno)?);
+        let tmp = &*self.scr.tmp;
+        let leaf = tmp[0] == PT_LEAF;
+        let n = ncells(tmp);
+        let total = n + 1;
+        let src = |j: usize| if j < at { Src::Old(j) } else if j == at { Src::New } else { Src::Old(j - 1) };
+        let size_of = |j: usize| -> Result<usize> {
+            Ok(match src(j) {
+                Src::New => len,
+                Src::Old(k) => raw_cell(tmp, pgno, k)?.0.len(),
+            } + 2)
+        };
+        let mut all = 0;
+        for j in 0..total {
+            all += size_of(j)?;
+        }
+        // Cells going left: by bytes, half; an append at the end of the
+        // right-most position keeps the old page full (sequential inserts).
+        let cap = usable(tmp) - PAGE_HEADER;
+        let mut m;
+        if at == n && leaf {
+            m = n;
+        } else {
+            m = 0;
+            let mut acc = 0;
+            while m < total {
+                let s = size_of(m)?;
+                if acc + s > all / 2 && m > 0 {
+                    break;
+                }
+                acc += s;
+                m += 1;
+            }
+        }
+        // Branches push cell m up; leaves copy the first right key up.
+        let right_start = if leaf { m } else { m };
+        m = m.clamp(1, if leaf { total - 1 } else { total - 2 });
+        let _ = right_start;
+        let mut left_bytes = 0;
+        for j in 0..m {
+            left_bytes += size_of(j)?;
+        }
+        let rs = if leaf { m } else { m + 1 };
+        let mut right_bytes = 0;
+        for j in rs..total {
+            right_bytes += size_of(j)?;
+        }
+        if left_bytes > cap || right_bytes > cap {
+            return Err(bad(pgno, "split cannot balance page (cell too large)"));
+        }
+        let ty = tmp[0];
+        let old_right = right_child(tmp);
+        // Separator: for a leaf the first key of the right page; for a
+        // branch the key of cell m, whose child becomes the left's right-most.
+        let (sep_range, sep_from_new, mid_child) = match src(m) {
+            Src::New => {
+                let r = if leaf { 7..7 + get_u16(self.scr.cell, 0) as usize } else { 6..6 + get_u16(self.scr.cell, 4) as usize };
+                let child = if leaf { 0 } else { get_u32(self.scr.cell, 0) };
+                (r, true, child)
+            }
+            Src::Old(k) => {
+                let (_, kr) = raw_cell(tmp, pgno, k)?;
+                let child = if leaf { 0 } else { branch_cell(tmp, pgno, k)?.0 };
+                (kr, false, child)
+            }
+        };
+        let sl = sep_range.len();
+        put_u16(self.scr.sep, 0, sl as u16);
+        if sep_from_new {
+            self.scr.sep[2..2 + sl].copy_from_slice(&self.scr.cell[sep_range]);
+        } else {
+            self.scr.sep[2..2 + sl].copy_from_slice(&self.scr.tmp[sep_range]);
+        }
+        // Left page: rebuilt in place.
+        let lp = self.pg.write(pgno)?;
+        init_page(lp, ty);
+        for j in 0..m {
+            match src(j) {
+                Src::New => push_cell(lp, &self.scr.cell[..len]),
+                Src::Old(k) => push_cell(lp, &self.scr.tmp[raw_cell(&self.scr.tmp[..ps], pgno, k)?.0]),
+            }
+        }
+        if !leaf {
+            put_u32(lp, 8, mid_child);
+        }
+        let (rpg, rp) = self.pg.allocate()?;
+        init_page(rp, ty);
+        for j in rs..total {
+            match src(j) {
+                Src::New => push_cell(rp, &self.scr.cell[..len]),
+                Src::Old(k) => push_cell(rp, &self.scr.tmp[raw_cell(&self.scr.tmp[..ps], pgno, k)?.0]),
+            }
+        }
+        if !leaf {
+            put_u32(rp, 8, old_right);
+        }
+        Ok(rpg)
+    }
+
+    // ----- delete -----
+
+    /// Deletes `key`; returns whether it was present.
+    pub(crate) fn delete(&mut self, root: u32, key: &[u8]) -> Result<bool> {
+        let found = self.delete_rec(root, key, 0)?;
+        if found {
+            self.shrink_root(root)?;
+        }
+        Ok(found)
+    }
+
+    /// While the root is a branch with no cells, pull its only child up.
+    fn shrink_root(&mut self, root: u32) -> Result<()> {
+        let ps = self.ps();
+        for _ in 0..MAX_DEPTH {
+            let p = self.read_tree_page(root)?;
+            if p[0] != PT_BRANCH || ncells(p) > 0 {
+                return Ok(());
+            }
+            let child = right_child(p);
+            if child == 0 {
+                let wp = self.pg.write(root)?;
+                init_page(wp, PT_LEAF);
+                return Ok(());
+            }
+            let cp = self.pg.read(child)?;
+            check_header(cp, child)?;
+            self.scr.tmp[..ps].copy_from_slice(cp);
+            let wp = self.pg.write(root)?;
+            wp.copy_from_slice(&self.scr.tmp[..ps]);
+            self.pg.free(child)?;
+        }
+        Ok(())
+    }
+
+    fn delete_rec(&mut self, pgno: u32, key: &[u8], depth: usize) -> Result<bool> {
+        if depth >= MAX_DEPTH {
+            return Err(bad(pgno, "tree too deep (page cycle)"));
+        }
+        let p = self.read_tree_page(pgno)?;
+        if p[0] == PT_LEAF {
+            let (i, eq) = search_leaf(p, pgno, key)?;
+            if !eq {
+                return Ok(false);
+            }
+            let c = leaf_cell(p, pgno, i)?;
+            let off = slot(p, i);
+            if let Some(first) = c.ovfl {
+                self.free_overflow(first, c.vlen)?;
+            }
+            let wp = self.pg.write(pgno)?;
+            remove_cell(wp, i, off..off + c.size);
+            return Ok(true);
+        }
+        let i = search_branch(p, pgno, key)?;
+        let child = child_at(p, pgno, i)?;
+        if !self.delete_rec(child, key, depth + 1)? {
+            return Ok(false);
+        }
+        self.fix_child(pgno, i)?;
+        Ok(true)
+    }
+
+    /// After a delete below child `i` of branch `pgno`: free an empty child,
+    /// bypass a branch child with one pointer, or merge an underfull child
+    /// with a sibling.
+    fn fix_child(&mut self, pgno: u32, i: usize) -> Result<()> {
+        let bp = self.read_tree_page(pgno)?;
+        let child = child_at(bp, pgno, i)?;
+        let cp = self.read_tree_page(child)?;
+        let (ty, n, rc, u) = (cp[0], ncells(cp), right_child(cp), used(cp));
+        let cap = usable(cp) - PAGE_HEADER;
+        if n == 0 && (ty == PT_LEAF || rc == 0) {
+            self.pg.free(child)?;
+            return self.remove_pointer(pgno, i);
+        }
+        if n == 0 {
+            self.pg.free(child)?;
+            let wp = self.pg.write(pgno)?;
+            set_child_at(wp, i, rc);
+            return Ok(());
+        }
+        if u < cap / 4 {
+            self.try_merge(pgno, i)?;
+        }
+        Ok(())
+    }
+
+    /// Removes child pointer `i` (and one key) from a branch.
+    fn remove_pointer(&mut self, pgno: u32, i: usize) -> Result<()> {
+        let p = self.read_tree_page(pgno)?;
+        let n = ncells(p);
+        if n == 0 {
+            let wp = self.pg.write(pgno)?;
+            put_u32(wp, 8, 0);
+            return Ok(());
+        }
+        let k = if i < n { i } else { n - 1 };
+        let (child_k, _, size) = branch_cell(p, pgno, k)?;
+        let off = slot(p, k);
+        let wp = self.pg.write(pgno)?;
+        if i == n {
+            put_u32(wp, 8, child_k);
+        }
+        remove_cell(wp, k, off..off + size);
+        Ok(())
+    }
+
+    /// Merges child `i` of branch `pgno` with a neighbour when both fit in
+    /// one page.
+    fn try_merge(&mut self, pgno: u32, i: usize) -> Result<()> {
+        let ps = self.ps();
+        let bp = self.pg.read(pgno)?;
+        check_header(bp, pgno)?;
+        let n = ncells(bp);
+        if n == 0 {
+            return Ok(());
+        }
+        let j = if i < n { i } else { i - 1 };
+        let a = child_at(bp, pgno, j)?;
+        let b = child_at(bp, pgno, j + 1)?;
+        let (_, kr, _) = branch_cell(bp, pgno, j)?;
+        let klen = kr.len();
+        // The separator goes into the cell buffer as a branch cell (used
+        // only when merging branches).
+        self.scr.cell[6..6 + klen].copy_from_slice(&bp[kr]);
+        put_u16(self.scr.cell, 4, klen as u16);
+        let ap = self.read_tree_page(a)?;
+        let (aty, au, arc) = (ap[0], used(ap), right_child(ap));
+        let cap = usable(ap) - PAGE_HEADER;
+        let bpg = self.pg.read(b)?;
+        check_header(bpg, b)?;
+        if bpg[0] != aty {
+            return Err(bad(b, "sibling pages of different types"));
+        }
+        let extra = if aty == PT_BRANCH { 6 + klen + 2 } else { 0 };
+        if au + used(bpg) + extra > cap {
+            return Ok(());
+        }
+        self.scr.tmp[..ps].copy_from_slice(bpg);
+        put_u32(self.scr.cell, 0, arc);
+        let bn = ncells(&self.scr.tmp[..ps]);
+        let brc = right_child(&self.scr.tmp[..ps]);
+        let wa = self.pg.write(a)?;
+        if aty == PT_BRANCH {
+            push_cell(wa, &self.scr.cell[..6 + klen]);
+            put_u32(wa, 8, brc);
+        }
+        for k in 0..bn {
+            let (r, _) = raw_cell(&self.scr.tmp[..ps], b, k)?;
+            push_cell(wa, &self.scr.tmp[r]);
+        }
+        self.pg.free(b)?;
+        let wp = self.pg.write(pgno)?;
+        set_child_at(wp, j + 1, a);
+        let off = slot(wp, j);
+        remove_cell(wp, j, off..off + 6 + klen);
+        Ok(())
+    }
+
+    // ----- whole trees -----
+
+    /// Frees every page of the tree at `root`, overflow pages included.
+    pub(crate) fn free_tree(&mut self, root: u32) -> Result<()> {
+        self.free_rec(root, 0)
+    }
+
+    fn free_rec(&mut self, pgno: u32, depth: usize) -> Result<()> {
+        if depth >= MAX_DEPTH {
+            return Err(bad(pgno, "tree too deep (page cycle)"));
+        }
+        let p = self.read_tree_page(pgno)?;
+        let n = ncells(p);
+        if p[0] == PT_BRANCH {
+            for i in 0..=n {
+                let p = self.read_tree_page(pgno)?;
+                let c = child_at(p, pgno, i)?;
+                self.free_rec(c, depth + 1)?;
+            }
+        } else {
+            for i in 0..n {
+                let p = self.read_tree_page(pgno)?;
+                let c = leaf_cell(p, pgno, i)?;
+                if let Some(first) = c.ovfl {
+                    self.free_overflow(first, c.vlen)?;
+                }
+            }
+        }
+        self.pg.free(pgno)
+    }
+}

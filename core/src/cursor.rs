@@ -1,0 +1,190 @@
+//! Cursors: ordered iteration forward and backward from any key.
+//!
+//! A cursor is a path from a tree's root to a leaf cell (a fixed-capacity
+//! stack of page numbers and cell indexes) plus a copy of the current key.
+//! It holds no page borrowed: every step reads pages through the
+//! connection's pager. If the tree was modified since the cursor last moved
+//! (in a write transaction), the next step re-seeks from the saved key, so a
+//! cursor survives puts and deletes of its own transaction.
+
+use crate::btree::{self, child_at, leaf_cell, ncells, search_branch, search_leaf, MAX_DEPTH};
+use crate::error::{corrupt, Error, FileKind, Result};
+use crate::format::{MAX_KEY_CAP, PT_LEAF};
+use crate::pager::Pager;
+use crate::storage::Storage;
+
+/// A position in a table. Create one with [`Cursor::new`] and move it with
+/// the connection's `cursor_*` methods. Size: about 2.3 KiB (the key copy
+/// holds up to [`MAX_KEY_CAP`] bytes).
+#[derive(Debug, Clone)]
+pub struct Cursor {
+    pub(crate) stack: heapless::Vec<(u32, u16), MAX_DEPTH>,
+    pub(crate) root: u32,
+    pub(crate) txn: u32,
+    pub(crate) gen: u32,
+    pub(crate) key: heapless::Vec<u8, MAX_KEY_CAP>,
+    pub(crate) valid: bool,
+}
+
+impl Default for Cursor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Cursor {
+    /// An unpositioned cursor.
+    pub const fn new() -> Self {
+        Cursor { stack: heapless::Vec::new(), root: 0, txn: 0, gen: 0, key: heapless::Vec::new(), valid: false }
+    }
+    /// Whether the cursor is on an entry.
+    pub fn is_valid(&self) -> bool {
+        self.valid
+    }
+    /// The key of the current entry, or `None` when not on an entry.
+    pub fn key(&self) -> Option<&[u8]> {
+        self.valid.then_some(&self.key[..])
+    }
+    /// The leaf page and cell the cursor is on.
+    pub(crate) fn leaf(&self) -> Option<(u32, usize)> {
+        if !self.valid {
+            return None;
+        }
+        self.stack.last().map(|&(p, i)| (p, i as usize))
+    }
+}
+
+fn push(c: &mut Cursor, pgno: u32, i: usize) -> Result<()> {
+    c.stack.push((pgno, i as u16)).map_err(|_| corrupt(FileKind::Database, pgno, "tree too deep (page cycle)"))
+}
+
+/// Copies the key at the cursor's leaf position; marks the cursor valid.
+fn load_key<S: Storage>(pg: &mut Pager<'_, S>, c: &mut Cursor) -> Result<()> {
+    let Some(&(pgno, i)) = c.stack.last() else {
+        c.valid = false;
+        return Ok(());
+    };
+    let p = pg.read(pgno)?;
+    let cell = leaf_cell(p, pgno, i as usize)?;
+    c.key.clear();
+    c.key.extend_from_slice(&p[cell.key]).map_err(|_| corrupt(FileKind::Database, pgno, "key longer than the maximum"))?;
+    c.valid = true;
+    Ok(())
+}
+
+/// Descends from `pgno` to the first (`last == false`) or last leaf entry.
+fn descend<S: Storage>(pg: &mut Pager<'_, S>, c: &mut Cursor, mut pgno: u32, last: bool) -> Result<bool> {
+    for _ in 0..MAX_DEPTH {
+        let p = pg.read(pgno)?;
+        btree::check_header(p, pgno)?;
+        let n = ncells(p);
+        if p[0] == PT_LEAF {
+            if n == 0 {
+                push(c, pgno, 0)?;
+                c.valid = false;
+                return Ok(false);
+            }
+            push(c, pgno, if last { n - 1 } else { 0 })?;
+            load_key(pg, c)?;
+            return Ok(true);
+        }
+        let i = if last { n } else { 0 };
+        let child = child_at(p, pgno, i)?;
+        push(c, pgno, i)?;
+        pgno = child;
+    }
+    Err(corrupt(FileKind::Database, pgno, "tree too deep (page cycle)"))
+}
+
+pub(crate) fn first<S: Storage>(pg: &mut Pager<'_, S>, c: &mut Cursor) -> Result<bool> {
+    c.stack.clear();
+    descend(pg, c, c.root, false)
+}
+
+pub(crate) fn last<S: Storage>(pg: &mut Pager<'_, S>, c: &mut Cursor) -> Result<bool> {
+    c.stack.clear();
+    descend(pg, c, c.root, true)
+}
+
+/// Positions at the first entry with key >= `key`.
+pub(crate) fn seek<S: Storage>(pg: &mut Pager<'_, S>, c: &mut Cursor, key: &[u8]) -> Result<bool> {
+    c.stack.clear();
+    let mut pgno = c.root;
+    for _ in 0..MAX_DEPTH {
+        let p = pg.read(pgno)?;
+        btree::check_header(p, pgno)?;
+        if p[0] == PT_LEAF {
+            let (i, _) = search_leaf(p, pgno, key)?;
+            let n = ncells(p);
+            if i < n {
+                push(c, pgno, i)?;
+                load_key(pg, c)?;
+                return Ok(true);
+            }
+            push(c, pgno, n.saturating_sub(1))?;
+            c.valid = n > 0;
+            if n == 0 {
+                return Ok(false);
+            }
+            return step(pg, c, true);
+        }
+        let i = search_branch(p, pgno, key)?;
+        let child = child_at(p, pgno, i)?;
+        push(c, pgno, i)?;
+        pgno = child;
+    }
+    Err(corrupt(FileKind::Database, pgno, "tree too deep (page cycle)"))
+}
+
+/// Moves one entry forward (`fwd`) or backward from a valid leaf position.
+pub(crate) fn step<S: Storage>(pg: &mut Pager<'_, S>, c: &mut Cursor, fwd: bool) -> Result<bool> {
+    let Some(&(pgno, i)) = c.stack.last() else {
+        c.valid = false;
+        return Ok(false);
+    };
+    let n = ncells(pg.read(pgno)?);
+    let i = i as usize;
+    if fwd && i + 1 < n {
+        c.stack.pop();
+        push(c, pgno, i + 1)?;
+        load_key(pg, c)?;
+        return Ok(true);
+    }
+    if !fwd && i > 0 && i <= n {
+        c.stack.pop();
+        push(c, pgno, i - 1)?;
+        load_key(pg, c)?;
+        return Ok(true);
+    }
+    // Climb to the first ancestor with a sibling in that direction.
+    c.stack.pop();
+    while let Some((bp, bi)) = c.stack.pop() {
+        let p = pg.read(bp)?;
+        let n = ncells(p);
+        let bi = bi as usize;
+        let next = if fwd {
+            (bi < n).then_some(bi + 1)
+        } else {
+            (bi > 0).then(|| bi - 1)
+        };
+        if let Some(ni) = next {
+            let child = child_at(p, bp, ni)?;
+            push(c, bp, ni)?;
+            return descend(pg, c, child, !fwd);
+        }
+    }
+    c.valid = false;
+    Ok(false)
+}
+
+/// Re-positions a cursor whose tree changed since it moved: on the saved key
+/// if still present, else on the next entry (`fwd`) or the previous one.
+/// Returns whether the cursor is now exactly on the saved key.
+pub(crate) fn resync<S: Storage>(pg: &mut Pager<'_, S>, c: &mut Cursor) -> Result<bool> {
+    let mut saved = heapless::Vec::<u8, MAX_KEY_CAP>::new();
+    saved.extend_from_slice(&c.key).map_err(|_| Error::InvalidArgument("cursor key"))?;
+    if !seek(pg, c, &saved)? {
+        return Ok(false);
+    }
+    Ok(c.key[..] == saved[..])
+}

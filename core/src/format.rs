@@ -1,0 +1,355 @@
+//! Byte layouts of every on-disk structure (see `docs/FORMAT.md`).
+//!
+//! All integers are little-endian. All checksums are CRC-32C (Castagnoli,
+//! the `crc` crate's `CRC_32_ISCSI`).
+//!
+//! Database file: pages of `page_size` bytes, page `n` (1-based) at byte
+//! offset `(n - 1) * page_size`. The last 4 bytes of every page are the
+//! page checksum: CRC-32C of the page number (4 bytes LE) followed by the
+//! first `page_size - 4` bytes of the page. Including the page number makes a
+//! page written to the wrong place fail its check. Page 1 is the header page.
+//!
+//! WAL file: a 32-byte header, then frames of `24 + page_size` bytes.
+
+use crate::error::{corrupt, Error, FileKind, Result};
+use crc::{Crc, CRC_32_ISCSI};
+
+/// The CRC-32C algorithm used for every checksum.
+pub const CRC32C: Crc<u32> = Crc::<u32>::new(&CRC_32_ISCSI);
+
+/// The on-disk format version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// Magic at offset 0 of the database file.
+pub const DB_MAGIC: [u8; 8] = *b"WALDENDB";
+/// Magic at offset 0 of the WAL file ("WALW" little-endian).
+pub const WAL_MAGIC: u32 = 0x5741_4c57;
+/// Smallest page size in bytes.
+pub const MIN_PAGE_SIZE: u32 = 512;
+/// Largest page size in bytes.
+pub const MAX_PAGE_SIZE: u32 = 65_536;
+/// Default page size in bytes.
+pub const DEFAULT_PAGE_SIZE: u32 = 4096;
+/// Size of the WAL header in bytes.
+pub const WAL_HEADER_LEN: usize = 32;
+/// Size of a WAL frame header in bytes.
+pub const FRAME_HEADER_LEN: usize = 24;
+/// Bytes at the end of every page holding its checksum.
+pub const PAGE_TRAILER: usize = 4;
+/// Largest key any page size accepts, in bytes (reached at 8 KiB pages and up).
+pub const MAX_KEY_CAP: usize = 2048;
+
+/// Page type byte (offset 0) of a B+tree leaf page.
+pub const PT_LEAF: u8 = 1;
+/// Page type byte of a B+tree branch (interior) page.
+pub const PT_BRANCH: u8 = 2;
+/// Page type byte of an overflow page.
+pub const PT_OVERFLOW: u8 = 3;
+/// Page type byte of a freelist trunk page.
+pub const PT_FREELIST: u8 = 4;
+
+/// Checks that `page_size` is a power of two in 512..=65536.
+pub fn check_page_size(page_size: u32) -> Result<()> {
+    if page_size.is_power_of_two() && (MIN_PAGE_SIZE..=MAX_PAGE_SIZE).contains(&page_size) {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument("page size must be a power of two from 512 to 65536 bytes"))
+    }
+}
+
+/// Largest key, in bytes, for a page size: a third of a page's usable space
+/// less cell overhead, so that any page holds at least three cells and a
+/// split always succeeds; capped at [`MAX_KEY_CAP`]. 152 bytes at 512-byte
+/// pages, 1,347 at 4 KiB, 2,048 from 8 KiB.
+pub const fn max_key_len(page_size: u32) -> usize {
+    let k = max_cell(page_size as usize) - 11;
+    if k > MAX_KEY_CAP {
+        MAX_KEY_CAP
+    } else {
+        k
+    }
+}
+
+/// Largest B+tree cell in bytes (excluding its 2-byte slot).
+pub(crate) const fn max_cell(page_size: usize) -> usize {
+    (page_size - PAGE_TRAILER - crate::btree::PAGE_HEADER) / 3 - 2
+}
+
+pub(crate) fn get_u16(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+pub(crate) fn put_u16(b: &mut [u8], at: usize, v: u16) {
+    b[at..at + 2].copy_from_slice(&v.to_le_bytes());
+}
+pub(crate) fn get_u32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+pub(crate) fn put_u32(b: &mut [u8], at: usize, v: u32) {
+    b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+pub(crate) fn get_u64(b: &[u8], at: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(a)
+}
+pub(crate) fn put_u64(b: &mut [u8], at: usize, v: u64) {
+    b[at..at + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+/// The page checksum of `page` as page number `pgno`.
+pub fn page_checksum(pgno: u32, page: &[u8]) -> u32 {
+    let mut d = CRC32C.digest();
+    d.update(&pgno.to_le_bytes());
+    d.update(&page[..page.len() - PAGE_TRAILER]);
+    d.finalize()
+}
+
+/// Writes the page checksum into the last 4 bytes of `page` (and, for page
+/// 1, the header checksum first).
+pub fn seal_page(pgno: u32, page: &mut [u8]) {
+    if pgno == 1 {
+        let c = CRC32C.checksum(&page[..DbHeader::CKSUM_AT]);
+        put_u32(page, DbHeader::CKSUM_AT, c);
+    }
+    let c = page_checksum(pgno, page);
+    let n = page.len();
+    put_u32(page, n - PAGE_TRAILER, c);
+}
+
+/// Verifies the page checksum of `page` as page `pgno` of `file`.
+pub fn verify_page(file: FileKind, pgno: u32, page: &[u8]) -> Result<()> {
+    let n = page.len();
+    if get_u32(page, n - PAGE_TRAILER) != page_checksum(pgno, page) {
+        return Err(corrupt(file, pgno, "page checksum mismatch"));
+    }
+    Ok(())
+}
+
+/// The database header: the first 48 bytes of page 1.
+///
+/// | offset | size | field |
+/// |---|---|---|
+/// | 0 | 8 | magic `WALDENDB` |
+/// | 8 | 4 | format version |
+/// | 12 | 4 | page size in bytes |
+/// | 16 | 4 | page count (database size in pages) |
+/// | 20 | 4 | freelist head: first freelist trunk page, 0 if none |
+/// | 24 | 4 | freelist count: free pages, trunks included |
+/// | 28 | 4 | catalog root page (the tree of named tables) |
+/// | 32 | 4 | default table root page |
+/// | 36 | 8 | change counter: commits that rewrote page 1 |
+/// | 44 | 4 | header checksum: CRC-32C of bytes 0..44 |
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DbHeader {
+    /// Page size in bytes.
+    pub page_size: u32,
+    /// Pages in the database.
+    pub page_count: u32,
+    /// First freelist trunk page, 0 when the freelist is empty.
+    pub freelist_head: u32,
+    /// Free pages, trunk pages included.
+    pub freelist_count: u32,
+    /// Root page of the catalog tree (table name -> root page).
+    pub catalog_root: u32,
+    /// Root page of the default (unnamed) table.
+    pub default_root: u32,
+    /// Incremented by every commit that rewrites page 1.
+    pub change_counter: u64,
+}
+
+impl DbHeader {
+    /// Offset of the header checksum in page 1.
+    pub const CKSUM_AT: usize = 44;
+    /// Bytes of page 1 the header occupies.
+    pub const LEN: usize = 48;
+
+    /// Encodes into the start of page 1 (the checksum is written by
+    /// [`seal_page`]).
+    pub fn encode(&self, page: &mut [u8]) {
+        page[0..8].copy_from_slice(&DB_MAGIC);
+        put_u32(page, 8, FORMAT_VERSION);
+        put_u32(page, 12, self.page_size);
+        put_u32(page, 16, self.page_count);
+        put_u32(page, 20, self.freelist_head);
+        put_u32(page, 24, self.freelist_count);
+        put_u32(page, 28, self.catalog_root);
+        put_u32(page, 32, self.default_root);
+        put_u64(page, 36, self.change_counter);
+    }
+
+    /// Decodes the fields without checking the checksum (page 1 in the
+    /// cache is checked when it is read and sealed when it is written).
+    pub fn decode_unchecked(page: &[u8]) -> DbHeader {
+        DbHeader {
+            page_size: get_u32(page, 12),
+            page_count: get_u32(page, 16),
+            freelist_head: get_u32(page, 20),
+            freelist_count: get_u32(page, 24),
+            catalog_root: get_u32(page, 28),
+            default_root: get_u32(page, 32),
+            change_counter: get_u64(page, 36),
+        }
+    }
+
+    /// Decodes and validates the first [`DbHeader::LEN`] bytes of a database
+    /// file: magic, version, page size, header checksum, field ranges.
+    ///
+    /// Errors: `Corrupt` (bad magic, checksum or field), `UnsupportedVersion`.
+    pub fn decode(b: &[u8]) -> Result<DbHeader> {
+        let bad = |r| corrupt(FileKind::Database, 1, r);
+        if b.len() < Self::LEN {
+            return Err(bad("database header truncated"));
+        }
+        if b[0..8] != DB_MAGIC {
+            return Err(bad("not a Walden database (bad magic)"));
+        }
+        if get_u32(b, Self::CKSUM_AT) != CRC32C.checksum(&b[..Self::CKSUM_AT]) {
+            return Err(bad("database header checksum mismatch"));
+        }
+        let version = get_u32(b, 8);
+        if version != FORMAT_VERSION {
+            return Err(Error::UnsupportedVersion { found: version });
+        }
+        let h = Self::decode_unchecked(b);
+        if check_page_size(h.page_size).is_err() {
+            return Err(bad("invalid page size in header"));
+        }
+        h.check()?;
+        Ok(h)
+    }
+
+    /// Range checks of the fields against each other.
+    pub(crate) fn check(&self) -> Result<()> {
+        let bad = |r| corrupt(FileKind::Database, 1, r);
+        let n = self.page_count;
+        if n < 3 {
+            return Err(bad("page count too small"));
+        }
+        for p in [self.catalog_root, self.default_root] {
+            if p < 2 || p > n {
+                return Err(bad("root page out of range"));
+            }
+        }
+        if self.freelist_head > n || self.freelist_count >= n {
+            return Err(bad("freelist out of range"));
+        }
+        Ok(())
+    }
+}
+
+/// The WAL header: the first 32 bytes of the WAL file.
+///
+/// | offset | size | field |
+/// |---|---|---|
+/// | 0 | 4 | magic `0x57414c57` |
+/// | 4 | 4 | format version |
+/// | 8 | 4 | page size in bytes |
+/// | 12 | 4 | checkpoint sequence: WAL generations since creation |
+/// | 16 | 4 | salt 1 (incremented at each WAL restart) |
+/// | 20 | 4 | salt 2 (fresh at each restart) |
+/// | 24 | 4 | reserved, 0 |
+/// | 28 | 4 | header checksum: CRC-32C of bytes 0..28 |
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WalHeader {
+    /// Page size in bytes (must equal the database's).
+    pub page_size: u32,
+    /// Checkpoint sequence number of this WAL generation.
+    pub ckpt_seq: u32,
+    /// First salt: copied into every frame of this generation.
+    pub salt1: u32,
+    /// Second salt.
+    pub salt2: u32,
+}
+
+impl WalHeader {
+    /// Encodes into 32 bytes; returns the header checksum, which seeds the
+    /// frame checksum chain.
+    pub fn encode(&self, b: &mut [u8; WAL_HEADER_LEN]) -> u32 {
+        put_u32(b, 0, WAL_MAGIC);
+        put_u32(b, 4, FORMAT_VERSION);
+        put_u32(b, 8, self.page_size);
+        put_u32(b, 12, self.ckpt_seq);
+        put_u32(b, 16, self.salt1);
+        put_u32(b, 20, self.salt2);
+        put_u32(b, 24, 0);
+        let c = CRC32C.checksum(&b[..28]);
+        put_u32(b, 28, c);
+        c
+    }
+    /// Decodes and validates; returns the header and its checksum, or `None`
+    /// for a header that is not valid (recovery then ignores the WAL).
+    pub fn decode(b: &[u8]) -> Option<(WalHeader, u32)> {
+        if b.len() < WAL_HEADER_LEN || get_u32(b, 0) != WAL_MAGIC || get_u32(b, 4) != FORMAT_VERSION {
+            return None;
+        }
+        let c = get_u32(b, 28);
+        if c != CRC32C.checksum(&b[..28]) {
+            return None;
+        }
+        let h = WalHeader { page_size: get_u32(b, 8), ckpt_seq: get_u32(b, 12), salt1: get_u32(b, 16), salt2: get_u32(b, 20) };
+        Some((h, c))
+    }
+}
+
+/// A WAL frame header (24 bytes), followed in the file by one page image.
+///
+/// | offset | size | field |
+/// |---|---|---|
+/// | 0 | 4 | page number |
+/// | 4 | 4 | for a commit frame, the database size in pages after the commit; 0 otherwise |
+/// | 8 | 4 | salt 1 |
+/// | 12 | 4 | salt 2 |
+/// | 16 | 4 | reserved, 0 |
+/// | 20 | 4 | checksum: CRC-32C of the previous checksum (4 bytes LE; the WAL header checksum for frame 1), bytes 0..20 of this header, and the page image |
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameHeader {
+    /// Page number the frame holds.
+    pub pgno: u32,
+    /// Database size in pages for a commit frame, 0 otherwise.
+    pub commit_size: u32,
+    /// Salts of the WAL generation the frame belongs to.
+    pub salt1: u32,
+    /// Second salt.
+    pub salt2: u32,
+    /// Chained checksum.
+    pub cksum: u32,
+}
+
+impl FrameHeader {
+    /// Computes the chained checksum of a frame and encodes the header.
+    pub fn encode(pgno: u32, commit_size: u32, salt1: u32, salt2: u32, prev: u32, page: &[u8], out: &mut [u8; FRAME_HEADER_LEN]) -> u32 {
+        put_u32(out, 0, pgno);
+        put_u32(out, 4, commit_size);
+        put_u32(out, 8, salt1);
+        put_u32(out, 12, salt2);
+        put_u32(out, 16, 0);
+        let c = frame_checksum(prev, &out[..20], page);
+        put_u32(out, 20, c);
+        c
+    }
+    /// Decodes the fields (no validation).
+    pub fn decode(b: &[u8]) -> FrameHeader {
+        FrameHeader { pgno: get_u32(b, 0), commit_size: get_u32(b, 4), salt1: get_u32(b, 8), salt2: get_u32(b, 12), cksum: get_u32(b, 20) }
+    }
+}
+
+/// The chained frame checksum.
+pub fn frame_checksum(prev: u32, header20: &[u8], page: &[u8]) -> u32 {
+    let mut d = CRC32C.digest();
+    d.update(&prev.to_le_bytes());
+    d.update(header20);
+    d.update(page);
+    d.finalize()
+}
+
+/// Byte offset of frame `frame` (1-based) in a WAL of `page_size` pages.
+pub const fn frame_offset(frame: u32, page_size: u32) -> u64 {
+    WAL_HEADER_LEN as u64 + (frame as u64 - 1) * (FRAME_HEADER_LEN as u64 + page_size as u64)
+}
+
+/// The log sequence number of a frame: the checkpoint sequence (WAL
+/// generation) in the high 32 bits and the 1-based frame index in the low
+/// 32 bits. It orders every frame ever written and never goes backwards,
+/// as PostgreSQL's LSN, though counted in frames rather than bytes.
+pub const fn lsn(ckpt_seq: u32, frame: u32) -> u64 {
+    ((ckpt_seq as u64) << 32) | frame as u64
+}

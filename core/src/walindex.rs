@@ -1,0 +1,449 @@
+//! The wal-index: a hash index from page number to WAL frame, plus the
+//! shared state of every connection to one database, all made of
+//! [`AtomicU32`]s in a region the caller provides (a `static` on a
+//! microcontroller, a heap slice in the std backend). It is a cache: it is
+//! rebuilt from the WAL when the first connection opens. Compare SQLite's
+//! `wal.c` header comment and its shm layout.
+//!
+//! # Region layout (in 32-bit words)
+//!
+//! | words | content |
+//! |---|---|
+//! | 0..12 | header copy 0 |
+//! | 12..24 | header copy 1 |
+//! | 24 | init word: [`REGION_MAGIC`] once recovery has filled the region |
+//! | 25 | `nbackfill`: frames of the WAL already copied into the database file |
+//! | 26 | write lock (0 free, 1 held) |
+//! | 27 | checkpoint lock (0 free, 1 held) |
+//! | 28 | poison flag (non-zero: a write or sync failed) |
+//! | 29 | read-mark slot count `M` |
+//! | 30 | frame capacity `F` |
+//! | 31 | highest frame number ever inserted since the last reset |
+//! | 32..32+M | read marks: the frame a snapshot in that slot ends at |
+//! | 32+M..32+2M | read-mark share counts ([`LOCKED`] = held exclusively) |
+//! | then F+1 | page number of each frame (index 0 unused) |
+//! | then H | hash slots (H = power of two ≥ 2F): frame numbers, 0 = empty |
+//!
+//! # Protocol
+//!
+//! - **Header**: the writer publishes a new header by writing copy 1, a
+//!   release fence, then copy 0; a reader reads copy 0, an acquire fence, then
+//!   copy 1, and accepts them only if they are equal and the checksum is
+//!   right (as SQLite's `walIndexTryHdr`). The header's change counter makes
+//!   every publication distinct.
+//! - **Hash**: the writer stores a frame's page number, then the frame number
+//!   into an empty hash slot with `Release`; a reader loads slots with
+//!   `Acquire` and ignores any frame above its snapshot's last frame, so it
+//!   never needs a lock. Entries are only removed newest-first (abort of a
+//!   spilled transaction) or all at once at a WAL restart, which requires
+//!   every WAL read mark to be locked; linear probing stays correct because
+//!   no older entry's probe path goes through a newer entry.
+//! - **Read marks**: see [`crate::Connection::begin_read`]. Slot 0 means "the
+//!   WAL is entirely backfilled and ignored": a checkpoint must lock it before
+//!   backfilling. Slots 1.. hold the last frame of a snapshot; a checkpoint
+//!   never backfills past the smallest mark with a nonzero share count; a
+//!   WAL restart must lock every slot 1...
+
+use crate::sync::{fence, AtomicU32, Ordering};
+
+/// Value of the init word once a region has been recovered.
+pub const REGION_MAGIC: u32 = 0x5741_4c49;
+/// Share count of a read-mark slot held exclusively (by a checkpointer or a
+/// writer resetting the WAL).
+pub const LOCKED: u32 = u32::MAX;
+/// A read mark not in use.
+pub const MARK_UNUSED: u32 = u32::MAX;
+
+const HDR_WORDS: usize = 12;
+const W_INIT: usize = 24;
+const W_NBACKFILL: usize = 25;
+const W_WRITE_LOCK: usize = 26;
+const W_CKPT_LOCK: usize = 27;
+const W_POISON: usize = 28;
+const W_NMARKS: usize = 29;
+const W_CAPACITY: usize = 30;
+const W_HWM: usize = 31;
+const FIXED_WORDS: usize = 32;
+
+/// Most read-mark slots a region can have.
+pub const MAX_READ_MARKS: u32 = 64;
+
+/// Hash slots for a frame capacity: the next power of two at or above
+/// twice the capacity.
+pub const fn hash_slots(max_frames: u32) -> usize {
+    let want = 2 * max_frames as usize;
+    if want <= 2 {
+        2
+    } else {
+        want.next_power_of_two()
+    }
+}
+
+/// Words a region needs for `max_frames` WAL frames and `read_marks` read-mark
+/// slots (slot 0 included): `32 + 2 * read_marks + (max_frames + 1) +
+/// hash_slots(max_frames)`. Multiply by 4 for bytes; with the defaults of the
+/// std backend (65,536 frames, 8 marks) that is 786,500 bytes.
+pub const fn region_words(max_frames: u32, read_marks: u32) -> usize {
+    FIXED_WORDS + 2 * read_marks as usize + max_frames as usize + 1 + hash_slots(max_frames)
+}
+
+/// The published state of the WAL: what a snapshot is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IndexHeader {
+    /// Incremented by every commit and WAL restart.
+    pub change: u32,
+    /// Last committed frame (0: the WAL holds no committed frame).
+    pub mx_frame: u32,
+    /// Database size in pages at the last commit.
+    pub n_pages: u32,
+    /// Salt 1 of the current WAL generation.
+    pub salt1: u32,
+    /// Salt 2 of the current WAL generation.
+    pub salt2: u32,
+    /// Checkpoint sequence of the current WAL generation.
+    pub ckpt_seq: u32,
+    /// Checksum of the last committed frame (or of the WAL header when
+    /// `mx_frame` is 0): the seed of the next frame's checksum.
+    pub last_cksum: u32,
+    /// Page size in bytes.
+    pub page_size: u32,
+    /// 1 when the WAL file's header matches this header's salts (so the
+    /// writer must not rewrite it before frame 1).
+    pub wal_header_valid: u32,
+}
+
+impl IndexHeader {
+    fn to_words(self) -> [u32; HDR_WORDS] {
+        let mut w = [
+            self.change,
+            self.mx_frame,
+            self.n_pages,
+            self.salt1,
+            self.salt2,
+            self.ckpt_seq,
+            self.last_cksum,
+            self.page_size,
+            self.wal_header_valid,
+            0x5741_4c48,
+            0,
+            0,
+        ];
+        w[HDR_WORDS - 1] = words_checksum(&w[..HDR_WORDS - 1]);
+        w
+    }
+    fn from_words(w: &[u32; HDR_WORDS]) -> Option<IndexHeader> {
+        if w[9] != 0x5741_4c48 || w[HDR_WORDS - 1] != words_checksum(&w[..HDR_WORDS - 1]) {
+            return None;
+        }
+        Some(IndexHeader {
+            change: w[0],
+            mx_frame: w[1],
+            n_pages: w[2],
+            salt1: w[3],
+            salt2: w[4],
+            ckpt_seq: w[5],
+            last_cksum: w[6],
+            page_size: w[7],
+            wal_header_valid: w[8],
+        })
+    }
+}
+
+fn words_checksum(w: &[u32]) -> u32 {
+    let mut d = crate::format::CRC32C.digest();
+    for x in w {
+        d.update(&x.to_le_bytes());
+    }
+    d.finalize()
+}
+
+/// A view of a wal-index region with its layout worked out.
+#[derive(Clone, Copy)]
+pub(crate) struct Index<'r> {
+    w: &'r [AtomicU32],
+    marks: usize,
+    capacity: u32,
+    pgno_at: usize,
+    hash_at: usize,
+    hash_mask: u32,
+}
+
+impl<'r> Index<'r> {
+    /// Lays out a region for `max_frames` and `read_marks`; checks its size.
+    /// Used when the region is first initialised.
+    pub(crate) fn layout(w: &'r [AtomicU32], max_frames: u32, read_marks: u32) -> crate::Result<Index<'r>> {
+        if !(2..=MAX_READ_MARKS).contains(&read_marks) {
+            return Err(crate::Error::InvalidArgument("read marks must be from 2 to 64"));
+        }
+        if max_frames < 16 || max_frames > (1 << 28) {
+            return Err(crate::Error::InvalidArgument("max WAL frames must be from 16 to 2^28"));
+        }
+        if w.len() < region_words(max_frames, read_marks) {
+            return Err(crate::Error::InvalidArgument("wal-index region smaller than region_words(max_frames, read_marks)"));
+        }
+        let marks = read_marks as usize;
+        let pgno_at = FIXED_WORDS + 2 * marks;
+        let hash_at = pgno_at + max_frames as usize + 1;
+        Ok(Index { w, marks, capacity: max_frames, pgno_at, hash_at, hash_mask: hash_slots(max_frames) as u32 - 1 })
+    }
+
+    /// A view of a region another connection initialised, from the layout
+    /// words stored in it.
+    pub(crate) fn attach(w: &'r [AtomicU32]) -> crate::Result<Option<Index<'r>>> {
+        if w.len() < FIXED_WORDS {
+            return Err(crate::Error::InvalidArgument("wal-index region too small"));
+        }
+        // Acquire: pairs with the Release store of the init word, so the
+        // layout words and the published header are visible.
+        if w[W_INIT].load(Ordering::Acquire) != REGION_MAGIC {
+            return Ok(None);
+        }
+        let marks = w[W_NMARKS].load(Ordering::Relaxed); // Relaxed: ordered by the Acquire above.
+        let cap = w[W_CAPACITY].load(Ordering::Relaxed); // Relaxed: same.
+        Index::layout(w, cap, marks).map(Some)
+    }
+
+    /// Records the layout and marks the region initialised.
+    pub(crate) fn mark_initialised(&self) {
+        // Relaxed: published by the Release store of the init word below.
+        self.w[W_NMARKS].store(self.marks as u32, Ordering::Relaxed);
+        self.w[W_CAPACITY].store(self.capacity, Ordering::Relaxed);
+        // Release: makes the header, hash and layout visible to attach().
+        self.w[W_INIT].store(REGION_MAGIC, Ordering::Release);
+    }
+
+    pub(crate) fn capacity(&self) -> u32 {
+        self.capacity
+    }
+    pub(crate) fn read_marks(&self) -> usize {
+        self.marks
+    }
+
+    // ---- header ----
+
+    /// Reads the header: copy 0, fence, copy 1; `None` if they differ or
+    /// the checksum fails (a publication is in progress: retry).
+    pub(crate) fn read_header(&self) -> Option<IndexHeader> {
+        let mut a = [0u32; HDR_WORDS];
+        let mut b = [0u32; HDR_WORDS];
+        for (i, x) in a.iter_mut().enumerate() {
+            // Acquire: pairs with the writer's Release stores of copy 0, so
+            // that whatever the writer wrote before publishing (hash entries,
+            // frames) is visible once this copy is.
+            *x = self.w[i].load(Ordering::Acquire);
+        }
+        // Acquire fence: copy 1 is read after copy 0 (the writer writes them
+        // in the opposite order).
+        fence(Ordering::Acquire);
+        for (i, x) in b.iter_mut().enumerate() {
+            // Relaxed: ordered after copy 0 by the fence above.
+            *x = self.w[HDR_WORDS + i].load(Ordering::Relaxed);
+        }
+        if a != b {
+            return None;
+        }
+        IndexHeader::from_words(&a)
+    }
+
+    /// Publishes a header: copy 1, fence, copy 0. Only the holder of the
+    /// write lock (or recovery) calls this.
+    pub(crate) fn publish_header(&self, h: &IndexHeader) {
+        let words = h.to_words();
+        for (i, x) in words.iter().enumerate() {
+            // Relaxed: ordered before copy 0 by the Release fence below.
+            self.w[HDR_WORDS + i].store(*x, Ordering::Relaxed);
+        }
+        // Release fence: copy 1 is visible before any word of copy 0.
+        fence(Ordering::Release);
+        for (i, x) in words.iter().enumerate() {
+            // Release: everything written before publishing (hash entries)
+            // happens-before a reader's Acquire load of this word.
+            self.w[i].store(*x, Ordering::Release);
+        }
+    }
+
+    // ---- checkpoint info, locks, poison ----
+
+    pub(crate) fn nbackfill(&self) -> u32 {
+        // Acquire: a reader that sees the new backfill count also sees the
+        // database file writes and sync that preceded it.
+        self.w[W_NBACKFILL].load(Ordering::Acquire)
+    }
+    pub(crate) fn set_nbackfill(&self, n: u32) {
+        // Release: pairs with nbackfill()'s Acquire.
+        self.w[W_NBACKFILL].store(n, Ordering::Release);
+    }
+    fn try_lock_word(&self, at: usize) -> bool {
+        // AcqRel: acquiring the lock must see the previous holder's writes
+        // (Acquire) and our later writes must not move before it (Release is
+        // harmless here and keeps the CAS symmetric).
+        self.w[at].compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed).is_ok()
+    }
+    fn unlock_word(&self, at: usize) {
+        // Release: our writes under the lock are visible to the next holder.
+        self.w[at].store(0, Ordering::Release);
+    }
+    pub(crate) fn try_lock_writer(&self) -> bool {
+        self.try_lock_word(W_WRITE_LOCK)
+    }
+    pub(crate) fn unlock_writer(&self) {
+        self.unlock_word(W_WRITE_LOCK)
+    }
+    pub(crate) fn try_lock_checkpoint(&self) -> bool {
+        self.try_lock_word(W_CKPT_LOCK)
+    }
+    pub(crate) fn unlock_checkpoint(&self) {
+        self.unlock_word(W_CKPT_LOCK)
+    }
+    pub(crate) fn poisoned(&self) -> bool {
+        // Relaxed: the flag carries no data; a late observation only delays
+        // the Poisoned error by one call.
+        self.w[W_POISON].load(Ordering::Relaxed) != 0
+    }
+    pub(crate) fn poison(&self) {
+        // Relaxed: as above.
+        self.w[W_POISON].store(1, Ordering::Relaxed);
+    }
+
+    // ---- read marks ----
+
+    pub(crate) fn mark(&self, slot: usize) -> u32 {
+        // Acquire: pairs with set_mark's Release (made under the slot lock).
+        self.w[FIXED_WORDS + slot].load(Ordering::Acquire)
+    }
+    /// Sets a mark; the caller holds the slot locked.
+    pub(crate) fn set_mark(&self, slot: usize, v: u32) {
+        // Release: the new mark is visible before the slot is unlocked.
+        self.w[FIXED_WORDS + slot].store(v, Ordering::Release);
+    }
+    pub(crate) fn share_count(&self, slot: usize) -> u32 {
+        // SeqCst: a checkpointer's scan of share counts and a reader's
+        // increment-then-recheck of the header form a Dekker pattern; both
+        // sides use SeqCst so one of them sees the other.
+        self.w[FIXED_WORDS + self.marks + slot].load(Ordering::SeqCst)
+    }
+    /// Takes a shared hold on a slot; false if it is locked.
+    pub(crate) fn try_share(&self, slot: usize) -> bool {
+        let c = &self.w[FIXED_WORDS + self.marks + slot];
+        let mut cur = c.load(Ordering::SeqCst); // SeqCst: see share_count.
+        loop {
+            if cur == LOCKED || cur == LOCKED - 1 {
+                return false;
+            }
+            // SeqCst: see share_count.
+            match c.compare_exchange_weak(cur, cur + 1, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => return true,
+                Err(v) => cur = v,
+            }
+        }
+    }
+    pub(crate) fn unshare(&self, slot: usize) {
+        // SeqCst: see share_count.
+        self.w[FIXED_WORDS + self.marks + slot].fetch_sub(1, Ordering::SeqCst);
+    }
+    /// Takes a slot exclusively (no shares); false if it is in use.
+    pub(crate) fn try_lock_slot(&self, slot: usize) -> bool {
+        // SeqCst: see share_count.
+        self.w[FIXED_WORDS + self.marks + slot].compare_exchange(0, LOCKED, Ordering::SeqCst, Ordering::SeqCst).is_ok()
+    }
+    pub(crate) fn unlock_slot(&self, slot: usize) {
+        // SeqCst: see share_count.
+        self.w[FIXED_WORDS + self.marks + slot].store(0, Ordering::SeqCst);
+    }
+
+    // ---- hash index ----
+
+    fn hash(&self, pgno: u32) -> u32 {
+        pgno.wrapping_mul(383) & self.hash_mask
+    }
+    fn pgno_word(&self, frame: u32) -> &AtomicU32 {
+        &self.w[self.pgno_at + frame as usize]
+    }
+    fn slot_word(&self, i: u32) -> &AtomicU32 {
+        &self.w[self.hash_at + i as usize]
+    }
+
+    /// Records that `frame` holds `pgno`. Frames are inserted in increasing
+    /// order by the write-lock holder. Error `Full` past the capacity.
+    pub(crate) fn insert(&self, frame: u32, pgno: u32) -> crate::Result<()> {
+        if frame == 0 || frame > self.capacity {
+            return Err(crate::Error::Full { what: "wal-index frame capacity (max_wal_frames)" });
+        }
+        // Relaxed: published by the Release store of the hash slot below.
+        self.pgno_word(frame).store(pgno, Ordering::Relaxed);
+        let mut i = self.hash(pgno);
+        loop {
+            // Relaxed: only the write-lock holder writes slots.
+            if self.slot_word(i).load(Ordering::Relaxed) == 0 {
+                // Release: the page number above is visible to a reader that
+                // Acquire-loads this slot.
+                self.slot_word(i).store(frame, Ordering::Release);
+                break;
+            }
+            i = (i + 1) & self.hash_mask;
+        }
+        let hwm = &self.w[W_HWM];
+        // Relaxed: only the write-lock holder uses the high-water mark.
+        if hwm.load(Ordering::Relaxed) < frame {
+            hwm.store(frame, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// The newest frame at or below `max_frame` that holds `pgno`.
+    pub(crate) fn lookup(&self, pgno: u32, max_frame: u32) -> Option<u32> {
+        if max_frame == 0 {
+            return None;
+        }
+        let mut best = 0;
+        let mut i = self.hash(pgno);
+        for _ in 0..=self.hash_mask {
+            // Acquire: pairs with insert's Release, so the frame's page
+            // number is visible.
+            let f = self.slot_word(i).load(Ordering::Acquire);
+            if f == 0 {
+                break;
+            }
+            // Relaxed: ordered by the Acquire load of the slot.
+            if f <= max_frame && f > best && self.pgno_word(f).load(Ordering::Relaxed) == pgno {
+                best = f;
+            }
+            i = (i + 1) & self.hash_mask;
+        }
+        (best != 0).then_some(best)
+    }
+
+    /// The page number stored for `frame`.
+    pub(crate) fn frame_pgno(&self, frame: u32) -> u32 {
+        // Relaxed: callers only ask for frames at or below a published
+        // header they Acquire-loaded.
+        self.pgno_word(frame).load(Ordering::Relaxed)
+    }
+
+    /// Removes every entry for frames above `keep`, newest first.
+    pub(crate) fn truncate(&self, keep: u32) {
+        let hwm = self.w[W_HWM].load(Ordering::Relaxed); // Relaxed: writer-only word.
+        let mut f = hwm;
+        while f > keep {
+            let pgno = self.frame_pgno(f);
+            let mut i = self.hash(pgno);
+            for _ in 0..=self.hash_mask {
+                let v = self.slot_word(i).load(Ordering::Relaxed); // Relaxed: writer-only.
+                if v == 0 {
+                    break;
+                }
+                if v == f {
+                    // Release: harmless; readers ignore frames above their
+                    // snapshot, and removal keeps older probe paths intact.
+                    self.slot_word(i).store(0, Ordering::Release);
+                    break;
+                }
+                i = (i + 1) & self.hash_mask;
+            }
+            f -= 1;
+        }
+        if hwm > keep {
+            self.w[W_HWM].store(keep, Ordering::Relaxed); // Relaxed: writer-only word.
+        }
+    }
+}
