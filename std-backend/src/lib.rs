@@ -1,1 +1,30 @@
+//! # walden-std
+//!
+//! The std backend of Walden: a database is the file `<path>` and its WAL
+//! `<path>-wal`; files are read and written positionally and fsynced
+//! (directories too, after a file is created or the WAL truncated); errors
+//! carry the file's path (`fs-err`). [`Database`] is an owned, `Send +
+//! Sync` handle with transactions that need no lifetimes or buffers from the
+//! caller.
+//!
+//! ```no_run
+//! use walden_std::{Database, Options};
+//! let db = Database::open("sensors.db", Options::default())?;
+//! let w = db.begin_write()?;
+//! w.table("readings")?.put(b"EWR 2013-01-01T06", b"39.02")?;
+//! w.commit()?; // durable (one fsync) when this returns
+//! let r = db.begin_read()?;
+//! assert_eq!(r.table("readings")?.get(b"EWR 2013-01-01T06")?.as_deref(), Some(&b"39.02"[..]));
+//! # Ok::<(), walden_std::Error>(())
+//! ```
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
+mod db;
+mod error;
+mod file;
+
+pub use db::{Database, Options, Range, ReadTxn, Stats, Table, Txn, WriteTxn};
+pub use error::{Error, Result};
+pub use file::{FileError, FileStorage};
+pub use walden_core::{CheckpointInfo, CheckpointMode, SyncMode};

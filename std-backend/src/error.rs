@@ -1,0 +1,89 @@
+//! The std backend's error: the core's variants, with file paths.
+
+use std::io;
+use std::path::PathBuf;
+
+use walden_core::FileKind;
+
+/// An error of a Walden database opened through the std backend. Each
+/// variant mirrors [`walden_core::Error`], with the path of the file
+/// concerned where there is one.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A lock was held by another connection for longer than the busy
+    /// timeout (the write lock, or the read marks a checkpoint needs), or the
+    /// database file is open in another process.
+    #[error("database is busy{}", .0.as_deref().map(|s| format!(": {s}")).unwrap_or_default())]
+    Busy(Option<String>),
+    /// No stable read snapshot could be taken (the WAL kept changing).
+    #[error("could not obtain a stable read snapshot; retry")]
+    Protocol,
+    /// A file failed a check (checksum, magic, structure).
+    #[error("{}: corrupt{}: {reason}", path.display(), if *page > 0 { format!(" at page {page}") } else { String::new() })]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// The page (0: not about one page).
+        page: u32,
+        /// The check that failed.
+        reason: &'static str,
+    },
+    /// The database was written by an unsupported format version.
+    #[error("{}: unsupported format version {found}", path.display())]
+    UnsupportedVersion {
+        /// The database file.
+        path: PathBuf,
+        /// The version found.
+        found: u32,
+    },
+    /// An I/O error; the message names the file. A write or sync failure
+    /// poisons the database handle.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    /// A fixed capacity was reached (for example the WAL frame limit).
+    #[error("capacity reached: {0}")]
+    Full(&'static str),
+    /// An argument was rejected (oversized key, bad option, misuse).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(&'static str),
+    /// A write in a read transaction or on a read-only database.
+    #[error("the database or transaction is read-only")]
+    ReadOnly,
+    /// An earlier write or sync failed: close every handle and reopen;
+    /// recovery from the WAL restores the last durable commit.
+    #[error("database handle poisoned by an earlier I/O failure; reopen it")]
+    Poisoned,
+    /// The table does not exist.
+    #[error("table not found")]
+    NotFound,
+}
+
+/// Shorthand for `Result<T, walden_std::Error>`.
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// Converts a core error, using the paths and the last I/O error of the
+    /// database.
+    pub(crate) fn from_core(e: walden_core::Error, paths: &crate::db::Paths, last_io: impl FnOnce() -> Option<io::Error>) -> Error {
+        use walden_core::Error as C;
+        let path_of = |f: FileKind| match f {
+            FileKind::Database => paths.db.clone(),
+            FileKind::Wal => paths.wal.clone(),
+        };
+        match e {
+            C::Busy => Error::Busy(None),
+            C::Protocol => Error::Protocol,
+            C::Corrupt { file, page, reason } => Error::Corrupt { path: path_of(file), page, reason },
+            C::UnsupportedVersion { found } => Error::UnsupportedVersion { path: paths.db.clone(), found },
+            C::Io { file, kind } => Error::Io(last_io().unwrap_or_else(|| io::Error::other(format!("{}: I/O error {kind:?}", path_of(file).display())))),
+            C::Full { what } => Error::Full(what),
+            C::InvalidArgument(w) => Error::InvalidArgument(w),
+            C::ReadOnly => Error::ReadOnly,
+            C::Poisoned => Error::Poisoned,
+            C::NotFound => Error::NotFound,
+            C::BufferTooSmall { .. } => Error::InvalidArgument("internal buffer too small"),
+            _ => Error::InvalidArgument("unknown core error"),
+        }
+    }
+}

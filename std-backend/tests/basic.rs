@@ -1,0 +1,51 @@
+//! The std API end to end on real files.
+use walden_std::{CheckpointMode, Database, Error, Options, SyncMode};
+
+#[test]
+fn open_write_read_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    {
+        let db = Database::open(&path, Options::default()).unwrap();
+        let w = db.begin_write().unwrap();
+        let t = w.table("weather").unwrap();
+        for i in 0..500u32 {
+            t.put(format!("EWR {i:05}").as_bytes(), &i.to_le_bytes()).unwrap();
+        }
+        w.put(b"plain", b"default table").unwrap();
+        assert!(w.commit().unwrap().is_some());
+        let r = db.begin_read().unwrap();
+        let t = r.table("weather").unwrap();
+        let v: Vec<_> = t.range(&b"EWR 00100"[..]..&b"EWR 00105"[..]).unwrap().map(|r| r.unwrap().0).collect();
+        assert_eq!(v.len(), 5);
+        let back: Vec<_> = t.range(&b"EWR 00100"[..]..=&b"EWR 00105"[..]).unwrap().rev().map(|r| r.unwrap().0).collect();
+        assert_eq!(back.first().unwrap(), b"EWR 00105");
+        assert_eq!(back.len(), 6);
+        assert!(matches!(r.table("nope"), Err(Error::NotFound)));
+        assert_eq!(r.list_tables().unwrap(), vec!["weather".to_string()]);
+        let s = db.stats();
+        assert_eq!(s.commits, 1);
+        assert!(s.fsyncs >= 1);
+    }
+    let db = Database::open(&path, Options { sync: SyncMode::Normal, ..Options::default() }).unwrap();
+    assert!(db.stats().recovered_frames > 0);
+    let r = db.begin_read().unwrap();
+    assert_eq!(r.get(b"plain").unwrap().as_deref(), Some(&b"default table"[..]));
+    assert_eq!(r.table("weather").unwrap().len().unwrap(), 500);
+    drop(r);
+    let info = db.checkpoint(CheckpointMode::Truncate).unwrap();
+    assert_eq!(info.wal_frames, 0);
+    assert_eq!(std::fs::metadata(db.wal_path()).unwrap().len(), 0);
+}
+
+#[test]
+fn second_process_open_is_busy_and_writer_is_exclusive() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let db = Database::open(&path, Options::default()).unwrap();
+    assert!(matches!(Database::open(&path, Options::default()), Err(Error::Busy(_))));
+    let w = db.begin_write().unwrap();
+    assert!(matches!(db.begin_write(), Err(Error::Busy(_))));
+    drop(w);
+    assert!(db.begin_write().is_ok());
+}
