@@ -109,13 +109,25 @@ pub(crate) fn leaf_cell(p: &[u8], pgno: u32, i: usize) -> Result<LeafCell> {
             return Err(bad(pgno, "leaf cell out of range"));
         }
         let first = get_u32(p, kend);
-        Ok(LeafCell { key: kstart..kend, vlen, ovfl: Some(first), val: kend..kend, size: 7 + klen + 4 })
+        Ok(LeafCell {
+            key: kstart..kend,
+            vlen,
+            ovfl: Some(first),
+            val: kend..kend,
+            size: 7 + klen + 4,
+        })
     } else {
         let vend = kend + vlen as usize;
         if vend > end {
             return Err(bad(pgno, "leaf cell out of range"));
         }
-        Ok(LeafCell { key: kstart..kend, vlen, ovfl: None, val: kend..vend, size: 7 + klen + vlen as usize })
+        Ok(LeafCell {
+            key: kstart..kend,
+            vlen,
+            ovfl: None,
+            val: kend..vend,
+            size: 7 + klen + vlen as usize,
+        })
     }
 }
 
@@ -149,7 +161,11 @@ fn raw_cell(p: &[u8], pgno: u32, i: usize) -> Result<(Range<usize>, Range<usize>
 
 /// Child pointer `i` of a branch (`i == n` is the right-most child).
 pub(crate) fn child_at(p: &[u8], pgno: u32, i: usize) -> Result<u32> {
-    let c = if i == ncells(p) { right_child(p) } else { branch_cell(p, pgno, i)?.0 };
+    let c = if i == ncells(p) {
+        right_child(p)
+    } else {
+        branch_cell(p, pgno, i)?.0
+    };
     if c < 2 {
         return Err(bad(pgno, "child page number out of range"));
     }
@@ -476,7 +492,9 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
         }
         let i = search_branch(p, pgno, key)?;
         let child = child_at(p, pgno, i)?;
-        let Some(right) = self.insert_rec(child, key, val, depth + 1)? else { return Ok(None) };
+        let Some(right) = self.insert_rec(child, key, val, depth + 1)? else {
+            return Ok(None);
+        };
         // The child split: pointer i now goes to `right`, and a new cell
         // (child, sep) goes in at i.
         let wp = self.pg.write(pgno)?;
@@ -508,7 +526,15 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
         let leaf = tmp[0] == PT_LEAF;
         let n = ncells(tmp);
         let total = n + 1;
-        let src = |j: usize| if j < at { Src::Old(j) } else if j == at { Src::New } else { Src::Old(j - 1) };
+        let src = |j: usize| {
+            if j < at {
+                Src::Old(j)
+            } else if j == at {
+                Src::New
+            } else {
+                Src::Old(j - 1)
+            }
+        };
         let size_of = |j: usize| -> Result<usize> {
             Ok(match src(j) {
                 Src::New => len,
@@ -538,9 +564,7 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
             }
         }
         // Branches push cell m up; leaves copy the first right key up.
-        let right_start = if leaf { m } else { m };
         m = m.clamp(1, if leaf { total - 1 } else { total - 2 });
-        let _ = right_start;
         let mut left_bytes = 0;
         for j in 0..m {
             left_bytes += size_of(j)?;
@@ -559,7 +583,11 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
         // branch the key of cell m, whose child becomes the left's right-most.
         let (sep_range, sep_from_new, mid_child) = match src(m) {
             Src::New => {
-                let r = if leaf { 7..7 + get_u16(self.scr.cell, 0) as usize } else { 6..6 + get_u16(self.scr.cell, 4) as usize };
+                let r = if leaf {
+                    7..7 + get_u16(self.scr.cell, 0) as usize
+                } else {
+                    6..6 + get_u16(self.scr.cell, 4) as usize
+                };
                 let child = if leaf { 0 } else { get_u32(self.scr.cell, 0) };
                 (r, true, child)
             }

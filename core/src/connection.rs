@@ -173,7 +173,16 @@ macro_rules! parts {
         let (scr, cache) = mem.split_at_mut(2 * ps);
         let (tmp, rest) = scr.split_at_mut(ps);
         let (cell, sep) = rest.split_at_mut(ps / 2);
-        (Pager { mem: cache, st: &mut $s.io.st, db: &mut $s.io.db, wal: &mut $s.io.wal, idx }, Scratch { tmp, cell, sep })
+        (
+            Pager {
+                mem: cache,
+                st: &mut $s.io.st,
+                db: &mut $s.io.db,
+                wal: &mut $s.io.wal,
+                idx,
+            },
+            Scratch { tmp, cell, sep },
+        )
     }};
 }
 
@@ -216,7 +225,17 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
             return Err(Error::InvalidArgument("cache memory below cache_mem_len(page_size, 4)"));
         }
         let mut c = Connection {
-            io: Io { db, wal, mem, st: PagerState::new(ps, nslots), poisoned: false, stats: ConnStats { recovered_frames: recovered, ..ConnStats::default() } },
+            io: Io {
+                db,
+                wal,
+                mem,
+                st: PagerState::new(ps, nslots),
+                poisoned: false,
+                stats: ConnStats {
+                    recovered_frames: recovered,
+                    ..ConnStats::default()
+                },
+            },
             region,
             opts,
             max_frames,
@@ -248,7 +267,10 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
     }
     /// Counters since open.
     pub fn stats(&self) -> ConnStats {
-        ConnStats { frames_written: self.io.st.frames_written, ..self.io.stats }
+        ConnStats {
+            frames_written: self.io.st.frames_written,
+            ..self.io.stats
+        }
     }
     /// Whether a transaction is open, and whether it is a write transaction.
     pub fn in_transaction(&self) -> Option<bool> {
@@ -314,7 +336,11 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
             pg.clear();
             pg.st.cache_change = Some(hdr.change);
         }
-        pg.st.read = ReadCtx { max_frame: hdr.mx_frame, db_only, n_pages: hdr.n_pages };
+        pg.st.read = ReadCtx {
+            max_frame: hdr.mx_frame,
+            db_only,
+            n_pages: hdr.n_pages,
+        };
         Ok(())
     }
 
@@ -525,14 +551,24 @@ impl<S: Storage, B: AsMut<[u8]>> Io<S, B> {
     }
 
     fn commit_frames(&mut self, idx: &Index<'_>, base: IndexHeader, sync: SyncMode) -> Result<Option<IndexHeader>> {
-        let mut pg = Pager { mem: &mut self.mem.as_mut()[2 * self.st.page_size..], st: &mut self.st, db: &mut self.db, wal: &mut self.wal, idx: *idx };
+        let mut pg = Pager {
+            mem: &mut self.mem.as_mut()[2 * self.st.page_size..],
+            st: &mut self.st,
+            db: &mut self.db,
+            wal: &mut self.wal,
+            idx: *idx,
+        };
         let spilled = pg.st.write.map(|w| w.spilled).unwrap_or(0);
         if pg.dirty_count() == 0 && spilled == 0 {
             return Ok(None);
         }
         let mut h = pg.header()?;
-        h.change_counter = h.change_counter.wrapping_add(1);
-        pg.set_header(&h)?;
+        if pg.is_dirty(1) || pg.dirty_count() == 0 {
+            // Page 1 goes out with this commit anyway (or must, to carry the
+            // commit flag after a spill): count the commit in its header.
+            h.change_counter = h.change_counter.wrapping_add(1);
+            pg.set_header(&h)?;
+        }
         let n_pages = h.page_count;
         let mx = pg.write_commit(n_pages)?;
         let w = pg.st.write.ok_or(Error::InvalidArgument("no write transaction"))?;
@@ -581,13 +617,19 @@ impl<S: Storage, B: AsMut<[u8]>> Io<S, B> {
             }
         }
         if mode == CheckpointMode::Passive {
-            return Ok(CheckpointInfo { wal_frames: mx, backfilled });
+            return Ok(CheckpointInfo {
+                wal_frames: mx,
+                backfilled,
+            });
         }
         if backfilled < mx {
             return Err(Error::Busy);
         }
         if mode == CheckpointMode::Full {
-            return Ok(CheckpointInfo { wal_frames: mx, backfilled });
+            return Ok(CheckpointInfo {
+                wal_frames: mx,
+                backfilled,
+            });
         }
         if mx > 0 {
             match try_restart(idx, &hdr, opts.salt_seed) {
@@ -602,7 +644,10 @@ impl<S: Storage, B: AsMut<[u8]>> Io<S, B> {
                 self.sync_file(idx, FileKind::Wal)?;
             }
         }
-        Ok(CheckpointInfo { wal_frames: 0, backfilled: 0 })
+        Ok(CheckpointInfo {
+            wal_frames: 0,
+            backfilled: 0,
+        })
     }
 
     /// Copies frames `nb+1..=safe` (the newest version of each page) into
@@ -634,7 +679,10 @@ impl<S: Storage, B: AsMut<[u8]>> Io<S, B> {
             if pgno > commit_size {
                 continue;
             }
-            let r = self.db.write_at((pgno as u64 - 1) * ps as u64, tmp).map_err(io_err(FileKind::Database));
+            let r = self
+                .db
+                .write_at((pgno as u64 - 1) * ps as u64, tmp)
+                .map_err(io_err(FileKind::Database));
             self.poison_on_io(idx, r)?;
         }
         let want = commit_size as u64 * ps as u64;
@@ -667,7 +715,9 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
     fn check_table(&self, t: Table) -> Result<u32> {
         self.in_txn()?;
         if t.txn != self.txn {
-            return Err(Error::InvalidArgument("table handle from another transaction (or its table was dropped)"));
+            return Err(Error::InvalidArgument(
+                "table handle from another transaction (or its table was dropped)",
+            ));
         }
         Ok(t.root)
     }
@@ -684,7 +734,10 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
         self.in_txn()?;
         let (mut pg, _) = parts!(self);
         let h = pg.header()?;
-        Ok(Table { root: h.default_root, txn: self.txn })
+        Ok(Table {
+            root: h.default_root,
+            txn: self.txn,
+        })
     }
 
     /// The table named `name`, or `None`. Names are byte strings of 1 to
@@ -697,7 +750,14 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
         self.check_key(name)?;
         let (mut pg, scr) = parts!(self);
         let cat = pg.header()?.catalog_root;
-        let mut t = Tree { pg: &mut pg, scr: Scratch { tmp: &mut *scr.tmp, cell: &mut *scr.cell, sep: &mut *scr.sep } };
+        let mut t = Tree {
+            pg: &mut pg,
+            scr: Scratch {
+                tmp: &mut *scr.tmp,
+                cell: &mut *scr.cell,
+                sep: &mut *scr.sep,
+            },
+        };
         let Some((leaf, i)) = t.find(cat, name)? else { return Ok(None) };
         let mut b = [0u8; 4];
         if t.read_value(leaf, i, 0, &mut b)? != 4 {
@@ -752,7 +812,10 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
         self.in_txn()?;
         let (mut pg, _) = parts!(self);
         let h = pg.header()?;
-        Ok(Table { root: h.catalog_root, txn: self.txn })
+        Ok(Table {
+            root: h.catalog_root,
+            txn: self.txn,
+        })
     }
 
     // ------------------------------------------------------------------
@@ -948,11 +1011,6 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
         let (mut pg, _) = parts!(self);
         pg.header()
     }
-
-    #[cfg(test)]
-    pub(crate) fn index(&self) -> Index<'_> {
-        Index::layout(&self.region, self.max_frames, self.read_marks).expect("layout")
-    }
 }
 
 impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Drop for Connection<S, R, B> {
@@ -1114,8 +1172,16 @@ fn recover<S: Storage>(db: &mut S, wal: &mut S, idx: &Index<'_>, mem: &mut [u8],
     // Scan the WAL.
     let wal_len = wal.size().map_err(io_err(FileKind::Wal))?;
     let mut whb = [0u8; WAL_HEADER_LEN];
-    let got = if wal_len >= WAL_HEADER_LEN as u64 { wal.read_at(0, &mut whb).map_err(io_err(FileKind::Wal))? } else { 0 };
-    let wh = if got == WAL_HEADER_LEN { WalHeader::decode(&whb).filter(|(h, _)| h.page_size == dbh.page_size) } else { None };
+    let got = if wal_len >= WAL_HEADER_LEN as u64 {
+        wal.read_at(0, &mut whb).map_err(io_err(FileKind::Wal))?
+    } else {
+        0
+    };
+    let wh = if got == WAL_HEADER_LEN {
+        WalHeader::decode(&whb).filter(|(h, _)| h.page_size == dbh.page_size)
+    } else {
+        None
+    };
     let mut hdr = IndexHeader {
         change: 1,
         mx_frame: 0,
@@ -1156,7 +1222,9 @@ fn recover<S: Storage>(db: &mut S, wal: &mut S, idx: &Index<'_>, mem: &mut [u8],
                 break;
             }
             if f > idx.capacity() {
-                return Err(Error::Full { what: "the WAL holds more frames than max_wal_frames" });
+                return Err(Error::Full {
+                    what: "the WAL holds more frames than max_wal_frames",
+                });
             }
             idx.insert(f, fh.pgno)?;
             prev = c;
@@ -1195,7 +1263,15 @@ fn create<S: Storage>(db: &mut S, wal: &mut S, mem: &mut [u8], opts: &Options) -
         return Err(Error::InvalidArgument("cache memory below cache_mem_len(page_size, 4)"));
     }
     let page = &mut mem[..ps];
-    let h = DbHeader { page_size: opts.page_size, page_count: 3, freelist_head: 0, freelist_count: 0, catalog_root: 2, default_root: 3, change_counter: 0 };
+    let h = DbHeader {
+        page_size: opts.page_size,
+        page_count: 3,
+        freelist_head: 0,
+        freelist_count: 0,
+        catalog_root: 2,
+        default_root: 3,
+        change_counter: 0,
+    };
     for pgno in [2u32, 3, 1] {
         page.fill(0);
         if pgno == 1 {
@@ -1205,7 +1281,8 @@ fn create<S: Storage>(db: &mut S, wal: &mut S, mem: &mut [u8], opts: &Options) -
             format::put_u32(page, 4, (ps - format::PAGE_TRAILER) as u32);
         }
         format::seal_page(pgno, page);
-        db.write_at((pgno as u64 - 1) * ps as u64, page).map_err(io_err(FileKind::Database))?;
+        db.write_at((pgno as u64 - 1) * ps as u64, page)
+            .map_err(io_err(FileKind::Database))?;
     }
     // A WAL left beside an empty database belongs to no database.
     wal.set_len(0).map_err(io_err(FileKind::Wal))?;

@@ -35,7 +35,14 @@ impl Default for Cursor {
 impl Cursor {
     /// An unpositioned cursor.
     pub const fn new() -> Self {
-        Cursor { stack: heapless::Vec::new(), root: 0, txn: 0, gen: 0, key: heapless::Vec::new(), valid: false }
+        Cursor {
+            stack: heapless::Vec::new(),
+            root: 0,
+            txn: 0,
+            gen: 0,
+            key: heapless::Vec::new(),
+            valid: false,
+        }
     }
     /// Whether the cursor is on an entry.
     pub fn is_valid(&self) -> bool {
@@ -55,7 +62,9 @@ impl Cursor {
 }
 
 fn push(c: &mut Cursor, pgno: u32, i: usize) -> Result<()> {
-    c.stack.push((pgno, i as u16)).map_err(|_| corrupt(FileKind::Database, pgno, "tree too deep (page cycle)"))
+    c.stack
+        .push((pgno, i as u16))
+        .map_err(|_| corrupt(FileKind::Database, pgno, "tree too deep (page cycle)"))
 }
 
 /// Copies the key at the cursor's leaf position; marks the cursor valid.
@@ -67,7 +76,9 @@ fn load_key<S: Storage>(pg: &mut Pager<'_, S>, c: &mut Cursor) -> Result<()> {
     let p = pg.read(pgno)?;
     let cell = leaf_cell(p, pgno, i as usize)?;
     c.key.clear();
-    c.key.extend_from_slice(&p[cell.key]).map_err(|_| corrupt(FileKind::Database, pgno, "key longer than the maximum"))?;
+    c.key
+        .extend_from_slice(&p[cell.key])
+        .map_err(|_| corrupt(FileKind::Database, pgno, "key longer than the maximum"))?;
     c.valid = true;
     Ok(())
 }

@@ -101,7 +101,11 @@ impl fmt::Display for Error {
             Error::Corrupt { file, page: 0, reason } => write!(f, "{file} is corrupt: {reason}"),
             Error::Corrupt { file, page, reason } => write!(f, "{file} is corrupt at page {page}: {reason}"),
             Error::UnsupportedVersion { found } => {
-                write!(f, "unsupported database format version {found} (this build reads version {})", crate::format::FORMAT_VERSION)
+                write!(
+                    f,
+                    "unsupported database format version {found} (this build reads version {})",
+                    crate::format::FORMAT_VERSION
+                )
             }
             Error::Io { file, kind } => write!(f, "I/O error on the {file}: {kind:?}"),
             Error::Full { what } => write!(f, "capacity reached: {what}"),

@@ -285,7 +285,12 @@ impl WalHeader {
         if c != CRC32C.checksum(&b[..28]) {
             return None;
         }
-        let h = WalHeader { page_size: get_u32(b, 8), ckpt_seq: get_u32(b, 12), salt1: get_u32(b, 16), salt2: get_u32(b, 20) };
+        let h = WalHeader {
+            page_size: get_u32(b, 8),
+            ckpt_seq: get_u32(b, 12),
+            salt1: get_u32(b, 16),
+            salt2: get_u32(b, 20),
+        };
         Some((h, c))
     }
 }
@@ -328,7 +333,13 @@ impl FrameHeader {
     }
     /// Decodes the fields (no validation).
     pub fn decode(b: &[u8]) -> FrameHeader {
-        FrameHeader { pgno: get_u32(b, 0), commit_size: get_u32(b, 4), salt1: get_u32(b, 8), salt2: get_u32(b, 12), cksum: get_u32(b, 20) }
+        FrameHeader {
+            pgno: get_u32(b, 0),
+            commit_size: get_u32(b, 4),
+            salt1: get_u32(b, 8),
+            salt2: get_u32(b, 12),
+            cksum: get_u32(b, 20),
+        }
     }
 }
 

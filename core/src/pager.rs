@@ -66,7 +66,15 @@ pub(crate) struct PagerState {
 
 impl PagerState {
     pub(crate) fn new(page_size: usize, nslots: usize) -> Self {
-        PagerState { page_size, nslots, clock: 0, cache_change: None, read: ReadCtx::default(), write: None, frames_written: 0 }
+        PagerState {
+            page_size,
+            nslots,
+            clock: 0,
+            cache_change: None,
+            read: ReadCtx::default(),
+            write: None,
+            frames_written: 0,
+        }
     }
 }
 
@@ -161,14 +169,20 @@ impl<'a, S: Storage> Pager<'a, S> {
         let (file, res) = match frame {
             Some(f) => {
                 let off = format::frame_offset(f, ps as u32) + FRAME_HEADER_LEN as u64;
-                (FileKind::Wal, self.wal.read_at(off, &mut self.mem[r.clone()]).map_err(io_err(FileKind::Wal)))
+                (
+                    FileKind::Wal,
+                    self.wal.read_at(off, &mut self.mem[r.clone()]).map_err(io_err(FileKind::Wal)),
+                )
             }
             None => {
                 if pgno > ctx.n_pages {
                     return Err(corrupt(FileKind::Database, pgno, "page number beyond the database size"));
                 }
                 let off = (pgno as u64 - 1) * ps;
-                (FileKind::Database, self.db.read_at(off, &mut self.mem[r.clone()]).map_err(io_err(FileKind::Database)))
+                (
+                    FileKind::Database,
+                    self.db.read_at(off, &mut self.mem[r.clone()]).map_err(io_err(FileKind::Database)),
+                )
             }
         };
         let n = res?;
@@ -258,7 +272,9 @@ impl<'a, S: Storage> Pager<'a, S> {
             h.freelist_count = h.freelist_count.saturating_sub(1);
         } else {
             if h.page_count == u32::MAX {
-                return Err(Error::Full { what: "database page numbers (2^32-1 pages)" });
+                return Err(Error::Full {
+                    what: "database page numbers (2^32-1 pages)",
+                });
             }
             h.page_count += 1;
             pgno = h.page_count;
@@ -309,11 +325,18 @@ impl<'a, S: Storage> Pager<'a, S> {
         let Some(mut w) = self.st.write else { return Err(Error::ReadOnly) };
         let frame = w.last_frame + 1;
         if frame > self.idx.capacity() {
-            return Err(Error::Full { what: "WAL frames (max_wal_frames); checkpoint or raise the limit" });
+            return Err(Error::Full {
+                what: "WAL frames (max_wal_frames); checkpoint or raise the limit",
+            });
         }
         if frame == 1 && !w.header_written {
             let mut hb = [0u8; WAL_HEADER_LEN];
-            let wh = WalHeader { page_size: ps, ckpt_seq: w.ckpt_seq, salt1: w.salt1, salt2: w.salt2 };
+            let wh = WalHeader {
+                page_size: ps,
+                ckpt_seq: w.ckpt_seq,
+                salt1: w.salt1,
+                salt2: w.salt2,
+            };
             w.cksum = wh.encode(&mut hb);
             self.wal.write_at(0, &hb).map_err(io_err(FileKind::Wal))?;
             w.header_written = true;
@@ -324,7 +347,9 @@ impl<'a, S: Storage> Pager<'a, S> {
         w.cksum = FrameHeader::encode(pgno, commit_size, w.salt1, w.salt2, w.cksum, &self.mem[r.clone()], &mut fh);
         let off = format::frame_offset(frame, ps);
         self.wal.write_at(off, &fh).map_err(io_err(FileKind::Wal))?;
-        self.wal.write_at(off + FRAME_HEADER_LEN as u64, &self.mem[r]).map_err(io_err(FileKind::Wal))?;
+        self.wal
+            .write_at(off + FRAME_HEADER_LEN as u64, &self.mem[r])
+            .map_err(io_err(FileKind::Wal))?;
         self.idx.insert(frame, pgno)?;
         w.last_frame = frame;
         self.st.write = Some(w);
@@ -333,11 +358,15 @@ impl<'a, S: Storage> Pager<'a, S> {
         Ok(())
     }
 
+    /// Whether page `pgno` is in the cache and dirty.
+    pub(crate) fn is_dirty(&self, pgno: u32) -> bool {
+        self.find(pgno).is_some_and(|s| self.slot_flags(s) & F_DIRTY != 0)
+    }
+
     /// Number of dirty pages in the cache.
     pub(crate) fn dirty_count(&self) -> usize {
         (0..self.st.nslots).filter(|&s| self.slot_flags(s) & F_DIRTY != 0).count()
     }
-
 
     /// Writes every dirty page as a WAL frame, the last as the commit frame
     /// with `n_pages`; returns the commit frame number.
@@ -355,5 +384,4 @@ impl<'a, S: Storage> Pager<'a, S> {
         }
         Ok(self.st.write.map(|w| w.last_frame).unwrap_or(0))
     }
-
 }

@@ -175,16 +175,25 @@ impl<'r> Index<'r> {
         if !(2..=MAX_READ_MARKS).contains(&read_marks) {
             return Err(crate::Error::InvalidArgument("read marks must be from 2 to 64"));
         }
-        if max_frames < 16 || max_frames > (1 << 28) {
+        if !(16..=(1 << 28)).contains(&max_frames) {
             return Err(crate::Error::InvalidArgument("max WAL frames must be from 16 to 2^28"));
         }
         if w.len() < region_words(max_frames, read_marks) {
-            return Err(crate::Error::InvalidArgument("wal-index region smaller than region_words(max_frames, read_marks)"));
+            return Err(crate::Error::InvalidArgument(
+                "wal-index region smaller than region_words(max_frames, read_marks)",
+            ));
         }
         let marks = read_marks as usize;
         let pgno_at = FIXED_WORDS + 2 * marks;
         let hash_at = pgno_at + max_frames as usize + 1;
-        Ok(Index { w, marks, capacity: max_frames, pgno_at, hash_at, hash_mask: hash_slots(max_frames) as u32 - 1 })
+        Ok(Index {
+            w,
+            marks,
+            capacity: max_frames,
+            pgno_at,
+            hash_at,
+            hash_mask: hash_slots(max_frames) as u32 - 1,
+        })
     }
 
     /// A view of a region another connection initialised, from the layout
@@ -344,7 +353,9 @@ impl<'r> Index<'r> {
     /// Takes a slot exclusively (no shares); false if it is in use.
     pub(crate) fn try_lock_slot(&self, slot: usize) -> bool {
         // SeqCst: see share_count.
-        self.w[FIXED_WORDS + self.marks + slot].compare_exchange(0, LOCKED, Ordering::SeqCst, Ordering::SeqCst).is_ok()
+        self.w[FIXED_WORDS + self.marks + slot]
+            .compare_exchange(0, LOCKED, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
     }
     pub(crate) fn unlock_slot(&self, slot: usize) {
         // SeqCst: see share_count.
@@ -367,7 +378,9 @@ impl<'r> Index<'r> {
     /// order by the write-lock holder. Error `Full` past the capacity.
     pub(crate) fn insert(&self, frame: u32, pgno: u32) -> crate::Result<()> {
         if frame == 0 || frame > self.capacity {
-            return Err(crate::Error::Full { what: "wal-index frame capacity (max_wal_frames)" });
+            return Err(crate::Error::Full {
+                what: "wal-index frame capacity (max_wal_frames)",
+            });
         }
         // Relaxed: published by the Release store of the hash slot below.
         self.pgno_word(frame).store(pgno, Ordering::Relaxed);

@@ -9,8 +9,20 @@ fn region(frames: u32) -> Box<[AtomicU32]> {
     (0..region_words(frames, 8)).map(|_| AtomicU32::new(0)).collect()
 }
 
-fn conn<'a>(db: &'a RefCell<Ram>, wal: &'a RefCell<Ram>, reg: &'a [AtomicU32], opts: Options) -> Connection<SharedStorage<'a, Ram>, &'a [AtomicU32], Vec<u8>> {
-    Connection::open(SharedStorage(db), SharedStorage(wal), reg, vec![0u8; cache_mem_len(opts.page_size, 16)], opts).unwrap()
+fn conn<'a>(
+    db: &'a RefCell<Ram>,
+    wal: &'a RefCell<Ram>,
+    reg: &'a [AtomicU32],
+    opts: Options,
+) -> Connection<SharedStorage<'a, Ram>, &'a [AtomicU32], Vec<u8>> {
+    Connection::open(
+        SharedStorage(db),
+        SharedStorage(wal),
+        reg,
+        vec![0u8; cache_mem_len(opts.page_size, 16)],
+        opts,
+    )
+    .unwrap()
 }
 
 #[test]
@@ -18,7 +30,10 @@ fn put_get_commit_reopen() {
     let db = RefCell::new(RamStorage::new(vec![0u8; 8 << 20]));
     let wal = RefCell::new(RamStorage::new(vec![0u8; 8 << 20]));
     let reg = region(4096);
-    let opts = Options { autocheckpoint_frames: 0, ..Options::default() };
+    let opts = Options {
+        autocheckpoint_frames: 0,
+        ..Options::default()
+    };
     {
         let mut c = conn(&db, &wal, &reg, opts);
         c.begin_write().unwrap();
@@ -60,7 +75,13 @@ fn put_get_commit_reopen() {
     }
     c.end_read();
     // Checkpoint truncate, reopen again.
-    assert_eq!(c.checkpoint(CheckpointMode::Truncate).unwrap(), CheckpointInfo { wal_frames: 0, backfilled: 0 });
+    assert_eq!(
+        c.checkpoint(CheckpointMode::Truncate).unwrap(),
+        CheckpointInfo {
+            wal_frames: 0,
+            backfilled: 0
+        }
+    );
     assert_eq!(wal.borrow().contents().len(), 0);
     drop(c);
     let reg3 = region(4096);
@@ -88,7 +109,10 @@ fn snapshot_isolation_and_large_values() {
     let db = RefCell::new(RamStorage::new(vec![0u8; 16 << 20]));
     let wal = RefCell::new(RamStorage::new(vec![0u8; 16 << 20]));
     let reg = region(4096);
-    let opts = Options { autocheckpoint_frames: 0, ..Options::default() };
+    let opts = Options {
+        autocheckpoint_frames: 0,
+        ..Options::default()
+    };
     let mut w = conn(&db, &wal, &reg, opts);
     let mut r = conn(&db, &wal, &reg, opts);
     w.begin_write().unwrap();

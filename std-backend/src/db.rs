@@ -117,7 +117,9 @@ pub struct Database {
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Database").field("path", &self.inner.paths.db).finish_non_exhaustive()
+        f.debug_struct("Database")
+            .field("path", &self.inner.paths.db)
+            .finish_non_exhaustive()
     }
 }
 
@@ -128,7 +130,10 @@ fn wal_path(path: &Path) -> PathBuf {
 }
 
 fn salt_seed() -> u32 {
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     (t as u32) ^ ((t >> 32) as u32) ^ std::process::id().rotate_left(16)
 }
 
@@ -146,19 +151,26 @@ impl Database {
     /// can hold).
     pub fn open(path: impl AsRef<Path>, opts: Options) -> Result<Database> {
         let path = path.as_ref();
-        walden_core::format::check_page_size(opts.page_size).map_err(|_| Error::InvalidArgument("page size must be a power of two from 512 to 65536 bytes"))?;
+        walden_core::format::check_page_size(opts.page_size)
+            .map_err(|_| Error::InvalidArgument("page size must be a power of two from 512 to 65536 bytes"))?;
         if opts.cache_pages < walden_core::MIN_CACHE_PAGES {
             return Err(Error::InvalidArgument("cache_pages must be at least 4"));
         }
         if !(2..=64).contains(&opts.read_marks) {
             return Err(Error::InvalidArgument("read_marks must be from 2 to 64"));
         }
-        let paths = Paths { db: path.to_path_buf(), wal: wal_path(path) };
+        let paths = Paths {
+            db: path.to_path_buf(),
+            wal: wal_path(path),
+        };
         let io = Arc::new(IoShared::default());
         let existed = paths.db.exists();
         let wal_existed = paths.wal.exists();
         if !existed && (opts.read_only || !opts.create_if_missing) {
-            return Err(Error::Io(std::io::Error::new(std::io::ErrorKind::NotFound, format!("{}: database file does not exist", paths.db.display()))));
+            return Err(Error::Io(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("{}: database file does not exist", paths.db.display()),
+            )));
         }
         let mut oo = fs_err::OpenOptions::new();
         oo.read(true);
@@ -168,10 +180,16 @@ impl Database {
         let db = oo.open(&paths.db)?;
         match db.file().try_lock() {
             Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => return Err(Error::Busy(Some(format!("{} is open in another process", paths.db.display())))),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::Busy(Some(format!("{} is open in another process", paths.db.display()))))
+            }
             Err(std::fs::TryLockError::Error(e)) => return Err(Error::Io(e)),
         }
-        let wal = if opts.read_only && !wal_existed { None } else { Some(Arc::new(oo.open(&paths.wal)?)) };
+        let wal = if opts.read_only && !wal_existed {
+            None
+        } else {
+            Some(Arc::new(oo.open(&paths.wal)?))
+        };
         if !opts.read_only && (!existed || !wal_existed) {
             sync_dir(&paths.db, &io)?;
         }
@@ -188,7 +206,8 @@ impl Database {
         let core_opts = core_options(&opts, max_frames);
         let started = Instant::now();
         let mem = vec![0u8; cache_mem_len(core_opts.page_size.max(ps), opts.cache_pages)];
-        let conn = Connection::open(db_file.clone(), wal_file.clone(), region.clone(), mem, core_opts).map_err(|e| Error::from_core(e, &paths, || io.take_error()))?;
+        let conn = Connection::open(db_file.clone(), wal_file.clone(), region.clone(), mem, core_opts)
+            .map_err(|e| Error::from_core(e, &paths, || io.take_error()))?;
         let recovery_time = started.elapsed();
         let recovered_frames = conn.stats().recovered_frames as u64;
         let inner = Inner {
@@ -229,7 +248,14 @@ impl Database {
         let ps = page_size_hint(&i.paths.db).unwrap_or(i.opts.page_size);
         let mem = vec![0u8; cache_mem_len(ps, i.opts.cache_pages)];
         let max_frames = 0; // ignored: the region is initialised
-        Connection::open(i.db_file.clone(), i.wal_file.clone(), i.region.clone(), mem, core_options(&i.opts, max_frames.max(16))).map_err(|e| self.err(e))
+        Connection::open(
+            i.db_file.clone(),
+            i.wal_file.clone(),
+            i.region.clone(),
+            mem,
+            core_options(&i.opts, max_frames.max(16)),
+        )
+        .map_err(|e| self.err(e))
     }
 
     fn put_conn(&self, c: Conn) {
@@ -261,7 +287,12 @@ impl Database {
     pub fn begin_read(&self) -> Result<ReadTxn> {
         let mut c = self.take_conn()?;
         match c.begin_read() {
-            Ok(()) => Ok(ReadTxn { txn: Txn { conn: RefCell::new(Some(c)), db: self.clone() } }),
+            Ok(()) => Ok(ReadTxn {
+                txn: Txn {
+                    conn: RefCell::new(Some(c)),
+                    db: self.clone(),
+                },
+            }),
             Err(e) => {
                 self.put_conn(c);
                 Err(self.err(e))
@@ -274,7 +305,12 @@ impl Database {
     pub fn begin_write(&self) -> Result<WriteTxn> {
         let mut c = self.take_conn()?;
         match self.with_busy(|| c.begin_write()) {
-            Ok(()) => Ok(WriteTxn { txn: Txn { conn: RefCell::new(Some(c)), db: self.clone() } }),
+            Ok(()) => Ok(WriteTxn {
+                txn: Txn {
+                    conn: RefCell::new(Some(c)),
+                    db: self.clone(),
+                },
+            }),
             Err(e) => {
                 self.put_conn(c);
                 Err(e)
@@ -324,11 +360,13 @@ impl Database {
 
     /// Page size of the database in bytes.
     pub fn page_size(&self) -> u32 {
-        self.take_conn().map(|c| {
-            let p = c.page_size();
-            self.put_conn(c);
-            p
-        }).unwrap_or(self.inner.opts.page_size)
+        self.take_conn()
+            .map(|c| {
+                let p = c.page_size();
+                self.put_conn(c);
+                p
+            })
+            .unwrap_or(self.inner.opts.page_size)
     }
 
     /// Largest key in bytes (depends on the page size; 1,347 at 4 KiB).
@@ -370,7 +408,10 @@ pub struct Txn {
 
 impl Txn {
     fn with<T>(&self, f: impl FnOnce(&mut Conn) -> walden_core::Result<T>) -> Result<T> {
-        let mut g = self.conn.try_borrow_mut().map_err(|_| Error::InvalidArgument("transaction used re-entrantly"))?;
+        let mut g = self
+            .conn
+            .try_borrow_mut()
+            .map_err(|_| Error::InvalidArgument("transaction used re-entrantly"))?;
         let c = g.as_mut().ok_or(Error::InvalidArgument("transaction already ended"))?;
         f(c).map_err(|e| self.db.err(e))
     }
@@ -385,7 +426,9 @@ impl Txn {
     pub fn list_tables(&self) -> Result<Vec<String>> {
         let cat = self.with(|c| c.catalog())?;
         let t = Table { txn: self, t: cat };
-        t.iter()?.map(|r| r.map(|(k, _)| String::from_utf8_lossy(&k).into_owned())).collect()
+        t.iter()?
+            .map(|r| r.map(|(k, _)| String::from_utf8_lossy(&k).into_owned()))
+            .collect()
     }
 
     /// Value of `key` in the default table.
@@ -492,7 +535,9 @@ impl WriteTxn {
     /// nothing changed. On error the transaction is rolled back; an `Io`
     /// error poisons the database (reopen to recover).
     pub fn commit(self) -> Result<Option<u64>> {
-        let Some(mut c) = self.txn.end() else { return Err(Error::InvalidArgument("transaction already ended")) };
+        let Some(mut c) = self.txn.end() else {
+            return Err(Error::InvalidArgument("transaction already ended"));
+        };
         let before = c.stats().checkpoints;
         let r = c.commit();
         let after = c.stats().checkpoints;
@@ -584,7 +629,15 @@ impl<'t> Table<'t> {
     }
 
     fn range_owned(&self, b: (Bound<Vec<u8>>, Bound<Vec<u8>>)) -> Result<Range<'t>> {
-        Ok(Range { txn: self.txn, t: self.t, start: b.0, end: b.1, front: None, back: None, done: false })
+        Ok(Range {
+            txn: self.txn,
+            t: self.t,
+            start: b.0,
+            end: b.1,
+            front: None,
+            back: None,
+            done: false,
+        })
     }
 }
 
@@ -629,7 +682,11 @@ impl Range<'_> {
                         Bound::Included(k) => c.cursor_seek(cur, t, k),
                         Bound::Excluded(k) => {
                             let ok = c.cursor_seek(cur, t, k)?;
-                            if ok && cur.key() == Some(k.as_slice()) { c.cursor_next(cur) } else { Ok(ok) }
+                            if ok && cur.key() == Some(k.as_slice()) {
+                                c.cursor_next(cur)
+                            } else {
+                                Ok(ok)
+                            }
                         }
                     }
                 } else {
@@ -638,7 +695,11 @@ impl Range<'_> {
                         Bound::Included(k) | Bound::Excluded(k) => {
                             let incl = matches!(end, Bound::Included(_));
                             if c.cursor_seek(cur, t, k)? {
-                                if incl && cur.key() == Some(k.as_slice()) { Ok(true) } else { c.cursor_prev(cur) }
+                                if incl && cur.key() == Some(k.as_slice()) {
+                                    Ok(true)
+                                } else {
+                                    c.cursor_prev(cur)
+                                }
                             } else {
                                 c.cursor_last(cur, t)
                             }

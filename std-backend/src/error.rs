@@ -74,9 +74,18 @@ impl Error {
         match e {
             C::Busy => Error::Busy(None),
             C::Protocol => Error::Protocol,
-            C::Corrupt { file, page, reason } => Error::Corrupt { path: path_of(file), page, reason },
-            C::UnsupportedVersion { found } => Error::UnsupportedVersion { path: paths.db.clone(), found },
-            C::Io { file, kind } => Error::Io(last_io().unwrap_or_else(|| io::Error::other(format!("{}: I/O error {kind:?}", path_of(file).display())))),
+            C::Corrupt { file, page, reason } => Error::Corrupt {
+                path: path_of(file),
+                page,
+                reason,
+            },
+            C::UnsupportedVersion { found } => Error::UnsupportedVersion {
+                path: paths.db.clone(),
+                found,
+            },
+            C::Io { file, kind } => {
+                Error::Io(last_io().unwrap_or_else(|| io::Error::other(format!("{}: I/O error {kind:?}", path_of(file).display()))))
+            }
             C::Full { what } => Error::Full(what),
             C::InvalidArgument(w) => Error::InvalidArgument(w),
             C::ReadOnly => Error::ReadOnly,

@@ -61,7 +61,11 @@ pub struct FileStorage {
 
 impl FileStorage {
     pub(crate) fn new(file: Option<Arc<fs_err::File>>, path: &Path, shared: Arc<IoShared>) -> Self {
-        FileStorage { file, path: Arc::new(path.to_path_buf()), shared }
+        FileStorage {
+            file,
+            path: Arc::new(path.to_path_buf()),
+            shared,
+        }
     }
 
     fn fail(&self, e: io::Error) -> FileError {
@@ -75,7 +79,10 @@ impl FileStorage {
     fn file(&self) -> Result<&fs_err::File, FileError> {
         match &self.file {
             Some(f) => Ok(f),
-            None => Err(self.fail(io::Error::new(io::ErrorKind::PermissionDenied, format!("{}: file not open for writing", self.path.display())))),
+            None => Err(self.fail(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!("{}: file not open for writing", self.path.display()),
+            ))),
         }
     }
 }
@@ -104,7 +111,12 @@ impl Storage for FileStorage {
         let mut done = 0;
         while done < data.len() {
             match f.write_at(&data[done..], offset + done as u64) {
-                Ok(0) => return Err(self.fail(io::Error::new(io::ErrorKind::WriteZero, format!("{}: write returned 0", self.path.display())))),
+                Ok(0) => {
+                    return Err(self.fail(io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        format!("{}: write returned 0", self.path.display()),
+                    )))
+                }
                 Ok(n) => done += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(self.fail(e)),

@@ -16,9 +16,18 @@ fn open_write_read_reopen() {
         assert!(w.commit().unwrap().is_some());
         let r = db.begin_read().unwrap();
         let t = r.table("weather").unwrap();
-        let v: Vec<_> = t.range(&b"EWR 00100"[..]..&b"EWR 00105"[..]).unwrap().map(|r| r.unwrap().0).collect();
+        let v: Vec<_> = t
+            .range(&b"EWR 00100"[..]..&b"EWR 00105"[..])
+            .unwrap()
+            .map(|r| r.unwrap().0)
+            .collect();
         assert_eq!(v.len(), 5);
-        let back: Vec<_> = t.range(&b"EWR 00100"[..]..=&b"EWR 00105"[..]).unwrap().rev().map(|r| r.unwrap().0).collect();
+        let back: Vec<_> = t
+            .range(&b"EWR 00100"[..]..=&b"EWR 00105"[..])
+            .unwrap()
+            .rev()
+            .map(|r| r.unwrap().0)
+            .collect();
         assert_eq!(back.first().unwrap(), b"EWR 00105");
         assert_eq!(back.len(), 6);
         assert!(matches!(r.table("nope"), Err(Error::NotFound)));
@@ -27,7 +36,14 @@ fn open_write_read_reopen() {
         assert_eq!(s.commits, 1);
         assert!(s.fsyncs >= 1);
     }
-    let db = Database::open(&path, Options { sync: SyncMode::Normal, ..Options::default() }).unwrap();
+    let db = Database::open(
+        &path,
+        Options {
+            sync: SyncMode::Normal,
+            ..Options::default()
+        },
+    )
+    .unwrap();
     assert!(db.stats().recovered_frames > 0);
     let r = db.begin_read().unwrap();
     assert_eq!(r.get(b"plain").unwrap().as_deref(), Some(&b"default table"[..]));

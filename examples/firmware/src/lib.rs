@@ -74,7 +74,14 @@ fn key(m: u32) -> [u8; 6] {
 ///
 /// Errors: any core error (there should be none).
 pub fn run(db_flash: &'static mut [u8], wal_flash: &'static mut [u8], cache: &'static mut [u8]) -> Result<Summary, Error> {
-    let opts = Options { page_size: PAGE_SIZE, sync: SyncMode::Full, autocheckpoint_frames: 48, max_wal_frames: MAX_FRAMES, read_marks: READ_MARKS, ..Options::default() };
+    let opts = Options {
+        page_size: PAGE_SIZE,
+        sync: SyncMode::Full,
+        autocheckpoint_frames: 48,
+        max_wal_frames: MAX_FRAMES,
+        read_marks: READ_MARKS,
+        ..Options::default()
+    };
     // The two "flash" files outlive the connections, as flash outlives RAM.
     let db = RefCell::new(RamStorage::new(db_flash));
     let wal = RefCell::new(RamStorage::new(wal_flash));
@@ -120,7 +127,12 @@ pub fn run(db_flash: &'static mut [u8], wal_flash: &'static mut [u8], cache: &'s
         ok = conn.cursor_next(&mut c)?;
     }
     conn.end_read();
-    Ok(Summary { readings, recovered_frames, morning, max_centi_c })
+    Ok(Summary {
+        readings,
+        recovered_frames,
+        morning,
+        max_centi_c,
+    })
 }
 
 /// The firmware entry point: runs [`run`] on the static buffers and returns
@@ -128,7 +140,9 @@ pub fn run(db_flash: &'static mut [u8], wal_flash: &'static mut [u8], cache: &'s
 /// Call it once per boot (the static buffers are handed out once).
 #[no_mangle]
 pub extern "C" fn firmware_main() -> i32 {
-    let (Some(db), Some(wal), Some(cache)) = (DB_FLASH.try_take(), WAL_FLASH.try_take(), CACHE.try_take()) else { return -1 };
+    let (Some(db), Some(wal), Some(cache)) = (DB_FLASH.try_take(), WAL_FLASH.try_take(), CACHE.try_take()) else {
+        return -1;
+    };
     match run(db, wal, cache) {
         Ok(s) => s.readings as i32,
         Err(_) => -1,
