@@ -21,7 +21,9 @@
 //! Overflow page: type 3, 3 reserved bytes, next overflow page (u32, 0 at the
 //! end), then `page_size - 12` bytes of value.
 //!
-//! Invariants: keys strictly increase along the slot array; every cell is at
+//! Invariants: keys strictly increase along the slot array, and every key
+//! under a branch cell's child is below the cell's key (every key under the
+//! right-most child at or above the last key); every cell is at
 //! most `max_cell(page_size)` bytes, so a page always holds three cells and a
 //! split of a full page plus one cell always gives two valid pages; a
 //! non-root leaf is never empty (an emptied leaf is freed); a root never
@@ -707,9 +709,15 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
             return self.remove_pointer(pgno, i);
         }
         if n == 0 {
-            self.pg.free(child)?;
-            let wp = self.pg.write(pgno)?;
-            set_child_at(wp, i, rc);
+            // A branch with one child: merge it into a sibling branch (which
+            // keeps every leaf at one depth); if no sibling has room, replace
+            // it by its child. The tree then has leaves at mixed depths, which
+            // searches, cursors and splits handle (paths only get shorter).
+            if !self.try_merge(pgno, i)? {
+                self.pg.free(child)?;
+                let wp = self.pg.write(pgno)?;
+                set_child_at(wp, i, rc);
+            }
             return Ok(());
         }
         if u < cap / 4 {
@@ -738,15 +746,15 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
         Ok(())
     }
 
-    /// Merges child `i` of branch `pgno` with a neighbour when both fit in
-    /// one page.
-    fn try_merge(&mut self, pgno: u32, i: usize) -> Result<()> {
+    /// Merges child `i` of branch `pgno` with a neighbour when both are of
+    /// one type and fit in one page; returns whether it merged.
+    fn try_merge(&mut self, pgno: u32, i: usize) -> Result<bool> {
         let ps = self.ps();
         let bp = self.pg.read(pgno)?;
         check_header(bp, pgno)?;
         let n = ncells(bp);
         if n == 0 {
-            return Ok(());
+            return Ok(false);
         }
         let j = if i < n { i } else { i - 1 };
         let a = child_at(bp, pgno, j)?;
@@ -762,12 +770,9 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
         let cap = usable(ap) - PAGE_HEADER;
         let bpg = self.pg.read(b)?;
         check_header(bpg, b)?;
-        if bpg[0] != aty {
-            return Err(bad(b, "sibling pages of different types"));
-        }
         let extra = if aty == PT_BRANCH { 6 + klen + 2 } else { 0 };
-        if au + used(bpg) + extra > cap {
-            return Ok(());
+        if bpg[0] != aty || au + used(bpg) + extra > cap {
+            return Ok(false);
         }
         self.scr.tmp[..ps].copy_from_slice(bpg);
         put_u32(self.scr.cell, 0, arc);
@@ -787,7 +792,7 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
         set_child_at(wp, j + 1, a);
         let off = slot(wp, j);
         remove_cell(wp, j, off..off + 6 + klen);
-        Ok(())
+        Ok(true)
     }
 
     // ----- whole trees -----

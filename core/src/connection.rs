@@ -10,7 +10,7 @@ use crate::error::{corrupt, Error, FileKind, Result};
 use crate::format::{self, max_key_len, DbHeader, FrameHeader, WalHeader, FRAME_HEADER_LEN, WAL_HEADER_LEN};
 use crate::pager::{Pager, PagerState, ReadCtx, WriteCtx, SLOT_META};
 use crate::storage::{io_err, Storage};
-use crate::sync::{spin_hint, AtomicU32};
+use crate::sync::{fence, spin_hint, AtomicU32, Ordering};
 use crate::walindex::{Index, IndexHeader, MARK_UNUSED};
 
 /// When a commit's frames are made durable (SQLite's `PRAGMA synchronous`
@@ -24,8 +24,10 @@ pub enum SyncMode {
     /// after it; no sync per commit. A power cut may lose the last commits
     /// but never consistency.
     Normal,
-    /// Sync the WAL on every commit, exactly one sync per commit: an
-    /// acknowledged commit survives a power cut. The default.
+    /// Sync the WAL on every commit, exactly one sync per commit (a commit
+    /// that also runs the automatic checkpoint adds that checkpoint's syncs
+    /// of the WAL and the database file): an acknowledged commit survives a
+    /// power cut. The default.
     #[default]
     Full,
 }
@@ -454,10 +456,10 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
         let Some(h) = r? else { return Ok(None) };
         self.io.stats.commits += 1;
         if self.opts.autocheckpoint_frames > 0 && h.mx_frame >= self.opts.autocheckpoint_frames {
-            match self.checkpoint(CheckpointMode::Passive) {
-                Ok(_) | Err(Error::Busy) => {}
-                Err(e) => return Err(e),
-            }
+            // The commit is durable and published whatever happens here: a
+            // failed automatic checkpoint is not the commit's error (an I/O
+            // failure has poisoned the connection; the next call reports it).
+            let _ = self.checkpoint(CheckpointMode::Passive);
         }
         Ok(Some(format::lsn(h.ckpt_seq, h.mx_frame)))
     }
@@ -494,10 +496,13 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
     /// reader uses it (else `Busy`); `Truncate` also truncates the WAL file
     /// to zero bytes.
     ///
-    /// Errors: `Busy`, `Poisoned`, `InvalidArgument` (a transaction is open),
+    /// Errors: `Busy`, `ReadOnly`, `Poisoned`, `InvalidArgument` (a transaction is open),
     /// `Corrupt` (a WAL frame failed its checksum), `Io` (poisons).
     pub fn checkpoint(&mut self, mode: CheckpointMode) -> Result<CheckpointInfo> {
         self.check_usable()?;
+        if self.opts.read_only {
+            return Err(Error::ReadOnly);
+        }
         if !matches!(self.mode, Mode::Idle) {
             return Err(Error::InvalidArgument("checkpoint with a transaction open"));
         }
@@ -567,6 +572,7 @@ impl<S: Storage, B: AsMut<[u8]>> Io<S, B> {
             // Page 1 goes out with this commit anyway (or must, to carry the
             // commit flag after a spill): count the commit in its header.
             h.change_counter = h.change_counter.wrapping_add(1);
+            h.wal_seq = h.wal_seq.max(pg.st.write.map(|w| w.ckpt_seq).unwrap_or(0));
             pg.set_header(&h)?;
         }
         let n_pages = h.page_count;
@@ -595,6 +601,10 @@ impl<S: Storage, B: AsMut<[u8]>> Io<S, B> {
         let hdr = read_header_retry(idx)?;
         let nb = idx.nbackfill();
         let mx = hdr.mx_frame;
+        // SeqCst fence: the other side of the reader's Dekker pattern (see
+        // acquire_snapshot): a reader whose share we miss below re-reads a
+        // header at least as new as `hdr` and retries if it is newer.
+        fence(Ordering::SeqCst);
         let mut safe = mx;
         for i in 1..idx.read_marks() {
             let c = idx.share_count(i);
@@ -631,13 +641,17 @@ impl<S: Storage, B: AsMut<[u8]>> Io<S, B> {
                 backfilled,
             });
         }
+        let mut seq = hdr.ckpt_seq;
         if mx > 0 {
             match try_restart(idx, &hdr, opts.salt_seed) {
-                Some(_) => {}
+                Some(h) => seq = h.ckpt_seq,
                 None => return Err(Error::Busy),
             }
         }
         if mode == CheckpointMode::Truncate {
+            // The WAL header (and its checkpoint sequence) is about to go:
+            // record the sequence in the database header first.
+            self.record_wal_seq(idx, seq, opts.sync)?;
             let r = self.wal.set_len(0).map_err(io_err(FileKind::Wal));
             self.poison_on_io(idx, r)?;
             if opts.sync != SyncMode::Off {
@@ -648,6 +662,33 @@ impl<S: Storage, B: AsMut<[u8]>> Io<S, B> {
             wal_frames: 0,
             backfilled: 0,
         })
+    }
+
+    /// Raises the database header's WAL generation floor to `seq`, writing
+    /// page 1 of the database file in place (the WAL is fully backfilled, so
+    /// the file's page 1 is the current one).
+    fn record_wal_seq(&mut self, idx: &Index<'_>, seq: u32, sync: SyncMode) -> Result<()> {
+        let ps = self.st.page_size;
+        let page = &mut self.mem.as_mut()[..ps];
+        let n = self.db.read_at(0, page).map_err(io_err(FileKind::Database))?;
+        if n < ps {
+            return Err(corrupt(FileKind::Database, 1, "database file shorter than one page"));
+        }
+        format::verify_page(FileKind::Database, 1, page)?;
+        let mut h = DbHeader::decode(page)?;
+        if h.wal_seq >= seq {
+            return Ok(());
+        }
+        h.wal_seq = seq;
+        h.encode(page);
+        format::seal_page(1, page);
+        let r = self.db.write_at(0, page).map_err(io_err(FileKind::Database));
+        self.poison_on_io(idx, r)?;
+        self.st.cache_change = None;
+        if sync != SyncMode::Off {
+            self.sync_file(idx, FileKind::Database)?;
+        }
+        Ok(())
     }
 
     /// Copies frames `nb+1..=safe` (the newest version of each page) into
@@ -873,7 +914,7 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
         self.write_state()?;
         let root = self.check_table(t)?;
         self.check_key(key)?;
-        if value.len() > u32::MAX as usize - 1 {
+        if value.len() > u32::MAX as usize {
             return Err(Error::InvalidArgument("value of 4 GiB or more"));
         }
         let r = (|| {
@@ -1043,6 +1084,8 @@ pub(crate) fn acquire_snapshot(idx: &Index<'_>) -> Result<(IndexHeader, usize)> 
         let mx = hdr.mx_frame;
         if idx.nbackfill() == mx {
             if idx.try_share(0) {
+                // SeqCst fence: as below, against a checkpointer locking slot 0.
+                fence(Ordering::SeqCst);
                 if idx.read_header() == Some(hdr) && idx.nbackfill() == mx {
                     return Ok((hdr, 0));
                 }
@@ -1082,6 +1125,11 @@ pub(crate) fn acquire_snapshot(idx: &Index<'_>) -> Result<(IndexHeader, usize)> 
             spin_hint();
             continue;
         }
+        // SeqCst fence: the share above and the header re-read below form
+        // one side of a Dekker pattern with the checkpointer (header read,
+        // fence, share-count scan): either the checkpointer sees our share,
+        // or we see the header it saw and any commit before it.
+        fence(Ordering::SeqCst);
         if idx.mark(slot) != m || idx.read_header() != Some(hdr) {
             idx.unshare(slot);
             spin_hint();
@@ -1194,8 +1242,9 @@ fn recover<S: Storage>(db: &mut S, wal: &mut S, idx: &Index<'_>, mem: &mut [u8],
         wal_header_valid: 0,
     };
     let mut recovered = 0;
+    hdr.ckpt_seq = dbh.wal_seq;
     if let Some((h, seed)) = wh {
-        hdr.ckpt_seq = h.ckpt_seq;
+        hdr.ckpt_seq = h.ckpt_seq.max(dbh.wal_seq);
         hdr.salt1 = h.salt1;
         hdr.salt2 = h.salt2;
         let mut prev = seed;
@@ -1244,7 +1293,7 @@ fn recover<S: Storage>(db: &mut S, wal: &mut S, idx: &Index<'_>, mem: &mut [u8],
             // No committed frame: the next writer starts a new generation.
             hdr.salt1 = h.salt1.wrapping_add(1);
             hdr.salt2 = mix(h.salt2 ^ opts.salt_seed);
-            hdr.ckpt_seq = h.ckpt_seq.wrapping_add(1);
+            hdr.ckpt_seq = h.ckpt_seq.wrapping_add(1).max(dbh.wal_seq);
         }
     }
     for i in 1..idx.read_marks() {
@@ -1271,6 +1320,7 @@ fn create<S: Storage>(db: &mut S, wal: &mut S, mem: &mut [u8], opts: &Options) -
         catalog_root: 2,
         default_root: 3,
         change_counter: 0,
+        wal_seq: 0,
     };
     for pgno in [2u32, 3, 1] {
         page.fill(0);

@@ -57,8 +57,9 @@ pub enum Error {
         /// The format version found in the file header.
         found: u32,
     },
-    /// The storage returned an error. The connection is poisoned if the
-    /// failing call was a write or a sync.
+    /// The storage returned an error. Any I/O error poisons every
+    /// connection of the database (the flag lives in the shared wal-index):
+    /// later calls return `Poisoned` until the database is reopened.
     Io {
         /// Which file.
         file: FileKind,
@@ -79,8 +80,8 @@ pub enum Error {
     /// A write was attempted in a read transaction or on a read-only
     /// connection.
     ReadOnly,
-    /// An earlier write or sync failed; this connection refuses all further
-    /// work. Close it and reopen the database: recovery from the WAL restores
+    /// An earlier I/O call (a write or a sync above all) failed; every
+    /// connection of the database refuses further work. Close it and reopen the database: recovery from the WAL restores
     /// the last durable commit. A failed fsync is never retried.
     Poisoned,
     /// The named table does not exist.

@@ -21,7 +21,7 @@ pub const CRC32C: Crc<u32> = Crc::<u32>::new(&CRC_32_ISCSI);
 pub const FORMAT_VERSION: u32 = 1;
 /// Magic at offset 0 of the database file.
 pub const DB_MAGIC: [u8; 8] = *b"WALDENDB";
-/// Magic at offset 0 of the WAL file ("WALW" little-endian).
+/// Magic at offset 0 of the WAL file (0x57414C57, bytes `57 4C 41 57` on disk).
 pub const WAL_MAGIC: u32 = 0x5741_4c57;
 /// Smallest page size in bytes.
 pub const MIN_PAGE_SIZE: u32 = 512;
@@ -124,7 +124,7 @@ pub fn verify_page(file: FileKind, pgno: u32, page: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// The database header: the first 48 bytes of page 1.
+/// The database header: the first 52 bytes of page 1.
 ///
 /// | offset | size | field |
 /// |---|---|---|
@@ -136,8 +136,9 @@ pub fn verify_page(file: FileKind, pgno: u32, page: &[u8]) -> Result<()> {
 /// | 24 | 4 | freelist count: free pages, trunks included |
 /// | 28 | 4 | catalog root page (the tree of named tables) |
 /// | 32 | 4 | default table root page |
-/// | 36 | 8 | change counter: commits that rewrote page 1 |
-/// | 44 | 4 | header checksum: CRC-32C of bytes 0..44 |
+/// | 36 | 8 | change counter: commits in which page 1 was dirty |
+/// | 44 | 4 | WAL generation floor: the checkpoint sequence the next WAL starts at, at least |
+/// | 48 | 4 | header checksum: CRC-32C of bytes 0..48 |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DbHeader {
     /// Page size in bytes.
@@ -152,15 +153,19 @@ pub struct DbHeader {
     pub catalog_root: u32,
     /// Root page of the default (unnamed) table.
     pub default_root: u32,
-    /// Incremented by every commit that rewrites page 1.
+    /// Incremented by every commit in which page 1 is dirty.
     pub change_counter: u64,
+    /// Lowest checkpoint sequence a new WAL may use: written by a
+    /// `Truncate` checkpoint (and by commits that write page 1), so that the
+    /// LSN never goes backwards even when the WAL file is gone.
+    pub wal_seq: u32,
 }
 
 impl DbHeader {
     /// Offset of the header checksum in page 1.
-    pub const CKSUM_AT: usize = 44;
+    pub const CKSUM_AT: usize = 48;
     /// Bytes of page 1 the header occupies.
-    pub const LEN: usize = 48;
+    pub const LEN: usize = 52;
 
     /// Encodes into the start of page 1 (the checksum is written by
     /// [`seal_page`]).
@@ -174,6 +179,7 @@ impl DbHeader {
         put_u32(page, 28, self.catalog_root);
         put_u32(page, 32, self.default_root);
         put_u64(page, 36, self.change_counter);
+        put_u32(page, 44, self.wal_seq);
     }
 
     /// Decodes the fields without checking the checksum (page 1 in the
@@ -187,6 +193,7 @@ impl DbHeader {
             catalog_root: get_u32(page, 28),
             default_root: get_u32(page, 32),
             change_counter: get_u64(page, 36),
+            wal_seq: get_u32(page, 44),
         }
     }
 

@@ -298,6 +298,9 @@ impl<'a, S: Storage> Pager<'a, S> {
         if h.freelist_head != 0 {
             let trunk = h.freelist_head;
             let t = self.read(trunk)?;
+            if t[0] != PT_FREELIST {
+                return Err(corrupt(FileKind::Database, trunk, "freelist trunk has wrong page type"));
+            }
             let count = get_u32(t, 8) as usize;
             if count < cap {
                 let t = self.write(trunk)?;

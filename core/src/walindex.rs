@@ -82,7 +82,7 @@ pub const fn hash_slots(max_frames: u32) -> usize {
 /// Words a region needs for `max_frames` WAL frames and `read_marks` read-mark
 /// slots (slot 0 included): `32 + 2 * read_marks + (max_frames + 1) +
 /// hash_slots(max_frames)`. Multiply by 4 for bytes; with the defaults of the
-/// std backend (65,536 frames, 8 marks) that is 786,500 bytes.
+/// std backend (65,536 frames, 8 marks) that is 786,628 bytes.
 pub const fn region_words(max_frames: u32, read_marks: u32) -> usize {
     FIXED_WORDS + 2 * read_marks as usize + max_frames as usize + 1 + hash_slots(max_frames)
 }

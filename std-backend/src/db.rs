@@ -140,7 +140,8 @@ fn salt_seed() -> u32 {
 impl Database {
     /// Opens (or creates) the database at `path`, recovering from its WAL.
     ///
-    /// Creating fsyncs the new files and their directory. Recovery verifies
+    /// Creating fsyncs the new files (unless the sync mode is `Off`) and
+    /// their directory. Recovery verifies
     /// the database header, scans the WAL (salts, chained checksums) up to
     /// its last commit frame, and ignores a torn or uncommitted tail.
     ///

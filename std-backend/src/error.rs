@@ -37,8 +37,8 @@ pub enum Error {
         /// The version found.
         found: u32,
     },
-    /// An I/O error; the message names the file. A write or sync failure
-    /// poisons the database handle.
+    /// An I/O error; the message names the file. Any I/O failure poisons
+    /// the database handle (every later call returns `Poisoned`).
     #[error(transparent)]
     Io(#[from] io::Error),
     /// A fixed capacity was reached (for example the WAL frame limit).
@@ -50,7 +50,7 @@ pub enum Error {
     /// A write in a read transaction or on a read-only database.
     #[error("the database or transaction is read-only")]
     ReadOnly,
-    /// An earlier write or sync failed: close every handle and reopen;
+    /// An earlier I/O call failed: drop every handle and reopen;
     /// recovery from the WAL restores the last durable commit.
     #[error("database handle poisoned by an earlier I/O failure; reopen it")]
     Poisoned,

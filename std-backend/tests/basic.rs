@@ -65,3 +65,22 @@ fn second_process_open_is_busy_and_writer_is_exclusive() {
     drop(w);
     assert!(db.begin_write().is_ok());
 }
+
+#[test]
+fn lsn_never_goes_backwards_across_truncate_and_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let mut last = 0u64;
+    for round in 0..4u32 {
+        let db = Database::open(&path, Options::default()).unwrap();
+        for i in 0..3u32 {
+            let w = db.begin_write().unwrap();
+            w.put(&[round as u8, i as u8], b"x").unwrap();
+            let lsn = w.commit().unwrap().unwrap();
+            assert!(lsn > last, "round {round}: LSN {lsn:#x} after {last:#x}");
+            last = lsn;
+        }
+        db.checkpoint(CheckpointMode::Truncate).unwrap();
+        assert_eq!(std::fs::metadata(db.wal_path()).unwrap().len(), 0);
+    }
+}
