@@ -63,7 +63,7 @@
 //! ```
 //!
 //! Numbers are kept as exact decimals (normalized: no trailing fractional zeros), so the
-//! stored reading equals the CSV text exactly, including the 17-digit wind speeds such as
+//! stored reading is exactly the CSV's decimal value, including the 17-digit wind speeds such as
 //! `10.357019999999999` and the `1e3` pressures (stored as 1000). A reading takes 34 bytes
 //! on average (a 17-digit wind speed costs 9), against 78 with plain `f64` fields.
 //! Decoding is strict: a wrong version, an out-of-range scale, a non-normalized mantissa,
@@ -109,8 +109,7 @@ const DB_FILE: &str = "weather.db";
 /// Reference facts, printed by `python3 scripts/weather_facts.py` from the same CSV.
 mod facts {
     pub const ROWS: usize = 26_115;
-    pub const ROWS_PER_STATION: [(&str, usize); 3] =
-        [("EWR", 8_703), ("JFK", 8_706), ("LGA", 8_706)];
+    pub const ROWS_PER_STATION: [(&str, usize); 3] = [("EWR", 8_703), ("JFK", 8_706), ("LGA", 8_706)];
     /// (station, max temp in °F as written, earliest UTC hour with it, hours at that temp)
     pub const HOTTEST_2013: [(&str, &str, &str, usize); 3] = [
         ("EWR", "100.04", "2013-07-18T19", 2),
@@ -130,13 +129,8 @@ mod facts {
 // ---------------------------------------------------------------------------------------
 
 enum Mode {
-    Parent {
-        dir: Option<PathBuf>,
-        seed: Option<u64>,
-    },
-    Child {
-        dir: PathBuf,
-    },
+    Parent { dir: Option<PathBuf>, seed: Option<u64> },
+    Child { dir: PathBuf },
     Help,
 }
 
@@ -148,12 +142,8 @@ fn run(args: impl Iterator<Item = std::ffi::OsString>) -> BoxResult<()> {
     match parse_args(args)? {
         Mode::Help => {
             println!("usage: weather_station [DIR] [--seed N]");
-            println!(
-                "  DIR       directory for weather.db (default: a fresh temp dir, removed at exit)"
-            );
-            println!(
-                "  --seed N  seed of the PRNG that picks the kill point (default: from the clock)"
-            );
+            println!("  DIR       directory for weather.db (default: a fresh temp dir, removed at exit)");
+            println!("  --seed N  seed of the PRNG that picks the kill point (default: from the clock)");
             Ok(())
         }
         Mode::Child { dir } => run_child(&dir),
@@ -185,9 +175,7 @@ fn parse_args(mut args: impl Iterator<Item = std::ffi::OsString>) -> BoxResult<M
         match arg.to_str() {
             Some("--child") => {
                 let dir = args.next().ok_or("--child needs a directory")?;
-                return Ok(Mode::Child {
-                    dir: PathBuf::from(dir),
-                });
+                return Ok(Mode::Child { dir: PathBuf::from(dir) });
             }
             Some("--seed") => {
                 let n = args.next().ok_or("--seed needs a number")?;
@@ -195,9 +183,7 @@ fn parse_args(mut args: impl Iterator<Item = std::ffi::OsString>) -> BoxResult<M
                 seed = Some(n.ok_or("--seed needs an unsigned integer")?);
             }
             Some("-h") | Some("--help") => return Ok(Mode::Help),
-            Some(flag) if flag.starts_with('-') => {
-                return Err(format!("unknown option {flag:?}").into())
-            }
+            Some(flag) if flag.starts_with('-') => return Err(format!("unknown option {flag:?}").into()),
             _ if dir.is_none() => dir = Some(PathBuf::from(arg)),
             _ => return Err("more than one directory given".into()),
         }
@@ -242,11 +228,7 @@ struct IngestReport {
 
 /// Logs every observation in file order, one commit each, skipping keys already stored.
 /// `on_ack(row)` is called after each commit that returned `Ok`.
-fn ingest(
-    db: &Database,
-    observations: &[Observation],
-    mut on_ack: impl FnMut(usize) -> io::Result<()>,
-) -> BoxResult<IngestReport> {
+fn ingest(db: &Database, observations: &[Observation], mut on_ack: impl FnMut(usize) -> io::Result<()>) -> BoxResult<IngestReport> {
     let start = Instant::now();
     let (mut committed, mut skipped) = (0, 0);
     for (row, obs) in observations.iter().enumerate() {
@@ -291,9 +273,7 @@ fn store_one(db: &Database, obs: &Observation) -> BoxResult<Stored> {
         Some(stored) => {
             w.abort();
             if stored != value {
-                return Err(
-                    format!("resume: key {} is stored with a different value", obs.key).into(),
-                );
+                return Err(format!("resume: key {} is stored with a different value", obs.key).into());
             }
             Ok(Stored::AlreadyPresent)
         }
@@ -326,10 +306,9 @@ fn run_parent(dir_arg: Option<PathBuf>, seed_arg: Option<u64>) -> BoxResult<()> 
     run_queries(&db)?;
 
     println!("\n[5/5] checkpoint (Truncate) and stats");
-    checkpoint_and_report(&db, &crash, &resume, &recovery, &ingest_stats)?;
-    println!(
-        "\nOK: every acknowledged commit survived SIGKILL; all queries match the reference facts."
-    );
+    let child_commits = present; // acknowledged + a possible in-flight commit
+    checkpoint_and_report(&db, &crash, child_commits, &resume, &recovery, &ingest_stats)?;
+    println!("\nOK: every acknowledged commit survived SIGKILL; all queries match the reference facts.");
     Ok(())
 }
 
@@ -360,25 +339,15 @@ fn describe_recovery(r: &Recovery) -> String {
 }
 
 /// Runs the same ingest as the child, in-process; the `present` rows must be skipped.
-fn finish_ingest(
-    db: &Database,
-    observations: &[Observation],
-    present: usize,
-) -> BoxResult<IngestReport> {
+fn finish_ingest(db: &Database, observations: &[Observation], present: usize) -> BoxResult<IngestReport> {
     let resume = ingest(db, observations, |_| Ok(()))?;
     if resume.skipped != present {
-        let msg = format!(
-            "resume skipped {} rows but {present} were present",
-            resume.skipped
-        );
+        let msg = format!("resume skipped {} rows but {present} were present", resume.skipped);
         return Err(msg.into());
     }
     let total = verify_stored_prefix(db, observations)?;
     if total != observations.len() {
-        let msg = format!(
-            "after resume: {total} rows stored, expected {}",
-            observations.len()
-        );
+        let msg = format!("after resume: {total} rows stored, expected {}", observations.len());
         return Err(msg.into());
     }
     println!(
@@ -391,10 +360,12 @@ fn finish_ingest(
     Ok(resume)
 }
 
-/// `ingest_stats`: `db.stats()` taken right after the resumed ingest.
+/// `child_commits`: rows the child made durable; `ingest_stats`: `db.stats()` taken right
+/// after the resumed ingest.
 fn checkpoint_and_report(
     db: &Database,
     crash: &CrashReport,
+    child_commits: usize,
     resume: &IngestReport,
     recovery: &Recovery,
     ingest_stats: &walden::Stats,
@@ -403,7 +374,7 @@ fn checkpoint_and_report(
     let info = db.checkpoint(CheckpointMode::Truncate)?;
     let stats = db.stats();
 
-    let commits = crash.acked + resume.committed;
+    let commits = child_commits + resume.committed;
     let time = crash.elapsed + resume.elapsed;
     println!(
         "      ingest: {commits} commits in {} = {}",
@@ -425,19 +396,15 @@ fn checkpoint_and_report(
         ingest_stats.fsyncs,
         ingest_stats.commits
     );
+    let (frames, backfilled) = (ingest_stats.wal_frames, ingest_stats.wal_backfilled);
     println!(
-        "      WAL frames: {} before the final checkpoint ({} backfilled); the Truncate checkpoint \
-         saw {} and backfilled {}; {} after",
-        ingest_stats.wal_frames,
-        ingest_stats.wal_backfilled,
+        "      WAL frames: {frames} in the WAL before the final checkpoint ({backfilled} already \
+         backfilled, so it copied {}); after it: {} frames ({} backfilled)",
+        frames.saturating_sub(backfilled),
         info.wal_frames,
         info.backfilled,
-        stats.wal_frames
     );
-    println!(
-        "      checkpoints run in this process (automatic + final): {}",
-        stats.checkpoints
-    );
+    println!("      checkpoints run in this process (automatic + final): {}", stats.checkpoints);
     println!("      recovery: {}", describe_recovery(recovery));
     println!(
         "      files: {DB_FILE} {} bytes ({} pages), {DB_FILE}-wal {} bytes \
@@ -472,9 +439,7 @@ fn print_intro(observations: &[Observation], dir: &Path, seed: u64, kill_at: usi
 fn prepare_dir(dir_arg: Option<PathBuf>) -> BoxResult<(Option<tempfile::TempDir>, PathBuf)> {
     match dir_arg {
         None => {
-            let temp = tempfile::Builder::new()
-                .prefix("walden-weather-")
-                .tempdir()?;
+            let temp = tempfile::Builder::new().prefix("walden-weather-").tempdir()?;
             let path = temp.path().to_path_buf();
             Ok((Some(temp), path))
         }
@@ -519,11 +484,7 @@ fn run_child_until_killed(dir: &Path, kill_at: usize) -> BoxResult<CrashReport> 
 
     if acks.next_line()?.as_deref() != Some("ready") {
         let status = child.0.wait()?;
-        return Err(format!(
-            "logger (pid {pid}) did not start: {}",
-            describe_status(status)
-        )
-        .into());
+        return Err(format!("logger (pid {pid}) did not start: {}", describe_status(status)).into());
     }
     let start = Instant::now();
     while acks.count < kill_at {
@@ -591,15 +552,9 @@ impl AckReader {
         let Some(line) = self.next_line()? else {
             return Ok(false);
         };
-        let row = line
-            .strip_prefix("ack ")
-            .and_then(|n| n.parse::<usize>().ok());
+        let row = line.strip_prefix("ack ").and_then(|n| n.parse::<usize>().ok());
         if row != Some(self.count) {
-            return Err(format!(
-                "protocol error: expected \"ack {}\", got {line:?}",
-                self.count
-            )
-            .into());
+            return Err(format!("protocol error: expected \"ack {}\", got {line:?}", self.count).into());
         }
         self.count += 1;
         Ok(true)
@@ -611,11 +566,7 @@ fn describe_status(status: ExitStatus) -> String {
     {
         use std::os::unix::process::ExitStatusExt;
         if let Some(signal) = status.signal() {
-            let name = if signal == libc::SIGKILL {
-                " (SIGKILL)"
-            } else {
-                ""
-            };
+            let name = if signal == libc::SIGKILL { " (SIGKILL)" } else { "" };
             return format!("killed by signal {signal}{name}");
         }
     }
@@ -623,24 +574,14 @@ fn describe_status(status: ExitStatus) -> String {
 }
 
 /// Checks the state after the crash; returns how many rows are present.
-fn verify_after_crash(
-    db: &Database,
-    observations: &[Observation],
-    acked: usize,
-) -> BoxResult<usize> {
+fn verify_after_crash(db: &Database, observations: &[Observation], acked: usize) -> BoxResult<usize> {
     verify_acked_by_lookup(db, &observations[..acked])?;
     let present = verify_stored_prefix(db, observations)?;
     if present < acked {
-        return Err(format!(
-            "DATA LOSS: {acked} commits acknowledged but only {present} rows present"
-        )
-        .into());
+        return Err(format!("DATA LOSS: {acked} commits acknowledged but only {present} rows present").into());
     }
     if present > acked + 1 {
-        return Err(format!(
-            "{present} rows present but only {acked} acknowledged: at most one unacknowledged commit can exist"
-        )
-        .into());
+        return Err(format!("{present} rows present but only {acked} acknowledged: at most one unacknowledged commit can exist").into());
     }
     let in_flight = if present == acked + 1 {
         "the 1 extra row is the in-flight commit that became durable before its ack was written"
@@ -659,19 +600,11 @@ fn verify_after_crash(
 /// `get` of each acknowledged key must return exactly the encoded reading.
 fn verify_acked_by_lookup(db: &Database, acked: &[Observation]) -> BoxResult<()> {
     let r = db.begin_read()?;
-    let t = r
-        .table(TABLE)
-        .map_err(|e| format!("table {TABLE:?} after recovery: {e}"))?;
+    let t = r.table(TABLE).map_err(|e| format!("table {TABLE:?} after recovery: {e}"))?;
     for obs in acked {
         match t.get(obs.key.as_bytes())? {
-            None => {
-                return Err(format!("DATA LOSS: acknowledged key {} is missing", obs.key).into())
-            }
-            Some(v) if v != encode(&obs.reading) => {
-                return Err(
-                    format!("acknowledged key {} has a wrong value {v:02x?}", obs.key).into(),
-                )
-            }
+            None => return Err(format!("DATA LOSS: acknowledged key {} is missing", obs.key).into()),
+            Some(v) if v != encode(&obs.reading) => return Err(format!("acknowledged key {} has a wrong value {v:02x?}", obs.key).into()),
             Some(_) => {}
         }
     }
@@ -682,9 +615,7 @@ fn verify_acked_by_lookup(db: &Database, acked: &[Observation]) -> BoxResult<()>
 /// value that decodes to exactly the CSV reading. Returns n.
 fn verify_stored_prefix(db: &Database, observations: &[Observation]) -> BoxResult<usize> {
     let r = db.begin_read()?;
-    let t = r
-        .table(TABLE)
-        .map_err(|e| format!("table {TABLE:?}: {e}"))?;
+    let t = r.table(TABLE).map_err(|e| format!("table {TABLE:?}: {e}"))?;
     let mut n = 0;
     for item in t.iter()? {
         let (key, value) = item?;
@@ -699,18 +630,9 @@ fn verify_stored_prefix(db: &Database, observations: &[Observation]) -> BoxResul
             )
             .into());
         }
-        let reading = decode(&value).map_err(|e| {
-            format!(
-                "key {}: partial or corrupt value ({e}): {value:02x?}",
-                expected.key
-            )
-        })?;
+        let reading = decode(&value).map_err(|e| format!("key {}: partial or corrupt value ({e}): {value:02x?}", expected.key))?;
         if reading != expected.reading {
-            return Err(format!(
-                "key {}: stored {reading:?}, CSV has {:?}",
-                expected.key, expected.reading
-            )
-            .into());
+            return Err(format!("key {}: stored {reading:?}, CSV has {:?}", expected.key, expected.reading).into());
         }
         n += 1;
     }
@@ -736,11 +658,7 @@ fn run_queries(db: &Database) -> BoxResult<()> {
 
     let stations = list_stations(db)?;
     let want_stations: Vec<&str> = facts::ROWS_PER_STATION.iter().map(|(s, _)| *s).collect();
-    check(
-        "stations",
-        format!("{stations:?}"),
-        format!("{want_stations:?}"),
-    );
+    check("stations", format!("{stations:?}"), format!("{want_stations:?}"));
 
     let mut counts = Vec::new();
     for station in &stations {
@@ -748,10 +666,7 @@ fn run_queries(db: &Database) -> BoxResult<()> {
     }
     let line: Vec<String> = counts.iter().map(|(s, n)| format!("{s} {n}")).collect();
     println!("rows per origin: {}", line.join(", "));
-    let want: Vec<String> = facts::ROWS_PER_STATION
-        .iter()
-        .map(|(s, n)| format!("{s} {n}"))
-        .collect();
+    let want: Vec<String> = facts::ROWS_PER_STATION.iter().map(|(s, n)| format!("{s} {n}")).collect();
     check("rows per origin", line.join(", "), want.join(", "));
     let total: usize = counts.iter().map(|(_, n)| n).sum();
     check("total rows", total.to_string(), facts::ROWS.to_string());
@@ -759,12 +674,7 @@ fn run_queries(db: &Database) -> BoxResult<()> {
     println!("hottest hour per station in 2013 (temp F, UTC hour):");
     for (station, temp, hour, ties) in facts::HOTTEST_2013 {
         let got = hottest_hour(db, station, "2013")?;
-        let got = got.map(|h| {
-            format!(
-                "{} F at {} UTC ({} hour(s) at that temp)",
-                h.temp, h.hour, h.ties
-            )
-        });
+        let got = got.map(|h| format!("{} F at {} UTC ({} hour(s) at that temp)", h.temp, h.hour, h.ties));
         let got = got.unwrap_or_else(|| "no readings".to_string());
         println!("  {station}: {got}");
         check(
@@ -774,12 +684,7 @@ fn run_queries(db: &Database) -> BoxResult<()> {
         );
     }
 
-    let month = month_summary(
-        db,
-        facts::MONTH_STATION,
-        facts::MONTH,
-        facts::MONTH_FIRST_ROWS,
-    )?;
+    let month = month_summary(db, facts::MONTH_STATION, facts::MONTH, facts::MONTH_FIRST_ROWS)?;
     month.print(facts::MONTH_STATION, facts::MONTH);
     check(
         "month summary",
@@ -796,11 +701,7 @@ fn run_queries(db: &Database) -> BoxResult<()> {
     );
 
     if !mismatches.is_empty() {
-        return Err(format!(
-            "query results differ from scripts/weather_facts.py:\n  {}",
-            mismatches.join("\n  ")
-        )
-        .into());
+        return Err(format!("query results differ from scripts/weather_facts.py:\n  {}", mismatches.join("\n  ")).into());
     }
     println!("      => all query results equal the reference facts");
     Ok(())
@@ -808,12 +709,7 @@ fn run_queries(db: &Database) -> BoxResult<()> {
 
 /// Visits each (key, reading) with `start <= key < end` in key order, on a fresh snapshot.
 /// Returns the number of rows visited.
-fn scan(
-    db: &Database,
-    start: &[u8],
-    end: &[u8],
-    mut visit: impl FnMut(&[u8], &Reading),
-) -> BoxResult<usize> {
+fn scan(db: &Database, start: &[u8], end: &[u8], mut visit: impl FnMut(&[u8], &Reading)) -> BoxResult<usize> {
     let r = db.begin_read()?;
     let t = r.table(TABLE)?;
     let mut n = 0;
@@ -847,12 +743,7 @@ fn list_stations(db: &Database) -> BoxResult<Vec<String>> {
 }
 
 fn rows_of_station(db: &Database, station: &str) -> BoxResult<usize> {
-    scan(
-        db,
-        format!("{station} ").as_bytes(),
-        format!("{station}!").as_bytes(),
-        |_, _| {},
-    )
+    scan(db, format!("{station} ").as_bytes(), format!("{station}!").as_bytes(), |_, _| {})
 }
 
 struct Hottest {
@@ -864,10 +755,7 @@ struct Hottest {
 /// Max temp of `station` during UTC `year` (NA skipped); ties resolve to the earliest hour.
 fn hottest_hour(db: &Database, station: &str, year: &str) -> BoxResult<Option<Hottest>> {
     let next_year = year.parse::<u32>()? + 1;
-    let (start, end) = (
-        format!("{station} {year}"),
-        format!("{station} {next_year}"),
-    );
+    let (start, end) = (format!("{station} {year}"), format!("{station} {next_year}"));
     let mut best: Option<Hottest> = None;
     scan(db, start.as_bytes(), end.as_bytes(), |key, reading| {
         let Some(temp) = reading.fields[TEMP] else {
@@ -897,9 +785,7 @@ fn hottest_hour(db: &Database, station: &str, year: &str) -> BoxResult<Option<Ho
 
 fn hour_of_key(key: &[u8]) -> String {
     let s = String::from_utf8_lossy(key);
-    s.split_once(' ')
-        .map(|(_, h)| h.to_string())
-        .unwrap_or_else(|| s.into_owned())
+    s.split_once(' ').map(|(_, h)| h.to_string()).unwrap_or_else(|| s.into_owned())
 }
 
 struct MonthSummary {
@@ -910,12 +796,7 @@ struct MonthSummary {
 }
 
 /// All readings of one station in one UTC month (`month` = "YYYY-MM"): one range scan.
-fn month_summary(
-    db: &Database,
-    station: &str,
-    month: &str,
-    first: usize,
-) -> BoxResult<MonthSummary> {
+fn month_summary(db: &Database, station: &str, month: &str, first: usize) -> BoxResult<MonthSummary> {
     let start = format!("{station} {month}");
     let end = format!("{station} {}", next_month(month)?);
     let mut s = MonthSummary {
@@ -1042,12 +923,7 @@ fn load_observations() -> BoxResult<Vec<Observation>> {
         observations.push(obs);
     }
     if observations.len() != facts::ROWS {
-        return Err(format!(
-            "expected {} CSV rows, found {}",
-            facts::ROWS,
-            observations.len()
-        )
-        .into());
+        return Err(format!("expected {} CSV rows, found {}", facts::ROWS, observations.len()).into());
     }
     Ok(observations)
 }
@@ -1072,8 +948,7 @@ fn parse_row(line: &str) -> Result<Observation, String> {
     for (i, field) in fields.iter_mut().enumerate() {
         let text = cols[5 + i];
         if text != "NA" {
-            let d =
-                Decimal::parse(text).ok_or_else(|| format!("bad {}: {text:?}", FIELD_NAMES[i]))?;
+            let d = Decimal::parse(text).ok_or_else(|| format!("bad {}: {text:?}", FIELD_NAMES[i]))?;
             *field = Some(d);
         }
     }
@@ -1096,12 +971,7 @@ fn utc_hour(time_hour: &str) -> Result<&str, String> {
     let digits = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12]
         .iter()
         .all(|&i| b.get(i).is_some_and(u8::is_ascii_digit));
-    let ok = b.len() == 20
-        && digits
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b[10] == b'T'
-        && &time_hour[13..] == ":00:00Z";
+    let ok = b.len() == 20 && digits && b[4] == b'-' && b[7] == b'-' && b[10] == b'T' && &time_hour[13..] == ":00:00Z";
     if ok {
         Ok(&time_hour[..13])
     } else {
@@ -1132,11 +1002,7 @@ impl Decimal {
         };
         let (int_part, frac_part) = digits.split_once('.').unwrap_or((digits, ""));
         let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if int_part.is_empty()
-            || !all_digits(int_part)
-            || !all_digits(frac_part)
-            || digits.ends_with('.')
-        {
+        if int_part.is_empty() || !all_digits(int_part) || !all_digits(frac_part) || digits.ends_with('.') {
             return None;
         }
         let mut mantissa: i64 = 0;
@@ -1144,10 +1010,7 @@ impl Decimal {
             mantissa = mantissa.checked_mul(10)?.checked_add(i64::from(b - b'0'))?;
         }
         if mantissa == 0 {
-            return Some(Decimal {
-                mantissa: 0,
-                scale: 0,
-            });
+            return Some(Decimal { mantissa: 0, scale: 0 });
         }
         let mut scale = frac_part.len() as i64 - i64::from(exponent);
         while scale < 0 {
@@ -1344,9 +1207,7 @@ impl XorShift64 {
 }
 
 fn seed_from_clock() -> u64 {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
     nanos ^ (u64::from(std::process::id()) << 32)
 }
 
@@ -1367,15 +1228,9 @@ fn file_size(path: &Path) -> u64 {
 }
 
 fn fmt_size(bytes: u64) -> String {
-    let s = bytes.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    let digits: Vec<char> = bytes.to_string().chars().rev().collect();
+    let groups: Vec<String> = digits.chunks(3).map(|g| g.iter().rev().collect()).rev().collect();
+    groups.join(",")
 }
 
 fn fmt_duration(d: Duration) -> String {
