@@ -84,3 +84,47 @@ fn lsn_never_goes_backwards_across_truncate_and_reopen() {
         assert_eq!(std::fs::metadata(db.wal_path()).unwrap().len(), 0);
     }
 }
+
+#[test]
+fn busy_timeout_waits_for_the_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(
+        dir.path().join("t.db"),
+        Options {
+            busy_timeout: std::time::Duration::from_secs(5),
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    let w = db.begin_write().unwrap();
+    let db2 = db.clone();
+    let h = std::thread::spawn(move || {
+        let w2 = db2.begin_write().expect("waits, then gets the lock");
+        w2.put(b"second", b"2").unwrap();
+        w2.commit().unwrap();
+    });
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    w.put(b"first", b"1").unwrap();
+    w.commit().unwrap();
+    h.join().unwrap();
+    let r = db.begin_read().unwrap();
+    assert!(r.get(b"first").unwrap().is_some() && r.get(b"second").unwrap().is_some());
+}
+
+#[test]
+fn io_errors_name_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("missing-dir").join("t.db");
+    let e = Database::open(&path, Options::default()).unwrap_err();
+    assert!(matches!(e, Error::Io(_)));
+    assert!(e.to_string().contains("missing-dir"), "{e}");
+    let e = Database::open(
+        dir.path().join("nope.db"),
+        Options {
+            create_if_missing: false,
+            ..Options::default()
+        },
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("nope.db"), "{e}");
+}
