@@ -423,6 +423,19 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
         Ok(())
     }
 
+    /// Removes entry `i` of leaf `pgno`, freeing its overflow chain.
+    fn remove_leaf_entry(&mut self, pgno: u32, i: usize) -> Result<()> {
+        let p = self.read_tree_page(pgno)?;
+        let c = leaf_cell(p, pgno, i)?;
+        let off = slot(p, i);
+        if let Some(first) = c.ovfl {
+            self.free_overflow(first, c.vlen)?;
+        }
+        let wp = self.pg.write(pgno)?;
+        remove_cell(wp, i, off..off + c.size);
+        Ok(())
+    }
+
     /// Builds a leaf cell for (`key`, `val`) in `scr.cell`; returns its size.
     fn build_leaf_cell(&mut self, key: &[u8], val: &[u8]) -> Result<usize> {
         let mc = max_cell(self.ps());
@@ -481,13 +494,7 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
         if p[0] == PT_LEAF {
             let (i, eq) = search_leaf(p, pgno, key)?;
             if eq {
-                let c = leaf_cell(p, pgno, i)?;
-                let off = slot(p, i);
-                if let Some(first) = c.ovfl {
-                    self.free_overflow(first, c.vlen)?;
-                }
-                let wp = self.pg.write(pgno)?;
-                remove_cell(wp, i, off..off + c.size);
+                self.remove_leaf_entry(pgno, i)?;
             }
             let len = self.build_leaf_cell(key, val)?;
             return self.place_cell(pgno, i, len);
@@ -674,17 +681,10 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
         let p = self.read_tree_page(pgno)?;
         if p[0] == PT_LEAF {
             let (i, eq) = search_leaf(p, pgno, key)?;
-            if !eq {
-                return Ok(false);
+            if eq {
+                self.remove_leaf_entry(pgno, i)?;
             }
-            let c = leaf_cell(p, pgno, i)?;
-            let off = slot(p, i);
-            if let Some(first) = c.ovfl {
-                self.free_overflow(first, c.vlen)?;
-            }
-            let wp = self.pg.write(pgno)?;
-            remove_cell(wp, i, off..off + c.size);
-            return Ok(true);
+            return Ok(eq);
         }
         let i = search_branch(p, pgno, key)?;
         let child = child_at(p, pgno, i)?;

@@ -298,6 +298,18 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
         Ok(())
     }
 
+    /// Usable, writable, and no transaction open.
+    fn check_idle_writable(&self) -> Result<()> {
+        self.check_usable()?;
+        if self.opts.read_only {
+            return Err(Error::ReadOnly);
+        }
+        if !matches!(self.mode, Mode::Idle) {
+            return Err(Error::InvalidArgument("a transaction is already open on this connection"));
+        }
+        Ok(())
+    }
+
     fn poison_on_io<T>(&mut self, r: Result<T>) -> Result<T> {
         let idx = Index::layout(&self.region, self.max_frames, self.read_marks)?;
         self.io.poison_on_io(&idx, r)
@@ -366,13 +378,7 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
     /// Errors: `Busy`, `ReadOnly`, `Poisoned`, `InvalidArgument` (a
     /// transaction is open).
     pub fn begin_write(&mut self) -> Result<()> {
-        self.check_usable()?;
-        if self.opts.read_only {
-            return Err(Error::ReadOnly);
-        }
-        if !matches!(self.mode, Mode::Idle) {
-            return Err(Error::InvalidArgument("a transaction is already open on this connection"));
-        }
+        self.check_idle_writable()?;
         let idx = Index::layout(&self.region, self.max_frames, self.read_marks)?;
         if !idx.try_lock_writer() {
             return Err(Error::Busy);
@@ -499,13 +505,7 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
     /// Errors: `Busy`, `ReadOnly`, `Poisoned`, `InvalidArgument` (a transaction is open),
     /// `Corrupt` (a WAL frame failed its checksum), `Io` (poisons).
     pub fn checkpoint(&mut self, mode: CheckpointMode) -> Result<CheckpointInfo> {
-        self.check_usable()?;
-        if self.opts.read_only {
-            return Err(Error::ReadOnly);
-        }
-        if !matches!(self.mode, Mode::Idle) {
-            return Err(Error::InvalidArgument("checkpoint with a transaction open"));
-        }
+        self.check_idle_writable()?;
         let idx = Index::layout(&self.region, self.max_frames, self.read_marks)?;
         if !idx.try_lock_checkpoint() {
             return Err(Error::Busy);

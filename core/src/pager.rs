@@ -162,6 +162,9 @@ impl<'a, S: Storage> Pager<'a, S> {
             return Err(corrupt(FileKind::Database, 0, "reference to page 0"));
         }
         let s = self.victim()?;
+        // The slot's old page is gone from here on: if the read or the
+        // checksum below fails, the slot must not still claim it.
+        self.set_slot(s, 0, 0);
         let r = self.page_range(s);
         let ps = self.st.page_size as u64;
         let ctx = self.st.read;
