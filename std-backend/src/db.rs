@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use walden_core::sync::AtomicU32;
-use walden_core::{cache_mem_len, region_words, CheckpointInfo, CheckpointMode, Connection, Cursor, SyncMode};
+use walden_core::{cache_mem_len, region_words, CheckpointInfo, CheckpointMode, Connection, Cursor as CoreCursor, SyncMode};
 
 use crate::error::{Error, Result};
 use crate::file::{sync_dir, FileStorage, IoShared};
@@ -443,6 +443,28 @@ impl Txn {
         Table { txn: self, t }.range_owned(bounds(&range))
     }
 
+    /// A cursor over the table `name` (`None`: the default table).
+    /// Errors: `NotFound` if the named table does not exist.
+    pub fn cursor(&self, name: Option<&str>) -> Result<Cursor<'_>> {
+        let t = match name {
+            None => self.with(|c| c.default_table())?,
+            Some(n) => self.with(|c| c.table(n.as_bytes()))?.ok_or(Error::NotFound)?,
+        };
+        Ok(Cursor { txn: self, t, c: Box::default(), key: Vec::new(), val: Vec::new() })
+    }
+
+    /// The database header (page 1) as this transaction sees it: page size,
+    /// page count, freelist, roots, change counter.
+    pub fn header(&self) -> Result<walden_core::DbHeader> {
+        self.with(|c| c.header())
+    }
+
+    /// The wal-index state: frames in the WAL, salts, checkpoint sequence
+    /// (`IndexHeader`), and frames backfilled.
+    pub fn wal_state(&self) -> Result<(walden_core::IndexHeader, u32)> {
+        self.with(|c| c.wal_state())
+    }
+
     fn end(&self) -> Option<Conn> {
         self.conn.borrow_mut().take()
     }
@@ -612,7 +634,7 @@ impl<'t> Table<'t> {
     /// Number of entries (a scan).
     pub fn len(&self) -> Result<u64> {
         let mut n = 0;
-        let mut c = Cursor::new();
+        let mut c = CoreCursor::new();
         let t = self.t;
         let mut ok = self.txn.with(|conn| conn.cursor_first(&mut c, t))?;
         while ok {
@@ -624,7 +646,7 @@ impl<'t> Table<'t> {
 
     /// Whether the table has no entry.
     pub fn is_empty(&self) -> Result<bool> {
-        let mut c = Cursor::new();
+        let mut c = CoreCursor::new();
         let t = self.t;
         Ok(!self.txn.with(|conn| conn.cursor_first(&mut c, t))?)
     }
@@ -648,8 +670,8 @@ pub struct Range<'t> {
     t: walden_core::Table,
     start: Bound<Vec<u8>>,
     end: Bound<Vec<u8>>,
-    front: Option<Box<Cursor>>,
-    back: Option<Box<Cursor>>,
+    front: Option<Box<CoreCursor>>,
+    back: Option<Box<CoreCursor>>,
     done: bool,
 }
 
@@ -674,7 +696,7 @@ impl Range<'_> {
         let (start, end) = (self.start.clone(), self.end.clone());
         let slot = if fwd { &mut self.front } else { &mut self.back };
         let fresh = slot.is_none();
-        let cur = slot.get_or_insert_with(|| Box::new(Cursor::new()));
+        let cur = slot.get_or_insert_with(|| Box::new(CoreCursor::new()));
         let on = self.txn.with(|c| {
             if fresh {
                 if fwd {
@@ -766,5 +788,75 @@ impl Iterator for Range<'_> {
 impl DoubleEndedIterator for Range<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
         self.advance(false)
+    }
+}
+
+/// A positioned cursor (as LMDB's and SQLite's): `first`, `last`, `seek`,
+/// `next`, `prev` return whether it is on an entry; `key` and `value`
+/// borrow the current entry until the cursor moves. It survives puts and
+/// deletes of its own write transaction (it re-seeks from its key).
+pub struct Cursor<'t> {
+    txn: &'t Txn,
+    t: walden_core::Table,
+    c: Box<CoreCursor>,
+    key: Vec<u8>,
+    val: Vec<u8>,
+}
+
+impl Cursor<'_> {
+    fn load(&mut self, on: bool) -> Result<bool> {
+        self.key.clear();
+        self.val.clear();
+        if !on {
+            return Ok(false);
+        }
+        self.key.extend_from_slice(self.c.key().unwrap_or_default());
+        let c = &self.c;
+        let val = &mut self.val;
+        self.txn.with(|conn| {
+            let n = conn.cursor_value_len(c)?;
+            val.resize(n, 0);
+            conn.cursor_value(c, 0, val)?;
+            Ok(())
+        })?;
+        Ok(true)
+    }
+    /// Moves to the first entry; false if the table is empty.
+    pub fn first(&mut self) -> Result<bool> {
+        let (t, c) = (self.t, &mut self.c);
+        let on = self.txn.with(|conn| conn.cursor_first(c, t))?;
+        self.load(on)
+    }
+    /// Moves to the last entry; false if the table is empty.
+    pub fn last(&mut self) -> Result<bool> {
+        let (t, c) = (self.t, &mut self.c);
+        let on = self.txn.with(|conn| conn.cursor_last(c, t))?;
+        self.load(on)
+    }
+    /// Moves to the first entry whose key is >= `key`; false if none.
+    pub fn seek(&mut self, key: &[u8]) -> Result<bool> {
+        let (t, c) = (self.t, &mut self.c);
+        let on = self.txn.with(|conn| conn.cursor_seek(c, t, key))?;
+        self.load(on)
+    }
+    /// Moves to the next entry; false past the end (or if not positioned).
+    pub fn next(&mut self) -> Result<bool> {
+        let c = &mut self.c;
+        let on = self.txn.with(|conn| conn.cursor_next(c))?;
+        self.load(on)
+    }
+    /// Moves to the previous entry; false before the start.
+    pub fn prev(&mut self) -> Result<bool> {
+        let c = &mut self.c;
+        let on = self.txn.with(|conn| conn.cursor_prev(c))?;
+        self.load(on)
+    }
+    /// The current key, or `None` when not on an entry.
+    pub fn key(&self) -> Option<&[u8]> {
+        self.c.is_valid().then_some(self.key.as_slice())
+    }
+    /// The current value, or `None` when not on an entry.
+    pub fn value(&self) -> Option<&[u8]> {
+        self.c.is_valid().then_some(self.val.as_slice())
     }
 }

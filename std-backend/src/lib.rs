@@ -24,7 +24,7 @@ mod db;
 mod error;
 mod file;
 
-pub use db::{Database, Options, Range, ReadTxn, Stats, Table, Txn, WriteTxn};
+pub use db::{Cursor, Database, Options, Range, ReadTxn, Stats, Table, Txn, WriteTxn};
 pub use error::{Error, Result};
 pub use file::{FileError, FileStorage};
-pub use walden_core::{CheckpointInfo, CheckpointMode, SyncMode};
+pub use walden_core::{CheckpointInfo, CheckpointMode, DbHeader, IndexHeader, SyncMode};

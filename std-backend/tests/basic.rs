@@ -128,3 +128,28 @@ fn io_errors_name_the_file() {
     .unwrap_err();
     assert!(e.to_string().contains("nope.db"), "{e}");
 }
+
+#[test]
+fn positioned_cursor_moves_both_ways_and_survives_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path().join("t.db"), Options::default()).unwrap();
+    let w = db.begin_write().unwrap();
+    for i in (0..100u32).step_by(10) {
+        w.put(&i.to_be_bytes(), &i.to_le_bytes()).unwrap();
+    }
+    let mut c = w.cursor(None).unwrap();
+    assert!(c.seek(&15u32.to_be_bytes()).unwrap());
+    assert_eq!(c.key(), Some(&20u32.to_be_bytes()[..]));
+    assert_eq!(c.value(), Some(&20u32.to_le_bytes()[..]));
+    w.put(&25u32.to_be_bytes(), b"new").unwrap();
+    assert!(c.next().unwrap());
+    assert_eq!(c.key(), Some(&25u32.to_be_bytes()[..]), "re-seeks after a put of its own txn");
+    assert!(c.last().unwrap());
+    assert_eq!(c.key(), Some(&90u32.to_be_bytes()[..]));
+    assert!(!c.next().unwrap());
+    assert_eq!(c.key(), None);
+    assert!(c.first().unwrap());
+    assert!(!c.prev().unwrap());
+    assert!(matches!(w.cursor(Some("missing")), Err(Error::NotFound)));
+    assert_eq!(w.header().unwrap().page_size, 4096);
+}
