@@ -11,6 +11,7 @@ use crate::format::{self, max_key_len, DbHeader, FrameHeader, WalHeader, FRAME_H
 use crate::pager::{Pager, PagerState, ReadCtx, WriteCtx, SLOT_META};
 use crate::storage::{io_err, Storage};
 use crate::sync::{fence, spin_hint, AtomicU32, Ordering};
+use crate::verify::{VerifyReport, Walk};
 use crate::walindex::{Index, IndexHeader, MARK_UNUSED};
 
 /// When a commit's frames are made durable (SQLite's `PRAGMA synchronous`
@@ -1044,6 +1045,83 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
             Tree { pg: &mut pg, scr }.read_value(leaf, i, offset, out)
         })();
         self.poison_on_io(r)
+    }
+
+    /// Checks the integrity of the open transaction's snapshot (see
+    /// [`crate::verify`]). `bitmap` is scratch memory of at least
+    /// [`crate::verify::bitmap_len`]`(page count)` bytes. Problems are in the
+    /// report; errors are only `InvalidArgument` (no transaction, bitmap too
+    /// small), `Io`, `Poisoned`.
+    pub fn verify(&mut self, bitmap: &mut [u8]) -> Result<VerifyReport> {
+        self.in_txn()?;
+        let (mut pg, _) = parts!(self);
+        let h = match pg.header() {
+            Ok(h) => h,
+            Err(e @ (Error::Io { .. } | Error::Poisoned)) => return Err(e),
+            Err(_) => {
+                let mut rep = VerifyReport::default();
+                rep.problem_count = 1;
+                let _ = rep.problems.push(crate::verify::Problem {
+                    page: 1,
+                    what: "database header invalid",
+                });
+                return Ok(rep);
+            }
+        };
+        if bitmap.len() < crate::verify::bitmap_len(h.page_count) {
+            return Err(Error::InvalidArgument("verify bitmap shorter than bitmap_len(page count)"));
+        }
+        let n_pages = pg.st.read.n_pages;
+        let mut w = Walk::new(&mut pg, bitmap, h.page_count);
+        if n_pages != 0 && n_pages != h.page_count && w.pg.st.write.is_none() {
+            w.rep.problem_count += 1;
+            let _ = w.rep.problems.push(crate::verify::Problem {
+                page: 1,
+                what: "header page count differs from the commit's database size",
+            });
+        }
+        w.tree(h.catalog_root)?;
+        w.rep.entries += w.tree(h.default_root)?;
+        // Named tables: walk the catalog with a cursor.
+        let mut cur = Cursor::new();
+        cur.root = h.catalog_root;
+        let mut ok = cursor::first(w.pg, &mut cur).unwrap_or(false);
+        while ok {
+            let Some((leaf, i)) = cur.leaf() else { break };
+            let mut b = [0u8; 4];
+            let got = {
+                let p = w.pg.read(leaf)?;
+                match leaf_cell(p, leaf, i) {
+                    Ok(c) if c.vlen == 4 && c.ovfl.is_none() => {
+                        b.copy_from_slice(&p[c.val]);
+                        true
+                    }
+                    _ => false,
+                }
+            };
+            if got {
+                w.rep.tables += 1;
+                let root = u32::from_le_bytes(b);
+                w.rep.entries += w.tree(root)?;
+            } else {
+                w.rep.problem_count += 1;
+                let _ = w.rep.problems.push(crate::verify::Problem {
+                    page: leaf,
+                    what: "catalog entry is not a page number",
+                });
+            }
+            ok = cursor::step(w.pg, &mut cur, true).unwrap_or(false);
+        }
+        let free = w.freelist(h.freelist_head)?;
+        if free != h.freelist_count {
+            w.rep.problem_count += 1;
+            let _ = w.rep.problems.push(crate::verify::Problem {
+                page: 1,
+                what: "header free page count differs from the freelist",
+            });
+        }
+        w.leaks();
+        Ok(w.rep)
     }
 
     /// The database header as the open transaction sees it.

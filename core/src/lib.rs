@@ -34,6 +34,7 @@ pub mod format;
 mod pager;
 pub mod storage;
 pub mod sync;
+pub mod verify;
 pub mod walindex;
 
 pub use connection::{cache_mem_len, CheckpointInfo, CheckpointMode, ConnStats, Connection, Options, SyncMode, Table, MIN_CACHE_PAGES};
@@ -41,4 +42,5 @@ pub use cursor::Cursor;
 pub use error::{Error, FileKind, Result};
 pub use format::{max_key_len, DbHeader, MAX_KEY_CAP};
 pub use storage::{IoStorage, RamError, RamStorage, SharedError, SharedStorage, Storage};
+pub use verify::{Problem, VerifyReport};
 pub use walindex::{region_words, IndexHeader};

@@ -359,6 +359,17 @@ impl Database {
         s
     }
 
+    /// Runs the integrity check on a snapshot of the last commit: every
+    /// tree, overflow chain and the freelist; checksums, key order, pages
+    /// owned twice or leaked, header counts. Problems are in the report
+    /// (`report.is_ok()`); errors are `Io`, `Poisoned`, `Protocol`.
+    pub fn verify(&self) -> Result<walden_core::VerifyReport> {
+        let r = self.begin_read()?;
+        let pages = r.with(|c| c.header().map(|h| h.page_count)).unwrap_or(0);
+        let mut bitmap = vec![0u8; walden_core::verify::bitmap_len(pages)];
+        r.with(|c| c.verify(&mut bitmap))
+    }
+
     /// Page size of the database in bytes.
     pub fn page_size(&self) -> u32 {
         self.take_conn()
@@ -450,7 +461,13 @@ impl Txn {
             None => self.with(|c| c.default_table())?,
             Some(n) => self.with(|c| c.table(n.as_bytes()))?.ok_or(Error::NotFound)?,
         };
-        Ok(Cursor { txn: self, t, c: Box::default(), key: Vec::new(), val: Vec::new() })
+        Ok(Cursor {
+            txn: self,
+            t,
+            c: Box::default(),
+            key: Vec::new(),
+            val: Vec::new(),
+        })
     }
 
     /// The database header (page 1) as this transaction sees it: page size,

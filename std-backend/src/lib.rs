@@ -27,4 +27,4 @@ mod file;
 pub use db::{Cursor, Database, Options, Range, ReadTxn, Stats, Table, Txn, WriteTxn};
 pub use error::{Error, Result};
 pub use file::{FileError, FileStorage};
-pub use walden_core::{CheckpointInfo, CheckpointMode, DbHeader, IndexHeader, SyncMode};
+pub use walden_core::{CheckpointInfo, CheckpointMode, DbHeader, IndexHeader, Problem, SyncMode, VerifyReport};
