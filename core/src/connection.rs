@@ -107,7 +107,7 @@ pub const fn cache_mem_len(page_size: u32, cache_pages: u32) -> usize {
 pub const MIN_CACHE_PAGES: u32 = 4;
 
 /// Retries of `begin_read` before `Error::Protocol`.
-const READ_RETRIES: u32 = 1000;
+const READ_RETRIES: u32 = if cfg!(loom) { 3 } else { 1000 };
 
 /// A table of the open transaction: a handle valid until the transaction
 /// ends or a table is dropped in it.
@@ -381,22 +381,7 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
     pub fn begin_write(&mut self) -> Result<()> {
         self.check_idle_writable()?;
         let idx = Index::layout(&self.region, self.max_frames, self.read_marks)?;
-        if !idx.try_lock_writer() {
-            return Err(Error::Busy);
-        }
-        let mut hdr = match read_header_retry(&idx) {
-            Ok(h) => h,
-            Err(e) => {
-                idx.unlock_writer();
-                return Err(e);
-            }
-        };
-        if hdr.mx_frame > 0 && idx.nbackfill() == hdr.mx_frame && idx.try_lock_checkpoint() {
-            if let Some(h) = try_restart(&idx, &hdr, self.opts.salt_seed) {
-                hdr = h;
-            }
-            idx.unlock_checkpoint();
-        }
+        let hdr = begin_write_protocol(&idx, self.opts.salt_seed)?;
         self.mode = Mode::Write { base: hdr, failed: false };
         self.txn = self.txn.wrapping_add(1);
         self.gen = self.gen.wrapping_add(1);
@@ -599,34 +584,11 @@ impl<S: Storage, B: AsMut<[u8]>> Io<S, B> {
     }
 
     fn checkpoint_locked(&mut self, idx: &Index<'_>, mode: CheckpointMode, opts: &Options) -> Result<CheckpointInfo> {
-        let hdr = read_header_retry(idx)?;
-        let nb = idx.nbackfill();
+        let sync = opts.sync;
+        let (hdr, backfilled) = backfill_protocol(idx, mode == CheckpointMode::Passive, |hdr, nb, safe| {
+            self.backfill(idx, hdr, nb, safe, sync)
+        })?;
         let mx = hdr.mx_frame;
-        // SeqCst fence: the other side of the reader's Dekker pattern (see
-        // acquire_snapshot): a reader whose share we miss below re-reads a
-        // header at least as new as `hdr` and retries if it is newer.
-        fence(Ordering::SeqCst);
-        let mut safe = mx;
-        for i in 1..idx.read_marks() {
-            let c = idx.share_count(i);
-            if c > 0 && c != crate::walindex::LOCKED {
-                let m = idx.mark(i);
-                if m != MARK_UNUSED && m < safe {
-                    safe = m;
-                }
-            }
-        }
-        let mut backfilled = nb;
-        if safe > nb {
-            if idx.try_lock_slot(0) {
-                let r = self.backfill(idx, &hdr, nb, safe, opts.sync);
-                idx.unlock_slot(0);
-                r?;
-                backfilled = safe;
-            } else if mode != CheckpointMode::Passive {
-                return Err(Error::Busy);
-            }
-        }
         if mode == CheckpointMode::Passive {
             return Ok(CheckpointInfo {
                 wal_frames: mx,
@@ -736,7 +698,6 @@ impl<S: Storage, B: AsMut<[u8]>> Io<S, B> {
         if sync != SyncMode::Off {
             self.sync_file(idx, FileKind::Database)?;
         }
-        idx.set_nbackfill(safe);
         Ok(())
     }
 }
@@ -985,11 +946,11 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
 
     fn cursor_move(&mut self, c: &mut Cursor, fwd: bool) -> Result<bool> {
         self.in_txn()?;
-        if c.txn != self.txn {
-            return Err(Error::InvalidArgument("cursor from another transaction"));
-        }
         if !c.valid {
             return Ok(false);
+        }
+        if c.txn != self.txn {
+            return Err(Error::InvalidArgument("cursor from another transaction"));
         }
         let gen = self.gen;
         let r = (|| {
@@ -1059,8 +1020,10 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
             Ok(h) => h,
             Err(e @ (Error::Io { .. } | Error::Poisoned)) => return Err(e),
             Err(_) => {
-                let mut rep = VerifyReport::default();
-                rep.problem_count = 1;
+                let mut rep = VerifyReport {
+                    problem_count: 1,
+                    ..VerifyReport::default()
+                };
                 let _ = rep.problems.push(crate::verify::Problem {
                     page: 1,
                     what: "database header invalid",
@@ -1151,6 +1114,79 @@ pub(crate) fn read_header_retry(idx: &Index<'_>) -> Result<IndexHeader> {
     Err(Error::Protocol)
 }
 
+/// The write-lock protocol of [`Connection::begin_write`]: takes the write
+/// lock, reads the header, and restarts the WAL when it is fully
+/// backfilled and no reader uses it. Returns the header the transaction
+/// starts from (the lock is held on success only).
+pub(crate) fn begin_write_protocol(idx: &Index<'_>, seed: u32) -> Result<IndexHeader> {
+    if !idx.try_lock_writer() {
+        return Err(Error::Busy);
+    }
+    let mut hdr = match read_header_retry(idx) {
+        Ok(h) => h,
+        Err(e) => {
+            idx.unlock_writer();
+            return Err(e);
+        }
+    };
+    if hdr.mx_frame > 0 && idx.nbackfill() == hdr.mx_frame && idx.try_lock_checkpoint() {
+        if let Some(h) = try_restart(idx, &hdr, seed) {
+            hdr = h;
+        }
+        idx.unlock_checkpoint();
+    }
+    Ok(hdr)
+}
+
+/// The frame a checkpoint may copy up to: the last commit frame `mx`, or
+/// the smallest mark of a read-mark slot in use (slots 1..) below it.
+pub(crate) fn safe_frame(idx: &Index<'_>, mx: u32) -> u32 {
+    // SeqCst fence: the other side of the reader's Dekker pattern (see
+    // acquire_snapshot): a reader whose share we miss below re-reads a
+    // header at least as new as the one we read and retries if it is newer.
+    fence(Ordering::SeqCst);
+    let mut safe = mx;
+    for i in 1..idx.read_marks() {
+        let c = idx.share_count(i);
+        if c > 0 && c != crate::walindex::LOCKED {
+            let m = idx.mark(i);
+            if m != MARK_UNUSED && m < safe {
+                safe = m;
+            }
+        }
+    }
+    safe
+}
+
+/// The backfill protocol of a checkpoint, apart from the I/O: with the
+/// checkpoint lock held, reads the header, computes the safe frame, and if
+/// there are frames to copy locks read-mark slot 0 (so that no reader starts
+/// reading the database file alone meanwhile), calls `copy(header,
+/// nbackfill, safe)` to copy frames `nbackfill+1..=safe`, and publishes the
+/// new backfill count. Returns the header and the frames backfilled.
+/// `Busy` when slot 0 is in use and `passive` is false.
+pub(crate) fn backfill_protocol(
+    idx: &Index<'_>,
+    passive: bool,
+    mut copy: impl FnMut(&IndexHeader, u32, u32) -> Result<()>,
+) -> Result<(IndexHeader, u32)> {
+    let hdr = read_header_retry(idx)?;
+    let nb = idx.nbackfill();
+    let safe = safe_frame(idx, hdr.mx_frame);
+    if safe <= nb {
+        return Ok((hdr, nb));
+    }
+    if !idx.try_lock_slot(0) {
+        return if passive { Ok((hdr, nb)) } else { Err(Error::Busy) };
+    }
+    let r = copy(&hdr, nb, safe);
+    if r.is_ok() {
+        idx.set_nbackfill(safe);
+    }
+    idx.unlock_slot(0);
+    r.map(|()| (hdr, safe))
+}
+
 /// The read-mark protocol of [`Connection::begin_read`]; returns the
 /// snapshot's header and the slot it shares.
 pub(crate) fn acquire_snapshot(idx: &Index<'_>) -> Result<(IndexHeader, usize)> {
@@ -1222,7 +1258,7 @@ pub(crate) fn acquire_snapshot(idx: &Index<'_>) -> Result<(IndexHeader, usize)> 
 /// read mark can be locked: clears the hash, moves to new salts and the next
 /// checkpoint sequence, publishes the header. The caller holds the write
 /// lock and the checkpoint lock. `None` if a reader uses the WAL.
-fn try_restart(idx: &Index<'_>, hdr: &IndexHeader, seed: u32) -> Option<IndexHeader> {
+pub(crate) fn try_restart(idx: &Index<'_>, hdr: &IndexHeader, seed: u32) -> Option<IndexHeader> {
     let n = idx.read_marks();
     let mut locked = 1;
     while locked < n && idx.try_lock_slot(locked) {
@@ -1345,7 +1381,9 @@ fn recover<S: Storage>(db: &mut S, wal: &mut S, idx: &Index<'_>, mem: &mut [u8],
                 break;
             }
             let c = format::frame_checksum(prev, &fhb[..20], page);
-            if c != fh.cksum {
+            // The page's own checksum too: a frame whose page is torn
+            // only in its last bytes ends the WAL here.
+            if c != fh.cksum || format::verify_page(FileKind::Wal, fh.pgno, page).is_err() {
                 break;
             }
             if f > idx.capacity() {
@@ -1374,22 +1412,34 @@ fn recover<S: Storage>(db: &mut S, wal: &mut S, idx: &Index<'_>, mem: &mut [u8],
             hdr.ckpt_seq = h.ckpt_seq.wrapping_add(1).max(dbh.wal_seq);
         }
     }
+    publish_recovered(idx, &hdr);
+    Ok((dbh.page_size, recovered))
+}
+
+/// The last step of recovery: resets the read marks and the backfill count,
+/// publishes `hdr` and marks the region initialised.
+pub(crate) fn publish_recovered(idx: &Index<'_>, hdr: &IndexHeader) {
     for i in 1..idx.read_marks() {
         idx.set_mark(i, if i == 1 { 0 } else { MARK_UNUSED });
     }
     idx.set_nbackfill(0);
-    idx.publish_header(&hdr);
+    idx.publish_header(hdr);
     idx.mark_initialised();
-    Ok((dbh.page_size, recovered))
 }
 
 /// Writes a new database: header page, empty catalog, empty default table.
 fn create<S: Storage>(db: &mut S, wal: &mut S, mem: &mut [u8], opts: &Options) -> Result<()> {
     let ps = opts.page_size as usize;
-    if mem.len() < ps {
+    if mem.len() < 3 * ps {
         return Err(Error::InvalidArgument("cache memory below cache_mem_len(page_size, 4)"));
     }
-    let page = &mut mem[..ps];
+    // A WAL left beside an empty database belongs to no database: it goes
+    // first (and durably), so that a crash below never leaves a database
+    // file next to a foreign WAL.
+    wal.set_len(0).map_err(io_err(FileKind::Wal))?;
+    if opts.sync != SyncMode::Off {
+        wal.sync().map_err(io_err(FileKind::Wal))?;
+    }
     let h = DbHeader {
         page_size: opts.page_size,
         page_count: 3,
@@ -1400,8 +1450,10 @@ fn create<S: Storage>(db: &mut S, wal: &mut S, mem: &mut [u8], opts: &Options) -
         change_counter: 0,
         wal_seq: 0,
     };
-    for pgno in [2u32, 3, 1] {
-        page.fill(0);
+    let pages = &mut mem[..3 * ps];
+    pages.fill(0);
+    for (i, page) in pages.chunks_exact_mut(ps).enumerate() {
+        let pgno = i as u32 + 1;
         if pgno == 1 {
             h.encode(page);
         } else {
@@ -1409,14 +1461,12 @@ fn create<S: Storage>(db: &mut S, wal: &mut S, mem: &mut [u8], opts: &Options) -
             format::put_u32(page, 4, (ps - format::PAGE_TRAILER) as u32);
         }
         format::seal_page(pgno, page);
-        db.write_at((pgno as u64 - 1) * ps as u64, page)
-            .map_err(io_err(FileKind::Database))?;
     }
-    // A WAL left beside an empty database belongs to no database.
-    wal.set_len(0).map_err(io_err(FileKind::Wal))?;
+    // One write: a crash leaves an empty file (created again at the next
+    // open) or the whole new database, never a file without a header.
+    db.write_at(0, pages).map_err(io_err(FileKind::Database))?;
     if opts.sync != SyncMode::Off {
         db.sync().map_err(io_err(FileKind::Database))?;
-        wal.sync().map_err(io_err(FileKind::Wal))?;
     }
     Ok(())
 }

@@ -311,7 +311,7 @@ impl WalHeader {
 /// | 8 | 4 | salt 1 |
 /// | 12 | 4 | salt 2 |
 /// | 16 | 4 | reserved, 0 |
-/// | 20 | 4 | checksum: CRC-32C of the previous checksum (4 bytes LE; the WAL header checksum for frame 1), bytes 0..20 of this header, and the page image |
+/// | 20 | 4 | checksum: CRC-32C of the previous checksum (4 bytes LE; the WAL header checksum for frame 1), bytes 0..20 of this header, and the page image less its last 4 bytes (the page checksum) |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameHeader {
     /// Page number the frame holds.
@@ -350,12 +350,19 @@ impl FrameHeader {
     }
 }
 
-/// The chained frame checksum.
+/// The chained frame checksum: CRC-32C of the previous checksum, the first
+/// 20 bytes of the frame header and the page image *without* its 4-byte page
+/// checksum. The page checksum is itself a CRC-32C of the bytes before it,
+/// and a CRC over a message followed by the CRC of that message is the same
+/// for every message: covering it would make the frame checksum one value
+/// for every validly sealed image of the page, so that a torn frame whose
+/// body still holds an older image of the same page (a reused WAL, an
+/// aborted transaction) would pass.
 pub fn frame_checksum(prev: u32, header20: &[u8], page: &[u8]) -> u32 {
     let mut d = CRC32C.digest();
     d.update(&prev.to_le_bytes());
     d.update(header20);
-    d.update(page);
+    d.update(&page[..page.len().saturating_sub(PAGE_TRAILER)]);
     d.finalize()
 }
 

@@ -37,6 +37,11 @@ pub mod sync;
 pub mod verify;
 pub mod walindex;
 
+#[cfg(all(test, loom))]
+extern crate std;
+#[cfg(all(test, loom))]
+mod loom_tests;
+
 pub use connection::{cache_mem_len, CheckpointInfo, CheckpointMode, ConnStats, Connection, Options, SyncMode, Table, MIN_CACHE_PAGES};
 pub use cursor::Cursor;
 pub use error::{Error, FileKind, Result};

@@ -82,6 +82,14 @@ pub struct Stats {
     pub recovered_frames: u64,
     /// LSN of the last commit frame (checkpoint sequence << 32 | frame).
     pub last_lsn: u64,
+    /// The WAL's limit in frames: past three quarters of it, `begin_write`
+    /// checkpoints, waits and then refuses (see [`Database::begin_write`]).
+    pub wal_limit: u64,
+    /// Read transactions open now.
+    pub active_readers: u64,
+    /// Age of the oldest open read transaction (the snapshot that holds
+    /// the WAL back), if any.
+    pub oldest_reader_age: Option<Duration>,
 }
 
 pub(crate) struct Paths {
@@ -101,6 +109,11 @@ struct Inner {
     checkpoints: AtomicU64,
     recovery_time: Duration,
     recovered_frames: u64,
+    /// The wal-index capacity in frames (the WAL's hard limit).
+    max_frames: u32,
+    /// Start times of the open read transactions, by id.
+    readers: Mutex<std::collections::BTreeMap<u64, Instant>>,
+    next_reader: AtomicU64,
 }
 
 /// An open Walden database: `<path>` and its WAL `<path>-wal`.
@@ -201,7 +214,7 @@ impl Database {
         let ps = page_size_hint(&paths.db).unwrap_or(opts.page_size);
         let wal_len = std::fs::metadata(&paths.wal).map(|m| m.len()).unwrap_or(0);
         let frames_on_disk = (wal_len / (24 + ps as u64)).min(1 << 27) as u32;
-        let max_frames = opts.max_wal_frames.max(frames_on_disk + 1024).min(1 << 28);
+        let max_frames = opts.max_wal_frames.max(frames_on_disk + 64).min(1 << 28);
         let region: Arc<[AtomicU32]> = (0..region_words(max_frames, opts.read_marks)).map(|_| AtomicU32::new(0)).collect();
 
         let core_opts = core_options(&opts, max_frames);
@@ -223,6 +236,9 @@ impl Database {
             checkpoints: AtomicU64::new(0),
             recovery_time,
             recovered_frames,
+            max_frames,
+            readers: Mutex::new(std::collections::BTreeMap::new()),
+            next_reader: AtomicU64::new(0),
         };
         Ok(Database { inner: Arc::new(inner) })
     }
@@ -287,13 +303,33 @@ impl Database {
     /// Errors: `Poisoned`, `Protocol`, `Io`.
     pub fn begin_read(&self) -> Result<ReadTxn> {
         let mut c = self.take_conn()?;
-        match c.begin_read() {
-            Ok(()) => Ok(ReadTxn {
-                txn: Txn {
-                    conn: RefCell::new(Some(c)),
-                    db: self.clone(),
-                },
-            }),
+        // The core retries a changing wal-index 1,000 times without
+        // sleeping; past that, back off (yield, then sleeps doubling to
+        // 1 ms) for up to ~2 s before giving up with `Protocol`, as SQLite's
+        // walTryBeginRead sleeps between attempts.
+        let mut r = c.begin_read();
+        let mut pause = Duration::from_micros(10);
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while r == Err(walden_core::Error::Protocol) && Instant::now() < deadline {
+            std::thread::yield_now();
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(1));
+            r = c.begin_read();
+        }
+        match r {
+            Ok(()) => {
+                let id = self.inner.next_reader.fetch_add(1, Ordering::Relaxed);
+                if let Ok(mut m) = self.inner.readers.lock() {
+                    m.insert(id, Instant::now());
+                }
+                Ok(ReadTxn {
+                    txn: Txn {
+                        conn: RefCell::new(Some(c)),
+                        db: self.clone(),
+                    },
+                    id,
+                })
+            }
             Err(e) => {
                 self.put_conn(c);
                 Err(self.err(e))
@@ -302,8 +338,22 @@ impl Database {
     }
 
     /// Begins the write transaction, waiting up to the busy timeout for the
-    /// write lock. Errors: `Busy`, `ReadOnly`, `Poisoned`.
+    /// write lock.
+    ///
+    /// Checkpoint starvation policy: readers that hold old snapshots stop a
+    /// checkpoint from copying the frames after them, so the WAL grows. When
+    /// the WAL holds three quarters of its limit (`Stats::wal_limit`, the
+    /// wal-index capacity), this first runs a passive checkpoint (the WAL
+    /// then restarts at the next write if it could copy everything), and
+    /// while the WAL stays that full it waits up to the busy timeout for the
+    /// old readers to finish; then it returns `Full` rather than let the WAL
+    /// grow silently to its limit (`Stats::oldest_reader_age` shows who
+    /// holds it back).
+    ///
+    /// Errors: `Busy`, `Full` (the WAL is held at its soft limit by an old
+    /// reader), `ReadOnly`, `Poisoned`.
     pub fn begin_write(&self) -> Result<WriteTxn> {
+        self.wait_for_wal_room()?;
         let mut c = self.take_conn()?;
         match self.with_busy(|| c.begin_write()) {
             Ok(()) => Ok(WriteTxn {
@@ -316,6 +366,40 @@ impl Database {
                 self.put_conn(c);
                 Err(e)
             }
+        }
+    }
+
+    /// Frames in the WAL now.
+    fn wal_frames(&self) -> Result<u32> {
+        let c = self.take_conn()?;
+        let r = c.wal_state().map(|(h, _)| h.mx_frame);
+        self.put_conn(c);
+        r.map_err(|e| self.err(e))
+    }
+
+    /// The soft WAL limit of `begin_write` (see there).
+    fn wait_for_wal_room(&self) -> Result<()> {
+        let soft = (self.inner.max_frames as u64 * 3 / 4) as u32;
+        if self.inner.opts.read_only || self.wal_frames()? < soft {
+            return Ok(());
+        }
+        let deadline = Instant::now() + self.inner.opts.busy_timeout;
+        loop {
+            let mut c = self.take_conn()?;
+            let r = c.checkpoint(CheckpointMode::Passive);
+            self.put_conn(c);
+            match r {
+                // Everything copied: the next writer restarts the WAL.
+                Ok(info) if info.backfilled == info.wal_frames => return Ok(()),
+                Ok(_) | Err(walden_core::Error::Busy) => {}
+                Err(e) => return Err(self.err(e)),
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::Full(
+                    "WAL at three quarters of its limit and a reader's old snapshot stops the checkpoint (see Stats::oldest_reader_age)",
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
 
@@ -345,8 +429,13 @@ impl Database {
             bytes_written: i.io.bytes_written.load(Ordering::Relaxed),
             recovery_time: i.recovery_time,
             recovered_frames: i.recovered_frames,
+            wal_limit: i.max_frames as u64,
             ..Stats::default()
         };
+        if let Ok(r) = i.readers.lock() {
+            s.active_readers = r.len() as u64;
+            s.oldest_reader_age = r.values().min().map(|t| t.elapsed());
+        }
         if let Ok(c) = self.take_conn() {
             if let Ok((h, nb)) = c.wal_state() {
                 s.wal_frames = h.mx_frame as u64;
@@ -499,6 +588,7 @@ fn bounds<'a, R: RangeBounds<&'a [u8]>>(r: &R) -> (Bound<Vec<u8>>, Bound<Vec<u8>
 /// A read transaction: a snapshot. Ends when dropped.
 pub struct ReadTxn {
     txn: Txn,
+    id: u64,
 }
 
 impl std::ops::Deref for ReadTxn {
@@ -523,6 +613,9 @@ impl Drop for ReadTxn {
         if let Some(mut c) = self.txn.end() {
             c.end_read();
             self.txn.db.put_conn(c);
+        }
+        if let Ok(mut m) = self.txn.db.inner.readers.lock() {
+            m.remove(&self.id);
         }
     }
 }
@@ -857,6 +950,9 @@ impl Cursor<'_> {
         self.load(on)
     }
     /// Moves to the next entry; false past the end (or if not positioned).
+    // Named as LMDB's and SQLite's cursor step; not an `Iterator` (it
+    // returns whether it moved, and can fail). `Table::range` is the iterator.
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Result<bool> {
         let c = &mut self.c;
         let on = self.txn.with(|conn| conn.cursor_next(c))?;

@@ -9,8 +9,9 @@
 //! [`firmware_main`] logs a day of sensor readings, one commit per reading,
 //! checkpoints, "reboots" (clears the wal-index, as a power cycle clears
 //! RAM) so that the next open recovers from the WAL, and answers a range
-//! query. CI builds this crate as a `staticlib` with `panic=abort`: any use of
-//! `std` or `alloc` by Walden would fail to link.
+//! query. CI builds this crate as a `staticlib` with `panic=abort` and its own
+//! panic handler (feature `image`): any use of `std` or `alloc` by Walden
+//! would fail to link.
 //!
 //! RAM used (the formula of `walden_core`'s docs):
 //! `4 * region_words(64, 4) + cache_mem_len(512, 8)` = 4 * 233 + 5,184 =
@@ -149,7 +150,10 @@ pub extern "C" fn firmware_main() -> i32 {
     }
 }
 
-#[cfg(not(test))]
+/// The panic handler of the firmware image, only in the `image` build (CI
+/// builds the static library with `--features image`), so that a workspace
+/// build that unifies a dependency's `std` feature still links.
+#[cfg(all(feature = "image", not(test)))]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
     // A real firmware would reset the device here.
