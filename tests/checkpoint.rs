@@ -403,7 +403,9 @@ fn wal_full_is_an_error_not_a_corruption() {
     let big = vec![0x5Au8; 200 * 1024]; // ~420 overflow pages of 512 bytes
     let mut full_at = None;
     for i in 0..10 {
-        let res = db.begin_write().and_then(|w| w.put(format!("big{i}").as_bytes(), &big).and_then(|()| w.commit().map(|_| ())));
+        let res = db
+            .begin_write()
+            .and_then(|w| w.put(format!("big{i}").as_bytes(), &big).and_then(|()| w.commit().map(|_| ())));
         match res {
             Ok(()) => {}
             Err(walden::Error::Full(_)) => {

@@ -613,8 +613,15 @@ impl<S: Storage, B: AsMut<[u8]>> Io<S, B> {
         }
         if mode == CheckpointMode::Truncate {
             // The WAL header (and its checkpoint sequence) is about to go:
-            // record the sequence in the database header first.
-            self.record_wal_seq(idx, seq, opts.sync)?;
+            // record the sequence in the database header first, holding
+            // read-mark slot 0 so that no reader reads the database file
+            // alone while page 1 is rewritten in place.
+            if !idx.try_lock_slot(0) {
+                return Err(Error::Busy);
+            }
+            let r = self.record_wal_seq(idx, seq, opts.sync);
+            idx.unlock_slot(0);
+            r?;
             let r = self.wal.set_len(0).map_err(io_err(FileKind::Wal));
             self.poison_on_io(idx, r)?;
             if opts.sync != SyncMode::Off {
@@ -734,9 +741,7 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
 
     /// The default (unnamed) table, which every database has.
     pub fn default_table(&mut self) -> Result<Table> {
-        self.in_txn()?;
-        let (mut pg, _) = parts!(self);
-        let h = pg.header()?;
+        let h = self.header()?;
         Ok(Table {
             root: h.default_root,
             txn: self.txn,
@@ -751,22 +756,18 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
             return Err(Error::InvalidArgument("empty table name"));
         }
         self.check_key(name)?;
-        let (mut pg, scr) = parts!(self);
-        let cat = pg.header()?.catalog_root;
-        let mut t = Tree {
-            pg: &mut pg,
-            scr: Scratch {
-                tmp: &mut *scr.tmp,
-                cell: &mut *scr.cell,
-                sep: &mut *scr.sep,
-            },
-        };
-        let Some((leaf, i)) = t.find(cat, name)? else { return Ok(None) };
-        let mut b = [0u8; 4];
-        if t.read_value(leaf, i, 0, &mut b)? != 4 {
-            return Err(corrupt(FileKind::Database, leaf, "catalog entry is not a page number"));
-        }
-        let root = u32::from_le_bytes(b);
+        let r = (|| {
+            let (mut pg, scr) = parts!(self);
+            let cat = pg.header()?.catalog_root;
+            let mut t = Tree { pg: &mut pg, scr };
+            let Some((leaf, i)) = t.find(cat, name)? else { return Ok(None) };
+            let mut b = [0u8; 4];
+            if t.read_value(leaf, i, 0, &mut b)? != 4 {
+                return Err(corrupt(FileKind::Database, leaf, "catalog entry is not a page number"));
+            }
+            Ok(Some(u32::from_le_bytes(b)))
+        })();
+        let Some(root) = self.poison_on_io(r)? else { return Ok(None) };
         Ok(Some(Table { root, txn: self.txn }))
     }
 
@@ -812,9 +813,7 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
     /// The catalog as a table: keys are table names, values their root page
     /// (4 bytes LE). Read it with a cursor to list tables.
     pub fn catalog(&mut self) -> Result<Table> {
-        self.in_txn()?;
-        let (mut pg, _) = parts!(self);
-        let h = pg.header()?;
+        let h = self.header()?;
         Ok(Table {
             root: h.catalog_root,
             txn: self.txn,
@@ -1090,8 +1089,11 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
     /// The database header as the open transaction sees it.
     pub fn header(&mut self) -> Result<DbHeader> {
         self.in_txn()?;
-        let (mut pg, _) = parts!(self);
-        pg.header()
+        let r = (|| {
+            let (mut pg, _) = parts!(self);
+            pg.header()
+        })();
+        self.poison_on_io(r)
     }
 }
 
