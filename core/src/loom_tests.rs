@@ -8,9 +8,9 @@
 //! of page versions indexed by frame, the database file as an array of page
 //! versions indexed by page. A reader checks that every page it reads has
 //! the version its snapshot promises. The bound on preemptions is set per
-//! model; run times are in docs/BENCHMARKS.md. The main thread yields right
-//! after spawning, so that loom also explores the spawned thread running
-//! first (without it loom ran models 1 and 4 as a single execution).
+//! model; run times are in docs/BENCHMARKS.md. Each model runs twice, the
+//! second time with the main thread yielding right after it spawns, so
+//! that loom also explores schedules that start with the spawned thread.
 
 use std::prelude::rust_2021::*;
 use std::{assert, assert_eq, assert_ne, panic};
@@ -115,30 +115,42 @@ impl World {
 /// was explored exhaustively within its bound (run times are recorded in
 /// docs/BENCHMARKS.md).
 fn model(bound: usize, f: impl Fn() + Sync + Send + 'static) {
-    let mut b = loom::model::Builder::new();
-    let bound = std::env::var("WALDEN_LOOM_BOUND")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(bound);
-    b.preemption_bound = if std::env::var("WALDEN_LOOM_UNBOUNDED").is_ok() {
-        None
-    } else {
-        Some(bound)
-    };
-    let secs = std::env::var("WALDEN_LOOM_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
-    b.max_duration = Some(std::time::Duration::from_secs(secs));
-    let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let r2 = runs.clone();
-    let started = std::time::Instant::now();
-    b.check(move || {
-        r2.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        f()
-    });
-    std::println!(
-        "loom: {} executions, preemption bound {bound}, {:.1} s",
-        runs.load(std::sync::atomic::Ordering::Relaxed),
-        started.elapsed().as_secs_f64()
-    );
+    let secs: u64 = std::env::var("WALDEN_LOOM_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
+    let f = std::sync::Arc::new(f);
+    // Two passes: loom starts its search from the schedule where the main
+    // thread runs on after a spawn, and does not reach every interleaving
+    // that begins with the spawned thread (without the second pass, models
+    // 1 and 4 ran as a single execution). The second pass yields right
+    // after the spawn. Each pass gets half of the time cap.
+    for spawned_first in [false, true] {
+        SPAWNED_FIRST.store(spawned_first, std::sync::atomic::Ordering::SeqCst);
+        let mut b = loom::model::Builder::new();
+        b.preemption_bound = Some(bound);
+        b.max_duration = Some(std::time::Duration::from_secs(secs / 2));
+        let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (r2, f2) = (runs.clone(), f.clone());
+        let started = std::time::Instant::now();
+        b.check(move || {
+            r2.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            f2()
+        });
+        std::println!(
+            "loom: {} executions, preemption bound {bound}, spawned thread first: {spawned_first}, {:.1} s",
+            runs.load(std::sync::atomic::Ordering::Relaxed),
+            started.elapsed().as_secs_f64()
+        );
+    }
+}
+
+/// Which pass of [`model`] runs: whether the main thread yields after
+/// spawning.
+static SPAWNED_FIRST: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Called by a model's main thread right after it spawns.
+fn after_spawn() {
+    if SPAWNED_FIRST.load(std::sync::atomic::Ordering::SeqCst) {
+        thread::yield_now();
+    }
 }
 
 /// Model 1: a reader beginning against a writer's commit sees the old or the
@@ -155,7 +167,7 @@ fn loom_reader_begin_vs_writer_commit() {
             w2.commit(&base, 1, 11);
             idx.unlock_writer();
         });
-        thread::yield_now();
+        after_spawn();
         let idx = w.idx();
         if let Ok((hdr, slot)) = acquire_snapshot(&idx) {
             let v = w.read(&hdr, slot == 0, 1);
@@ -189,7 +201,7 @@ fn loom_checkpoint_vs_reader() {
             idx.unlock_writer();
             let _ = w2.checkpoint();
         });
-        thread::yield_now();
+        after_spawn();
         let idx = w.idx();
         if let Ok((hdr, slot)) = acquire_snapshot(&idx) {
             let p1 = w.read(&hdr, slot == 0, 1);
@@ -229,7 +241,7 @@ fn loom_wal_restart_vs_reader() {
             w2.commit(&base, 2, 21);
             idx.unlock_writer();
         });
-        thread::yield_now();
+        after_spawn();
         let idx = w.idx();
         if let Ok((hdr, slot)) = acquire_snapshot(&idx) {
             let p1 = w.read(&hdr, slot == 0, 1);
@@ -267,7 +279,7 @@ fn loom_hash_insert_vs_lookup() {
             idx.insert(3, 33).expect("insert");
             idx.truncate(1);
         });
-        thread::yield_now();
+        after_spawn();
         let idx = w.idx();
         for _ in 0..2 {
             assert_eq!(idx.lookup(1, 1), Some(1), "a lookup at snapshot 1 must find frame 1 only");
@@ -299,7 +311,7 @@ fn loom_more_readers_than_slots() {
                 }
             }));
         }
-        thread::yield_now();
+        after_spawn();
         let idx = w.idx();
         let b = begin_write_protocol(&idx, 7).expect("write lock");
         assert_eq!(b, base);
@@ -342,7 +354,7 @@ fn loom_writer_lock_handoff() {
         };
         let (w2, i2, c2) = (w.clone(), inside.clone(), commits.clone());
         let t = thread::spawn(move || run(w2, i2, c2));
-        thread::yield_now();
+        after_spawn();
         let a = run(w.clone(), inside.clone(), commits.clone());
         let b = t.join().expect("writer");
         let ok = usize::from(a.is_ok()) + usize::from(b.is_ok());
