@@ -1047,7 +1047,7 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
         // Named tables: walk the catalog with a cursor.
         let mut cur = Cursor::new();
         cur.root = h.catalog_root;
-        let mut ok = cursor::first(w.pg, &mut cur).unwrap_or(false);
+        let mut ok = keep_io(cursor::first(w.pg, &mut cur))?;
         while ok {
             let Some((leaf, i)) = cur.leaf() else { break };
             let mut b = [0u8; 4];
@@ -1072,7 +1072,7 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
                     what: "catalog entry is not a page number",
                 });
             }
-            ok = cursor::step(w.pg, &mut cur, true).unwrap_or(false);
+            ok = keep_io(cursor::step(w.pg, &mut cur, true))?;
         }
         let free = w.freelist(h.freelist_head)?;
         if free != h.freelist_count {
@@ -1101,6 +1101,15 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Drop for Connec
     fn drop(&mut self) {
         self.abort();
         self.end_read();
+    }
+}
+
+/// A cursor step of the integrity check: I/O errors stop the check, other
+/// errors (a damaged catalog) end the listing (the walk reports the pages).
+fn keep_io(r: Result<bool>) -> Result<bool> {
+    match r {
+        Err(e @ (Error::Io { .. } | Error::Poisoned)) => Err(e),
+        r => Ok(r.unwrap_or(false)),
     }
 }
 

@@ -388,6 +388,9 @@ impl Database {
             let mut c = self.take_conn()?;
             let r = c.checkpoint(CheckpointMode::Passive);
             self.put_conn(c);
+            if r.is_ok() {
+                self.inner.checkpoints.fetch_add(1, Ordering::Relaxed);
+            }
             match r {
                 // Everything copied: the next writer restarts the WAL.
                 Ok(info) if info.backfilled == info.wal_frames => return Ok(()),
