@@ -90,11 +90,15 @@ fn main() {
         },
     )
     .expect("open");
-    let w = db.begin_write().expect("begin_write");
-    for i in 0..KEYS {
-        w.put(&key(i), &[(i % 251) as u8; 100]).expect("put");
+    // Loaded in batches: a transaction's spilled pages each take a new WAL
+    // frame, and the WAL holds at most `max_wal_frames` frames.
+    for batch in 0..10 {
+        let w = db.begin_write().expect("begin_write");
+        for i in batch * KEYS / 10..(batch + 1) * KEYS / 10 {
+            w.put(&key(i), &[(i % 251) as u8; 100]).expect("put");
+        }
+        w.commit().expect("commit");
     }
-    w.commit().expect("commit");
     db.checkpoint(walden::CheckpointMode::Truncate).expect("checkpoint");
     println!(
         "{} keys of 16 bytes, values of 100 bytes; {secs} s per case; {} cores",
