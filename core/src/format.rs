@@ -12,10 +12,11 @@
 //! WAL file: a 32-byte header, then frames of `24 + page_size` bytes.
 
 use crate::error::{corrupt, Error, FileKind, Result};
-use crc::{Crc, CRC_32_ISCSI};
+use crc::{Crc, Table, CRC_32_ISCSI};
 
-/// The CRC-32C algorithm used for every checksum.
-pub const CRC32C: Crc<u32> = Crc::<u32>::new(&CRC_32_ISCSI);
+/// The CRC-32C algorithm used for every checksum, slicing-by-16 (a 16 KiB
+/// table in flash; about ten times the byte-at-a-time table's speed).
+pub const CRC32C: Crc<u32, Table<16>> = Crc::<u32, Table<16>>::new(&CRC_32_ISCSI);
 
 /// The on-disk format version this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;

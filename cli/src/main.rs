@@ -1,0 +1,264 @@
+//! `walden`: the command-line tool of the Walden embedded database.
+//!
+//! Inspect (`stat`, `waldump`), query (`get`, `scan`), change (`put`,
+//! `del`), load and unload (`import`, `export`), and maintain (`checkpoint`,
+//! `verify`) a database file. `walden --help` lists the commands and the exit
+//! codes; `walden <command> --help` shows the options with an example.
+#![forbid(unsafe_code)]
+
+mod codec;
+mod commands;
+mod error;
+mod export;
+mod import;
+mod waldump;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::EXIT_CODES_HELP;
+
+/// The command line.
+#[derive(Parser, Debug)]
+#[command(
+    name = "walden",
+    version,
+    about = "Inspect, query, load, check and dump Walden databases",
+    long_about = "Inspect, query, load, check and dump Walden databases.\n\n\
+                  A database is the file DB and its write-ahead log DB-wal. Every command but \
+                  `waldump` opens the database through the engine (recovering from the WAL), and \
+                  only one process may have a database open at a time.",
+    after_help = EXIT_CODES_HELP,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Show the header, WAL state and tables (with entry counts) of a database
+    #[command(after_help = "Examples:\n  walden stat sensors.db\n  walden stat sensors.db --json")]
+    Stat(StatArgs),
+    /// Print the value of a key
+    #[command(after_help = "Examples:\n  walden get sensors.db --table weather 'EWR 2013-01-01T06'\n  \
+                            walden get sensors.db --hex 00ff10\n\n\
+                            Exit code 1 when the key or the table does not exist.")]
+    Get(GetArgs),
+    /// Insert or replace a key (creates the database and the table if missing)
+    #[command(after_help = "Examples:\n  walden put sensors.db --table weather 'EWR 2013-01-01T06' 39.02\n  \
+                            walden put sensors.db config < config.json     # value from stdin")]
+    Put(PutArgs),
+    /// Delete a key
+    #[command(after_help = "Example:\n  walden del sensors.db --table weather 'EWR 2013-01-01T06'\n\n\
+                            Exit code 1 when the key or the table does not exist.")]
+    Del(DelArgs),
+    /// Print the entries of a key range in key order, one `KEY<TAB>VALUE` line each
+    #[command(
+        after_help = "Examples:\n  walden scan sensors.db --table weather --prefix 'EWR 2013-01-01' --limit 24\n  \
+                            walden scan sensors.db --from a --to b --reverse\n  \
+                            walden scan sensors.db --hex --keys-only"
+    )]
+    Scan(ScanArgs),
+    /// Load a CSV file (optionally gzip-compressed), one key per row, one commit per batch
+    #[command(
+        after_help = "Example:\n  walden import flights.db flights.csv.gz --key time_hour,carrier,flight --table flights\n\n\
+                            The key of a row is its key columns joined by --key-sep; the value is the other \
+                            columns as a CSV record. The column list is kept in the table `_walden_schema` so \
+                            that `walden export` can write the original columns back. A progress bar is shown \
+                            when stderr is a terminal; a summary line is printed on stdout."
+    )]
+    Import(import::ImportArgs),
+    /// Write a table as CSV or JSON lines
+    #[command(after_help = "Examples:\n  walden export flights.db --table flights > flights.csv\n  \
+                            walden export sensors.db --format jsonl --output sensors.jsonl\n\n\
+                            A table loaded by `walden import` is written with its original columns; any \
+                            other table (or --raw) as `key,value` (JSON lines: {\"key\":..,\"value\":..}).")]
+    Export(export::ExportArgs),
+    /// Copy WAL frames into the database file
+    #[command(after_help = "Example:\n  walden checkpoint sensors.db --mode truncate\n\n\
+                            Modes (SQLite's): passive copies what it can without waiting; full copies every \
+                            frame; restart also makes the next commit start the WAL over; truncate also \
+                            truncates the WAL file to zero bytes.")]
+    Checkpoint(CheckpointArgs),
+    /// Check the integrity of every tree, overflow chain and the freelist
+    #[command(after_help = "Example:\n  walden verify sensors.db && echo clean\n\n\
+                            Exit code 0 when the database is clean, 5 with a report when it is damaged.")]
+    Verify(VerifyArgs),
+    /// Print the frames of the WAL (DB-wal), like PostgreSQL's pg_waldump
+    #[command(after_help = "Examples:\n  walden waldump sensors.db\n  walden waldump sensors.db --stats\n\n\
+                            Reads DB-wal directly, without opening the database (so it works while another \
+                            process has it open, and on a database the engine refuses). One line per frame: \
+                            LSN (checkpoint sequence/frame), frame index, page number, page type, commit marker \
+                            and database size, salts, the frame checksum and the page checksum. The dump stops \
+                            at the first frame recovery would not accept, and says why. Exit code 0 when the \
+                            log ends at the end of the file or at a frame of an earlier WAL generation, 5 when it \
+                            stops at an invalid frame (torn, damaged, or left over from an aborted transaction) \
+                            or the header is invalid.")]
+    Waldump(waldump::WaldumpArgs),
+}
+
+/// `--table T`: a named table instead of the default one.
+#[derive(Args, Debug, Clone)]
+pub struct TableArg {
+    /// Named table (default: the default, unnamed table)
+    #[arg(long, short = 't', value_name = "T")]
+    pub table: Option<String>,
+}
+
+/// `walden stat`.
+#[derive(Args, Debug)]
+pub struct StatArgs {
+    /// Database file
+    pub db: PathBuf,
+    /// Print one JSON object instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `walden get`.
+#[derive(Args, Debug)]
+pub struct GetArgs {
+    /// Database file
+    pub db: PathBuf,
+    #[command(flatten)]
+    pub table: TableArg,
+    /// Key (text, or hex with --hex)
+    pub key: String,
+    /// Key and value in hex
+    #[arg(long)]
+    pub hex: bool,
+    /// Write the value's exact bytes, without escaping or a newline
+    #[arg(long, conflicts_with = "hex")]
+    pub raw: bool,
+}
+
+/// `walden put`.
+#[derive(Args, Debug)]
+pub struct PutArgs {
+    /// Database file (created if missing)
+    pub db: PathBuf,
+    #[command(flatten)]
+    pub table: TableArg,
+    /// Key (text, or hex with --hex)
+    pub key: String,
+    /// Value (text, or hex with --hex); read from stdin when omitted
+    pub value: Option<String>,
+    /// Key and value in hex
+    #[arg(long)]
+    pub hex: bool,
+}
+
+/// `walden del`.
+#[derive(Args, Debug)]
+pub struct DelArgs {
+    /// Database file
+    pub db: PathBuf,
+    #[command(flatten)]
+    pub table: TableArg,
+    /// Key (text, or hex with --hex)
+    pub key: String,
+    /// Key in hex
+    #[arg(long)]
+    pub hex: bool,
+}
+
+/// `walden scan`.
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    /// Database file
+    pub db: PathBuf,
+    #[command(flatten)]
+    pub table: TableArg,
+    /// First key (inclusive)
+    #[arg(long, value_name = "K")]
+    pub from: Option<String>,
+    /// End key (exclusive)
+    #[arg(long, value_name = "K")]
+    pub to: Option<String>,
+    /// Only keys starting with P
+    #[arg(long, value_name = "P", conflicts_with_all = ["from", "to"])]
+    pub prefix: Option<String>,
+    /// Descending key order
+    #[arg(long)]
+    pub reverse: bool,
+    /// At most N entries
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+    /// Print keys only
+    #[arg(long)]
+    pub keys_only: bool,
+    /// Keys and values in hex (arguments too)
+    #[arg(long)]
+    pub hex: bool,
+}
+
+/// Checkpoint modes on the command line.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Copy what can be copied without waiting
+    Passive,
+    /// Copy every frame
+    Full,
+    /// Full, then restart the WAL from its beginning
+    Restart,
+    /// Restart, then truncate the WAL file to zero bytes
+    Truncate,
+}
+
+/// `walden checkpoint`.
+#[derive(Args, Debug)]
+pub struct CheckpointArgs {
+    /// Database file
+    pub db: PathBuf,
+    /// How much to do
+    #[arg(long, value_enum, default_value_t = Mode::Passive)]
+    pub mode: Mode,
+}
+
+/// `walden verify`.
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// Database file
+    pub db: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let r = match cli.command {
+        Command::Stat(a) => commands::stat(&a),
+        Command::Get(a) => commands::get(&a),
+        Command::Put(a) => commands::put(&a),
+        Command::Del(a) => commands::del(&a),
+        Command::Scan(a) => commands::scan(&a),
+        Command::Import(a) => import::run(&a),
+        Command::Export(a) => export::run(&a),
+        Command::Checkpoint(a) => commands::checkpoint(&a),
+        Command::Verify(a) => commands::verify(&a),
+        Command::Waldump(a) => waldump::run(&a),
+    };
+    match r {
+        Ok(()) => ExitCode::from(error::OK),
+        Err(e) if e.broken_pipe => ExitCode::from(error::OK),
+        Err(e) => {
+            let _ = std::io::stdout().flush();
+            let _ = writeln!(std::io::stderr(), "walden: error: {e}");
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

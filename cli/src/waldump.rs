@@ -1,0 +1,351 @@
+//! `walden waldump`: the frames of a WAL file, read directly from `DB-wal`
+//! (never through the engine), checked by the recovery rules of
+//! `docs/FORMAT.md` section 4.3.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use walden::core::format::{
+    self, frame_checksum, frame_offset, DbHeader, FrameHeader, WalHeader, FORMAT_VERSION, FRAME_HEADER_LEN, PT_BRANCH, PT_FREELIST,
+    PT_LEAF, PT_OVERFLOW, WAL_HEADER_LEN, WAL_MAGIC,
+};
+use walden::core::FileKind;
+
+use crate::codec::group;
+use crate::commands::{lsn_text, stdout};
+use crate::error::{CliError, Result, DAMAGED};
+
+/// `walden waldump`.
+#[derive(Args, Debug)]
+pub struct WaldumpArgs {
+    /// Database file; its WAL, DB-wal, is read (the database file is only
+    /// read for its page size)
+    pub db: PathBuf,
+    /// Summarise by transaction (one line each, then totals) instead of one line per frame
+    #[arg(long)]
+    pub stats: bool,
+}
+
+/// Why the dump stopped.
+enum Stop {
+    /// The file ends exactly after the last frame.
+    End,
+    /// The file ends inside frame `.0`, `.1` bytes of it present.
+    Incomplete(u64),
+    /// The frame's salts are those of an earlier WAL generation.
+    OlderGeneration { salt1: u32, salt2: u32 },
+    /// The frame header is all zeros.
+    Zeros,
+    /// The frame's salts are neither this generation's nor an earlier one's.
+    ForeignSalts { salt1: u32, salt2: u32 },
+    /// Page number 0.
+    PageZero,
+    /// The chained checksum does not match.
+    Checksum { stored: u32, computed: u32 },
+}
+
+/// One transaction: consecutive frames up to a commit frame.
+#[derive(Default)]
+struct Txn {
+    first: u32,
+    frames: u32,
+    pages: HashSet<u32>,
+    commit: u32,
+    db_size: u32,
+}
+
+fn le32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// The kind of a page image and a short description of its content.
+fn describe(pgno: u32, page: &[u8]) -> (&'static str, String) {
+    if pgno == 1 {
+        let h = DbHeader::decode_unchecked(page);
+        return ("header", format!("header, {} pages, change {}", h.page_count, h.change_counter));
+    }
+    let cells = u16::from_le_bytes([page[2], page[3]]);
+    match page[0] {
+        PT_LEAF => ("leaf", format!("leaf, {cells} cells")),
+        PT_BRANCH => ("branch", format!("branch, {cells} cells")),
+        PT_OVERFLOW => ("overflow", format!("overflow, next {}", le32(page, 4))),
+        PT_FREELIST => ("freelist", format!("freelist trunk, {} entries", le32(page, 8))),
+        t => ("other", format!("unknown page type {t}")),
+    }
+}
+
+/// Why a WAL header does not decode.
+fn header_problem(b: &[u8]) -> String {
+    let magic = le32(b, 0);
+    if magic != WAL_MAGIC {
+        return format!("bad magic 0x{magic:08x}, expected 0x{WAL_MAGIC:08x}: not a Walden WAL");
+    }
+    let v = le32(b, 4);
+    if v != FORMAT_VERSION {
+        return format!("unsupported format version {v} (this build reads {FORMAT_VERSION})");
+    }
+    format!(
+        "header checksum mismatch: stored 0x{:08x}, computed 0x{:08x}",
+        le32(b, 28),
+        format::CRC32C.checksum(&b[..28])
+    )
+}
+
+/// The page size in a database file's header, if it has a valid one.
+fn db_page_size(db: &Path) -> Option<u32> {
+    let mut b = [0u8; DbHeader::LEN];
+    File::open(db).ok()?.read_exact(&mut b).ok()?;
+    DbHeader::decode(&b).ok().map(|h| h.page_size)
+}
+
+/// The WAL path of a database path.
+fn wal_path(db: &Path) -> PathBuf {
+    let mut s = db.as_os_str().to_owned();
+    s.push("-wal");
+    PathBuf::from(s)
+}
+
+/// `walden waldump`.
+pub fn run(a: &WaldumpArgs) -> Result<()> {
+    let wal = wal_path(&a.db);
+    let wal_disp = wal.display().to_string();
+    let file = File::open(&wal).map_err(|e| CliError::io(&wal, e))?;
+    let len = file.metadata().map_err(|e| CliError::io(&wal, e))?.len();
+    let damaged = |msg: String| CliError::new(DAMAGED, format!("{wal_disp}: {msg}"));
+    let mut out = stdout();
+    let o = CliError::output;
+    if len == 0 {
+        writeln!(out, "WAL {wal_disp}: empty (0 bytes): no frames").map_err(o)?;
+        return out.flush().map_err(o);
+    }
+    let mut r = BufReader::with_capacity(1 << 20, file);
+    if len < WAL_HEADER_LEN as u64 {
+        return Err(damaged(format!(
+            "WAL header truncated: the file has {len} bytes, a header needs {WAL_HEADER_LEN}"
+        )));
+    }
+    let mut hb = [0u8; WAL_HEADER_LEN];
+    r.read_exact(&mut hb).map_err(|e| CliError::io(&wal, e))?;
+    let Some((h, hck)) = WalHeader::decode(&hb) else {
+        return Err(damaged(format!("invalid WAL header: {}", header_problem(&hb))));
+    };
+    if format::check_page_size(h.page_size).is_err() {
+        return Err(damaged(format!("invalid page size {} in the WAL header", h.page_size)));
+    }
+    writeln!(
+        out,
+        "WAL {wal_disp}: {} bytes; version {FORMAT_VERSION}, page size {}, checkpoint sequence {}, salts {:08x}/{:08x}, header checksum {hck:08x} valid",
+        group(len),
+        h.page_size,
+        h.ckpt_seq,
+        h.salt1,
+        h.salt2
+    )
+    .map_err(o)?;
+    if let Some(dps) = db_page_size(&a.db) {
+        if dps != h.page_size {
+            out.flush().map_err(o)?;
+            return Err(damaged(format!(
+                "the WAL's page size {} differs from the database's {dps}: recovery ignores this WAL",
+                h.page_size
+            )));
+        }
+    }
+
+    let ps = h.page_size;
+    let fsz = FRAME_HEADER_LEN + ps as usize;
+    let mut buf = vec![0u8; fsz];
+    let mut prev = hck;
+    let mut last_valid = 0u32;
+    let mut txns: Vec<Txn> = Vec::new();
+    let mut cur = Txn::default();
+    let mut by_kind: [(&str, u64); 6] = [
+        ("header", 0),
+        ("leaf", 0),
+        ("branch", 0),
+        ("overflow", 0),
+        ("freelist", 0),
+        ("other", 0),
+    ];
+    let mut bad_pages = 0u64;
+    let stop = loop {
+        let frame = last_valid + 1;
+        let off = frame_offset(frame, ps);
+        if off >= len {
+            break Stop::End;
+        }
+        if off + fsz as u64 > len {
+            break Stop::Incomplete(len - off);
+        }
+        r.read_exact(&mut buf).map_err(|e| CliError::io(&wal, e))?;
+        let fh = FrameHeader::decode(&buf[..FRAME_HEADER_LEN]);
+        if fh.salt1 != h.salt1 || fh.salt2 != h.salt2 {
+            if buf[..FRAME_HEADER_LEN].iter().all(|&b| b == 0) {
+                break Stop::Zeros;
+            }
+            let age = h.salt1.wrapping_sub(fh.salt1);
+            break if (1..=1 << 16).contains(&age) {
+                Stop::OlderGeneration {
+                    salt1: fh.salt1,
+                    salt2: fh.salt2,
+                }
+            } else {
+                Stop::ForeignSalts {
+                    salt1: fh.salt1,
+                    salt2: fh.salt2,
+                }
+            };
+        }
+        if fh.pgno == 0 {
+            break Stop::PageZero;
+        }
+        let page = &buf[FRAME_HEADER_LEN..];
+        let computed = frame_checksum(prev, &buf[..20], page);
+        if computed != fh.cksum {
+            break Stop::Checksum {
+                stored: fh.cksum,
+                computed,
+            };
+        }
+        prev = computed;
+        last_valid = frame;
+        let page_ok = format::verify_page(FileKind::Wal, fh.pgno, page).is_ok();
+        bad_pages += u64::from(!page_ok);
+        let (kind, desc) = describe(fh.pgno, page);
+        if let Some(k) = by_kind.iter_mut().find(|k| k.0 == kind) {
+            k.1 += 1;
+        }
+        if !a.stats {
+            let commit = if fh.commit_size != 0 {
+                format!("commit: yes, db_size: {}", fh.commit_size)
+            } else {
+                "commit: no, db_size: -".to_string()
+            };
+            writeln!(
+                out,
+                "lsn: {}, frame: {frame}, page: {} ({desc}), {commit}, salts: {:08x}/{:08x}, checksum: {:08x} valid, page checksum: {}",
+                lsn_text(h.ckpt_seq, frame),
+                fh.pgno,
+                fh.salt1,
+                fh.salt2,
+                fh.cksum,
+                if page_ok { "ok" } else { "MISMATCH" }
+            )
+            .map_err(o)?;
+        }
+        if cur.frames == 0 {
+            cur.first = frame;
+        }
+        cur.frames += 1;
+        cur.pages.insert(fh.pgno);
+        if fh.commit_size != 0 {
+            cur.commit = frame;
+            cur.db_size = fh.commit_size;
+            txns.push(std::mem::take(&mut cur));
+        }
+    };
+
+    let committed: u64 = txns.iter().map(|t| u64::from(t.frames)).sum();
+    if a.stats {
+        writeln!(
+            out,
+            "{:>8}  {:>12}  {:>12}  {:>8}  {:>8}  {:>10}",
+            "txn", "first LSN", "commit LSN", "frames", "pages", "db pages"
+        )
+        .map_err(o)?;
+        for (n, t) in txns.iter().enumerate() {
+            writeln!(
+                out,
+                "{:>8}  {:>12}  {:>12}  {:>8}  {:>8}  {:>10}",
+                n + 1,
+                lsn_text(h.ckpt_seq, t.first),
+                lsn_text(h.ckpt_seq, t.commit),
+                t.frames,
+                t.pages.len(),
+                t.db_size
+            )
+            .map_err(o)?;
+        }
+        let max = txns.iter().map(|t| t.frames).max().unwrap_or(0);
+        let avg = if txns.is_empty() {
+            0.0
+        } else {
+            committed as f64 / txns.len() as f64
+        };
+        writeln!(
+            out,
+            "transactions: {}; committed frames: {} (per transaction: {avg:.1} on average, {max} at most); page bytes: {}",
+            group(txns.len() as u64),
+            group(committed),
+            group(committed * u64::from(ps))
+        )
+        .map_err(o)?;
+        let kinds: Vec<String> = by_kind.iter().map(|(k, n)| format!("{k} {}", group(*n))).collect();
+        writeln!(out, "frames by page type: {}", kinds.join(", ")).map_err(o)?;
+        if bad_pages > 0 {
+            writeln!(out, "frames whose page checksum fails: {}", group(bad_pages)).map_err(o)?;
+        }
+    }
+    let last = txns.last().map(|t| t.commit).unwrap_or(0);
+    let tail = last_valid - last;
+    let mut summary = format!(
+        "{} valid frames: {} committed in {} transactions",
+        group(last_valid.into()),
+        group(committed),
+        group(txns.len() as u64)
+    );
+    if last > 0 {
+        summary.push_str(&format!("; last commit at frame {last}, LSN {}", lsn_text(h.ckpt_seq, last)));
+    }
+    if tail > 0 {
+        summary.push_str(&format!(
+            "; {tail} frames after the last commit belong to an unfinished transaction (recovery ignores them)"
+        ));
+    }
+    writeln!(out, "{summary}").map_err(o)?;
+    let next = last_valid + 1;
+    let at = format!("frame {next} (offset {})", frame_offset(next, ps));
+    let (ok, why) = match stop {
+        Stop::End => (true, format!("end of file after frame {last_valid}")),
+        Stop::OlderGeneration { salt1, salt2 } => (
+            true,
+            format!(
+                "end of log at {at}: its salts {salt1:08x}/{salt2:08x} are an earlier WAL generation's \
+                 (left over after a WAL restart; recovery stops here)"
+            ),
+        ),
+        Stop::Incomplete(have) => (
+            false,
+            format!("stopped at {at}: the file ends after {have} of its {fsz} bytes (a torn append)"),
+        ),
+        Stop::Zeros => (
+            false,
+            format!("stopped at {at}: the frame header is all zeros (space never written)"),
+        ),
+        Stop::ForeignSalts { salt1, salt2 } => (
+            false,
+            format!(
+                "stopped at {at}: salts {salt1:08x}/{salt2:08x} differ from the header's {:08x}/{:08x} and are not an earlier generation's",
+                h.salt1, h.salt2
+            ),
+        ),
+        Stop::PageZero => (false, format!("stopped at {at}: page number 0")),
+        Stop::Checksum { stored, computed } => (
+            false,
+            format!(
+                "stopped at {at}: checksum mismatch (stored {stored:08x}, computed {computed:08x}): the frame is torn or \
+                 damaged, or left over from a transaction that was rolled back"
+            ),
+        ),
+    };
+    if ok {
+        writeln!(out, "{why}").map_err(o)?;
+        out.flush().map_err(o)
+    } else {
+        out.flush().map_err(o)?;
+        Err(damaged(format!("{why}; recovery ignores it and every frame after it")))
+    }
+}

@@ -1,0 +1,582 @@
+//! Runs the built `walden` binary over every command: results, messages and
+//! exit codes, including damaged databases and WALs.
+
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const OK: i32 = 0;
+const NOT_FOUND: i32 = 1;
+const USAGE: i32 = 2;
+const IO: i32 = 3;
+const BUSY: i32 = 4;
+const DAMAGED: i32 = 5;
+const DATA: i32 = 6;
+
+fn walden_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_walden"));
+    c.args(args).current_dir(dir).stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    let mut child = c.spawn().expect("spawn walden");
+    if let Some(input) = stdin {
+        child.stdin.take().expect("stdin").write_all(input).expect("write stdin");
+    }
+    child.wait_with_output().expect("wait for walden")
+}
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+    fn run(&self, args: &[&str]) -> Output {
+        walden_in(self.dir.path(), args, None)
+    }
+    fn run_stdin(&self, args: &[&str], input: &[u8]) -> Output {
+        walden_in(self.dir.path(), args, Some(input))
+    }
+    /// Runs, expects exit code `code`, returns stdout.
+    fn expect(&self, code: i32, args: &[&str]) -> String {
+        let o = self.run(args);
+        check(&o, code, args)
+    }
+    fn ok(&self, args: &[&str]) -> String {
+        self.expect(OK, args)
+    }
+    fn stderr_of(&self, code: i32, args: &[&str]) -> String {
+        let o = self.run(args);
+        check(&o, code, args);
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    }
+}
+
+fn check(o: &Output, code: i32, args: &[&str]) -> String {
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(code), "walden {args:?}\nstdout:\n{out}\nstderr:\n{err}");
+    if code == OK {
+        assert!(err.is_empty(), "walden {args:?} succeeded but wrote to stderr: {err}");
+    } else {
+        assert!(
+            err.starts_with("walden: error: ") || code == USAGE,
+            "walden {args:?}: unexpected stderr {err:?}"
+        );
+    }
+    out
+}
+
+#[test]
+fn help_documents_exit_codes_and_every_command_has_an_example() {
+    let e = Env::new();
+    let top = e.ok(&["--help"]);
+    assert!(top.contains("Exit codes:"), "{top}");
+    for code in [
+        "0  success",
+        "1  not found",
+        "2  usage",
+        "3  I/O",
+        "4  busy",
+        "5  damaged",
+        "6  data",
+    ] {
+        assert!(top.contains(code), "missing {code:?} in:\n{top}");
+    }
+    for cmd in [
+        "stat",
+        "get",
+        "put",
+        "del",
+        "scan",
+        "import",
+        "export",
+        "checkpoint",
+        "verify",
+        "waldump",
+    ] {
+        let h = e.ok(&[cmd, "--help"]);
+        assert!(h.contains("Example"), "walden {cmd} --help has no example:\n{h}");
+        assert!(
+            h.contains(&format!("walden {cmd} ")),
+            "walden {cmd} --help example does not run {cmd}:\n{h}"
+        );
+    }
+    assert!(e.ok(&["--version"]).starts_with("walden "));
+}
+
+#[test]
+fn put_get_del_in_default_and_named_tables() {
+    let e = Env::new();
+    e.ok(&["put", "k.db", "hello", "world"]);
+    e.ok(&["put", "k.db", "--table", "weather", "EWR 2013-01-01T06", "39.02"]);
+    assert_eq!(e.ok(&["get", "k.db", "hello"]), "world\n");
+    assert_eq!(e.ok(&["get", "k.db", "-t", "weather", "EWR 2013-01-01T06"]), "39.02\n");
+    // The key is only in the named table.
+    let err = e.stderr_of(NOT_FOUND, &["get", "k.db", "EWR 2013-01-01T06"]);
+    assert!(err.contains("k.db") && err.contains("not found"), "{err}");
+    // Replace, then delete.
+    e.ok(&["put", "k.db", "hello", "again"]);
+    assert_eq!(e.ok(&["get", "k.db", "hello"]), "again\n");
+    e.ok(&["del", "k.db", "hello"]);
+    e.expect(NOT_FOUND, &["get", "k.db", "hello"]);
+    let err = e.stderr_of(NOT_FOUND, &["del", "k.db", "hello"]);
+    assert!(err.contains("key \"hello\" not found"), "{err}");
+    // Missing tables.
+    let err = e.stderr_of(NOT_FOUND, &["get", "k.db", "--table", "nope", "x"]);
+    assert!(err.contains("k.db: table \"nope\" not found"), "{err}");
+    e.expect(NOT_FOUND, &["del", "k.db", "--table", "nope", "x"]);
+    e.expect(NOT_FOUND, &["scan", "k.db", "--table", "nope"]);
+}
+
+#[test]
+fn hex_raw_and_stdin_values() {
+    let e = Env::new();
+    e.ok(&["put", "h.db", "--hex", "00ff", "0a0b0c"]);
+    assert_eq!(e.ok(&["get", "h.db", "--hex", "00ff"]), "0a0b0c\n");
+    // Text output escapes what is not printable UTF-8.
+    assert_eq!(e.ok(&["scan", "h.db"]), "\\x00\\xff\t\\n\\x0b\\x0c\n");
+    assert_eq!(e.ok(&["scan", "h.db", "--hex"]), "00ff\t0a0b0c\n");
+    // Bad hex is a usage error.
+    let err = e.stderr_of(USAGE, &["get", "h.db", "--hex", "0g"]);
+    assert!(err.contains("not valid hex"), "{err}");
+    e.expect(USAGE, &["put", "h.db", "--hex", "abc", "00"]);
+    // The value from stdin, exactly.
+    let o = e.run_stdin(&["put", "h.db", "blob"], b"line 1\nline 2\n\x00");
+    check(&o, OK, &["put (stdin)"]);
+    let o = e.run(&["get", "h.db", "blob", "--raw"]);
+    check(&o, OK, &["get --raw"]);
+    assert_eq!(o.stdout, b"line 1\nline 2\n\x00");
+    assert_eq!(e.ok(&["get", "h.db", "blob"]), "line 1\\nline 2\\n\\x00\n");
+}
+
+#[test]
+fn scan_ranges_prefixes_reverse_limit() {
+    let e = Env::new();
+    for k in ["a1", "a2", "a3", "b1", "b2", "c"] {
+        e.ok(&["put", "s.db", "-t", "t", k, &format!("v{k}")]);
+    }
+    let keys = |args: &[&str]| -> Vec<String> {
+        let mut a = vec!["scan", "s.db", "-t", "t", "--keys-only"];
+        a.extend_from_slice(args);
+        e.ok(&a).lines().map(str::to_string).collect()
+    };
+    assert_eq!(keys(&[]), ["a1", "a2", "a3", "b1", "b2", "c"]);
+    assert_eq!(keys(&["--from", "a2", "--to", "b2"]), ["a2", "a3", "b1"]);
+    assert_eq!(keys(&["--prefix", "b"]), ["b1", "b2"]);
+    assert_eq!(keys(&["--reverse", "--limit", "2"]), ["c", "b2"]);
+    assert_eq!(keys(&["--prefix", "a", "--reverse"]), ["a3", "a2", "a1"]);
+    assert_eq!(keys(&["--from", "zz"]), Vec::<String>::new());
+    assert_eq!(e.ok(&["scan", "s.db", "-t", "t", "--limit", "1"]), "a1\tva1\n");
+    e.expect(USAGE, &["scan", "s.db", "--prefix", "a", "--from", "b"]);
+    e.expect(USAGE, &["scan", "s.db", "--limit", "many"]);
+}
+
+#[test]
+fn stat_text_and_json() {
+    let e = Env::new();
+    e.ok(&["put", "st.db", "k", "v"]);
+    e.ok(&["put", "st.db", "-t", "one", "a", "1"]);
+    e.ok(&["put", "st.db", "-t", "one", "b", "2"]);
+    let text = e.ok(&["stat", "st.db"]);
+    for want in [
+        "format version    1",
+        "page size         4,096 bytes",
+        "WAL frames",
+        "last LSN",
+        "checkpoint seq",
+        "one",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+    let j: serde_json::Value = serde_json::from_str(&e.ok(&["stat", "st.db", "--json"])).expect("stat --json is JSON");
+    assert_eq!(j["format_version"], 1);
+    assert_eq!(j["page_size"], 4096);
+    assert_eq!(j["default_table_entries"], 1);
+    assert_eq!(j["tables"][0]["name"], "one");
+    assert_eq!(j["tables"][0]["entries"], 2);
+    assert!(j["wal_frames"].as_u64().unwrap_or(0) > 0, "{j}");
+    assert_eq!(j["last_lsn"].as_u64(), j["wal_frames"].as_u64());
+    assert_eq!(j["checkpoint_sequence"], 0);
+    assert!(j["pages"].as_u64().unwrap_or(0) >= 4, "{j}");
+}
+
+#[test]
+fn errors_name_the_file_and_use_the_documented_exit_codes() {
+    let e = Env::new();
+    // Missing database: reading commands do not create it.
+    for cmd in ["stat", "verify", "scan", "export"] {
+        let err = e.stderr_of(IO, &[cmd, "missing.db"]);
+        assert!(err.contains("missing.db"), "{cmd}: {err}");
+    }
+    e.expect(IO, &["get", "missing.db", "k"]);
+    e.expect(IO, &["del", "missing.db", "k"]);
+    e.expect(IO, &["checkpoint", "missing.db"]);
+    assert!(!e.path("missing.db").exists());
+    let err = e.stderr_of(IO, &["waldump", "missing.db"]);
+    assert!(err.contains("missing.db-wal"), "{err}");
+    // A directory.
+    std::fs::create_dir(e.path("adir")).expect("mkdir");
+    let err = e.stderr_of(IO, &["stat", "adir"]);
+    assert!(err.contains("adir") && err.contains("directory"), "{err}");
+    // A file that is not a Walden database.
+    std::fs::write(e.path("text.db"), vec![b'x'; 8192]).expect("write");
+    let err = e.stderr_of(DAMAGED, &["stat", "text.db"]);
+    assert!(err.contains("text.db") && err.contains("not a Walden database"), "{err}");
+    e.expect(DAMAGED, &["verify", "text.db"]);
+    // Usage errors: clap's and ours.
+    e.expect(USAGE, &[]);
+    e.expect(USAGE, &["frobnicate"]);
+    e.expect(USAGE, &["get", "x.db"]);
+    e.expect(USAGE, &["checkpoint", "x.db", "--mode", "sideways"]);
+    e.ok(&["put", "u.db", "k", "v"]);
+    let long = "k".repeat(5000);
+    let err = e.stderr_of(USAGE, &["put", "u.db", &long, "v"]);
+    assert!(err.contains("largest key"), "{err}");
+    e.expect(USAGE, &["get", "u.db", &long]);
+}
+
+#[test]
+fn busy_when_another_process_has_the_database_open() {
+    let e = Env::new();
+    e.ok(&["put", "b.db", "k", "v"]);
+    let db = walden::Database::open(e.path("b.db"), walden::Options::default()).expect("open");
+    let err = e.stderr_of(BUSY, &["get", "b.db", "k"]);
+    assert!(err.contains("b.db") && err.contains("busy"), "{err}");
+    e.expect(BUSY, &["put", "b.db", "k", "w"]);
+    e.expect(BUSY, &["checkpoint", "b.db"]);
+    // waldump reads the WAL directly: it works while the database is open.
+    assert!(e.ok(&["waldump", "b.db"]).contains("commit: yes"));
+    drop(db);
+    assert_eq!(e.ok(&["get", "b.db", "k"]), "v\n");
+}
+
+const CSV: &str = "\
+station,hour,temp,note
+EWR,2013-01-01T06,39.02,clear
+JFK,2013-01-01T06,39.92,\"windy, cold\"
+EWR,2013-01-01T07,39.02,
+LGA,2013-01-01T06,40.1,\"said \"\"hi\"\"\"
+";
+
+fn sorted_lines(s: &str) -> Vec<String> {
+    let mut v: Vec<String> = s.lines().map(str::to_string).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn import_a_small_csv_then_get_scan_and_export_it_back() {
+    let e = Env::new();
+    std::fs::write(e.path("w.csv"), CSV).expect("write csv");
+    let out = e.ok(&[
+        "import",
+        "i.db",
+        "w.csv",
+        "--key",
+        "station,hour",
+        "--table",
+        "weather",
+        "--batch",
+        "2",
+    ]);
+    assert!(
+        out.starts_with("imported 4 rows from w.csv into table \"weather\" of i.db"),
+        "{out}"
+    );
+    assert!(out.contains("4 new keys, 0 replaced, 2 commits"), "{out}");
+    assert_eq!(
+        e.ok(&["get", "i.db", "-t", "weather", "JFK 2013-01-01T06"]),
+        "39.92,\"windy, cold\"\n"
+    );
+    assert_eq!(
+        e.ok(&["scan", "i.db", "-t", "weather", "--prefix", "EWR ", "--keys-only"]),
+        "EWR 2013-01-01T06\nEWR 2013-01-01T07\n"
+    );
+    // CSV export gives back the file (in key order).
+    let csv = e.ok(&["export", "i.db", "-t", "weather"]);
+    let mut want = sorted_lines(CSV);
+    want.retain(|l| !l.starts_with("station"));
+    let mut got = sorted_lines(&csv);
+    assert_eq!(got.iter().filter(|l| l.starts_with("station,hour,temp,note")).count(), 1, "{csv}");
+    got.retain(|l| !l.starts_with("station"));
+    assert_eq!(got, want);
+    assert!(csv.starts_with("station,hour,temp,note\n"), "{csv}");
+    // JSON lines, with the original column names.
+    let jl = e.ok(&["export", "i.db", "-t", "weather", "--format", "jsonl"]);
+    let first: serde_json::Value = serde_json::from_str(jl.lines().next().unwrap_or_default()).expect("json line");
+    assert_eq!(
+        first,
+        serde_json::json!({"station": "EWR", "hour": "2013-01-01T06", "temp": "39.02", "note": "clear"})
+    );
+    assert_eq!(jl.lines().count(), 4);
+    // --raw: key,value pairs.
+    let raw = e.ok(&["export", "i.db", "-t", "weather", "--raw"]);
+    assert!(raw.starts_with("key,value\nEWR 2013-01-01T06,\"39.02,clear\"\n"), "{raw}");
+    // To a file, with a summary.
+    let s = e.ok(&["export", "i.db", "-t", "weather", "-o", "back.csv"]);
+    assert_eq!(s, "exported 4 rows of i.db to back.csv\n");
+    assert_eq!(std::fs::read_to_string(e.path("back.csv")).expect("read"), csv);
+    // Importing the same file again replaces every row.
+    let again = e.ok(&["import", "i.db", "w.csv", "--key", "station,hour", "--table", "weather"]);
+    assert!(again.contains("0 new keys, 4 replaced, 1 commits"), "{again}");
+    assert!(e.ok(&["verify", "i.db"]).contains("ok"));
+}
+
+#[test]
+fn import_gzip_and_stdin() {
+    let e = Env::new();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(CSV.as_bytes()).expect("gzip");
+    std::fs::write(e.path("w.csv.gz"), gz.finish().expect("gzip")).expect("write");
+    let out = e.ok(&["import", "g.db", "w.csv.gz", "--key", "station,hour"]);
+    assert!(out.contains("imported 4 rows"), "{out}");
+    assert_eq!(e.ok(&["get", "g.db", "EWR 2013-01-01T07"]), "39.02,\n");
+    let o = e.run_stdin(
+        &["import", "g.db", "-", "--key", "hour,station", "-t", "by_hour", "--key-sep", "|"],
+        CSV.as_bytes(),
+    );
+    check(&o, OK, &["import -"]);
+    assert_eq!(
+        e.ok(&["get", "g.db", "-t", "by_hour", "2013-01-01T06|LGA"]),
+        "40.1,\"said \"\"hi\"\"\"\n"
+    );
+}
+
+#[test]
+fn import_errors() {
+    let e = Env::new();
+    std::fs::write(e.path("w.csv"), CSV).expect("write");
+    let err = e.stderr_of(USAGE, &["import", "e.db", "w.csv", "--key", "station,nope"]);
+    assert!(
+        err.contains("w.csv: no column \"nope\" in the header (columns: station, hour, temp, note)"),
+        "{err}"
+    );
+    e.expect(USAGE, &["import", "e.db", "w.csv"]);
+    e.expect(USAGE, &["import", "e.db", "w.csv", "--key", "station", "--batch", "0"]);
+    e.expect(USAGE, &["import", "e.db", "w.csv", "--key", "station", "--table", "_walden_schema"]);
+    let err = e.stderr_of(IO, &["import", "e.db", "nofile.csv", "--key", "a"]);
+    assert!(err.contains("nofile.csv"), "{err}");
+    // A short row on line 4: the first batch (line 2 and 3) stays committed.
+    std::fs::write(e.path("bad.csv"), "a,b\n1,x\n2,y\n3\n4,z\n").expect("write");
+    let err = e.stderr_of(DATA, &["import", "e.db", "bad.csv", "--key", "a", "--batch", "2", "-t", "bad"]);
+    assert!(err.contains("bad.csv: line 4: the row has 1 fields, the header has 2"), "{err}");
+    assert!(err.contains("2 rows before it were committed"), "{err}");
+    assert_eq!(e.ok(&["scan", "e.db", "-t", "bad", "--keys-only"]), "1\n2\n");
+    // The key separator inside a key column.
+    std::fs::write(e.path("sep.csv"), "a,b,c\nx y,1,2\n").expect("write");
+    let err = e.stderr_of(DATA, &["import", "e.db", "sep.csv", "--key", "a,b", "-t", "sep"]);
+    assert!(err.contains("line 2") && err.contains("--key-sep"), "{err}");
+    // Another key for a table imported before.
+    e.ok(&["import", "e.db", "w.csv", "--key", "station,hour", "-t", "w"]);
+    let err = e.stderr_of(USAGE, &["import", "e.db", "w.csv", "--key", "station", "-t", "w"]);
+    assert!(err.contains("imported before"), "{err}");
+    // Corrupt gzip data.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(CSV.repeat(50).as_bytes()).expect("gzip");
+    let mut bytes = gz.finish().expect("gzip");
+    let n = bytes.len();
+    for b in &mut bytes[20..n - 10] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(e.path("bad.csv.gz"), bytes).expect("write");
+    let err = e.stderr_of(DATA, &["import", "e.db", "bad.csv.gz", "--key", "station", "-t", "gz"]);
+    assert!(err.contains("bad.csv.gz"), "{err}");
+}
+
+#[test]
+fn export_refuses_binary_without_hex() {
+    let e = Env::new();
+    e.ok(&["put", "x.db", "--hex", "ff", "00"]);
+    let err = e.stderr_of(DATA, &["export", "x.db"]);
+    assert!(err.contains("not UTF-8") && err.contains("--hex"), "{err}");
+    assert_eq!(e.ok(&["export", "x.db", "--hex"]), "key,value\nff,00\n");
+    assert_eq!(
+        e.ok(&["export", "x.db", "--hex", "--format", "jsonl"]),
+        "{\"key\":\"ff\",\"value\":\"00\"}\n"
+    );
+}
+
+fn wal_len(e: &Env, db: &str) -> u64 {
+    std::fs::metadata(e.path(&format!("{db}-wal"))).map(|m| m.len()).unwrap_or(0)
+}
+
+#[test]
+fn checkpoint_modes() {
+    let e = Env::new();
+    for i in 0..5 {
+        e.ok(&["put", "c.db", &format!("k{i}"), "v"]);
+    }
+    assert!(wal_len(&e, "c.db") > 0);
+    for mode in ["passive", "full", "restart"] {
+        let out = e.ok(&["checkpoint", "c.db", "--mode", mode]);
+        assert!(out.starts_with(&format!("c.db: {mode} checkpoint:")), "{out}");
+    }
+    let out = e.ok(&["checkpoint", "c.db", "--mode", "truncate"]);
+    assert!(out.contains("WAL file 0 bytes"), "{out}");
+    assert_eq!(wal_len(&e, "c.db"), 0);
+    assert_eq!(e.ok(&["get", "c.db", "k4"]), "v\n");
+    assert!(e.ok(&["waldump", "c.db"]).contains("empty (0 bytes)"));
+    assert!(e.ok(&["checkpoint", "c.db"]).contains("passive checkpoint"));
+}
+
+/// A database of `n` entries in the default table, checkpointed into the
+/// database file (the WAL truncated).
+fn loaded_db(e: &Env, name: &str, n: usize) {
+    let db = walden::Database::open(e.path(name), walden::Options::default()).expect("open");
+    let w = db.begin_write().expect("write");
+    for i in 0..n {
+        w.put(format!("key {i:06}").as_bytes(), &[b'v'; 100]).expect("put");
+    }
+    w.commit().expect("commit");
+    db.checkpoint(walden::CheckpointMode::Truncate).expect("checkpoint");
+}
+
+fn flip(path: &Path, offset: u64) {
+    let mut f = std::fs::OpenOptions::new().read(true).write(true).open(path).expect("open");
+    let mut b = [0u8];
+    f.seek(SeekFrom::Start(offset)).expect("seek");
+    f.read_exact(&mut b).expect("read");
+    b[0] ^= 0xff;
+    f.seek(SeekFrom::Start(offset)).expect("seek");
+    f.write_all(&b).expect("write");
+}
+
+#[test]
+fn verify_clean_and_damaged() {
+    let e = Env::new();
+    loaded_db(&e, "v.db", 2000);
+    let out = e.ok(&["verify", "v.db"]);
+    assert!(out.starts_with("v.db: ok: ") && out.contains("2,000 entries"), "{out}");
+    // Damage a page in the middle of the file (not page 1).
+    let len = std::fs::metadata(e.path("v.db")).expect("meta").len();
+    let pages = len / 4096;
+    let victim = pages / 2 + 1;
+    flip(&e.path("v.db"), (victim - 1) * 4096 + 100);
+    let o = e.run(&["verify", "v.db"]);
+    let out = check(&o, DAMAGED, &["verify damaged"]);
+    assert!(out.contains("problems found"), "{out}");
+    assert!(out.contains(&format!("page {victim}:")), "{out}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("v.db: damaged"), "{err}");
+    // Damage the header: the database does not open; verify says why.
+    loaded_db(&e, "h.db", 10);
+    flip(&e.path("h.db"), 20);
+    let err = e.stderr_of(DAMAGED, &["verify", "h.db"]);
+    assert!(err.contains("h.db") && err.contains("page 1"), "{err}");
+}
+
+#[test]
+fn waldump_frames_stats_and_damage() {
+    let e = Env::new();
+    for i in 0..4 {
+        e.ok(&["put", "w.db", &format!("k{i}"), &"v".repeat(i * 10)]);
+    }
+    let dump = e.ok(&["waldump", "w.db"]);
+    let frames: Vec<&str> = dump.lines().filter(|l| l.starts_with("lsn: ")).collect();
+    assert!(frames.len() >= 4, "{dump}");
+    assert_eq!(frames.iter().filter(|l| l.contains("commit: yes")).count(), 4, "{dump}");
+    assert!(frames[0].starts_with("lsn: 0/00000001, frame: 1, page: "), "{dump}");
+    assert!(
+        frames
+            .iter()
+            .all(|l| l.contains("checksum: ") && l.contains(" valid, page checksum: ok")),
+        "{dump}"
+    );
+    assert!(dump.contains("committed in 4 transactions"), "{dump}");
+    assert!(
+        dump.trim_end().ends_with(&format!("end of file after frame {}", frames.len())),
+        "{dump}"
+    );
+    let stats = e.ok(&["waldump", "w.db", "--stats"]);
+    assert!(!stats.contains("lsn: "), "{stats}");
+    assert!(stats.contains("transactions: 4;"), "{stats}");
+    assert!(stats.contains("frames by page type: "), "{stats}");
+
+    // Damage the page image of frame 3: the dump stops there, and says why.
+    let n = frames.len() as u64;
+    let frame_size = 24 + 4096u64;
+    flip(&e.path("w.db-wal"), 32 + 2 * frame_size + 24 + 1000);
+    let o = e.run(&["waldump", "w.db"]);
+    let out = check(&o, DAMAGED, &["waldump damaged"]);
+    assert_eq!(out.lines().filter(|l| l.starts_with("lsn: ")).count(), 2, "{out}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("w.db-wal") && err.contains("stopped at frame 3") && err.contains("checksum mismatch"),
+        "{err}"
+    );
+    // Stats stop at the same place.
+    e.expect(DAMAGED, &["waldump", "w.db", "--stats"]);
+
+    // A torn append: the file ends inside the last frame.
+    flip(&e.path("w.db-wal"), 32 + 2 * frame_size + 24 + 1000);
+    e.ok(&["waldump", "w.db"]);
+    let f = std::fs::OpenOptions::new().write(true).open(e.path("w.db-wal")).expect("open");
+    f.set_len(32 + (n - 1) * frame_size + 100).expect("truncate");
+    let err = e.stderr_of(DAMAGED, &["waldump", "w.db"]);
+    assert!(err.contains(&format!("stopped at frame {n}")) && err.contains("torn"), "{err}");
+
+    // A damaged header.
+    flip(&e.path("w.db-wal"), 0);
+    let err = e.stderr_of(DAMAGED, &["waldump", "w.db"]);
+    assert!(err.contains("invalid WAL header") && err.contains("bad magic"), "{err}");
+    flip(&e.path("w.db-wal"), 0);
+    flip(&e.path("w.db-wal"), 17);
+    let err = e.stderr_of(DAMAGED, &["waldump", "w.db"]);
+    assert!(err.contains("header checksum mismatch"), "{err}");
+    // Too short for a header.
+    std::fs::write(e.path("w.db-wal"), b"WLAW").expect("write");
+    let err = e.stderr_of(DAMAGED, &["waldump", "w.db"]);
+    assert!(err.contains("truncated"), "{err}");
+}
+
+#[test]
+fn waldump_after_a_restart_ends_at_the_older_generation() {
+    let e = Env::new();
+    // The restart and the next commit in one process: a restart lives in
+    // the wal-index, which is in the memory of the process that has the
+    // database open.
+    let db = walden::Database::open(e.path("r.db"), walden::Options::default()).expect("open");
+    for i in 0..6 {
+        let w = db.begin_write().expect("write");
+        w.put(format!("k{i}").as_bytes(), b"v").expect("put");
+        w.commit().expect("commit");
+    }
+    db.checkpoint(walden::CheckpointMode::Restart).expect("restart");
+    let w = db.begin_write().expect("write");
+    w.put(b"new", b"v").expect("put");
+    w.commit().expect("commit");
+    drop(db);
+    let dump = e.ok(&["waldump", "r.db"]);
+    assert!(dump.contains("checkpoint sequence 1"), "{dump}");
+    assert!(dump.contains("lsn: 1/00000001, frame: 1"), "{dump}");
+    assert!(dump.contains("earlier WAL generation"), "{dump}");
+    assert_eq!(e.ok(&["get", "r.db", "new"]), "v\n");
+    assert_eq!(e.ok(&["get", "r.db", "k5"]), "v\n");
+}
+
+#[test]
+fn closed_stdout_is_not_an_error() {
+    let e = Env::new();
+    loaded_db(&e, "p.db", 5000);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_walden"))
+        .args(["scan", "p.db"])
+        .current_dir(e.dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut out = child.stdout.take().expect("stdout");
+    let mut first = [0u8; 100];
+    out.read_exact(&mut first).expect("read");
+    drop(out);
+    let o = child.wait_with_output().expect("wait");
+    assert_eq!(o.status.code(), Some(OK), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(o.stderr.is_empty(), "{}", String::from_utf8_lossy(&o.stderr));
+}
