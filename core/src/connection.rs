@@ -550,11 +550,12 @@ impl<S: Storage, B: AsMut<[u8]>> Io<S, B> {
             idx: *idx,
         };
         let spilled = pg.st.write.map(|w| w.spilled).unwrap_or(0);
-        if pg.dirty_count() == 0 && spilled == 0 {
+        let dirty = pg.dirty_count();
+        if dirty == 0 && spilled == 0 {
             return Ok(None);
         }
         let mut h = pg.header()?;
-        if pg.is_dirty(1) || pg.dirty_count() == 0 {
+        if dirty == 0 || pg.is_dirty(1) {
             // Page 1 goes out with this commit anyway (or must, to carry the
             // commit flag after a spill): count the commit in its header.
             h.change_counter = h.change_counter.wrapping_add(1);

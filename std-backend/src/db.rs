@@ -353,8 +353,15 @@ impl Database {
     /// Errors: `Busy`, `Full` (the WAL is held at its soft limit by an old
     /// reader), `ReadOnly`, `Poisoned`.
     pub fn begin_write(&self) -> Result<WriteTxn> {
-        self.wait_for_wal_room()?;
         let mut c = self.take_conn()?;
+        let soft = (self.inner.max_frames as u64 * 3 / 4) as u32;
+        let frames = c.wal_state().map(|(h, _)| h.mx_frame).map_err(|e| self.err(e));
+        if !self.inner.opts.read_only && !matches!(frames, Ok(f) if f < soft) {
+            self.put_conn(c);
+            frames?;
+            self.wait_for_wal_room()?;
+            c = self.take_conn()?;
+        }
         match self.with_busy(|| c.begin_write()) {
             Ok(()) => Ok(WriteTxn {
                 txn: Txn {
@@ -369,20 +376,9 @@ impl Database {
         }
     }
 
-    /// Frames in the WAL now.
-    fn wal_frames(&self) -> Result<u32> {
-        let c = self.take_conn()?;
-        let r = c.wal_state().map(|(h, _)| h.mx_frame);
-        self.put_conn(c);
-        r.map_err(|e| self.err(e))
-    }
-
-    /// The soft WAL limit of `begin_write` (see there).
+    /// The soft WAL limit of `begin_write` (see there), once the WAL is at
+    /// it: checkpoint, wait, then `Full`.
     fn wait_for_wal_room(&self) -> Result<()> {
-        let soft = (self.inner.max_frames as u64 * 3 / 4) as u32;
-        if self.inner.opts.read_only || self.wal_frames()? < soft {
-            return Ok(());
-        }
         let deadline = Instant::now() + self.inner.opts.busy_timeout;
         loop {
             let mut c = self.take_conn()?;
