@@ -7,7 +7,7 @@ use core::ops::Deref;
 use crate::btree::{leaf_cell, Scratch, Tree};
 use crate::cursor::{self, Cursor};
 use crate::error::{corrupt, Error, FileKind, Result};
-use crate::format::{self, max_key_len, DbHeader, FrameHeader, WalHeader, FRAME_HEADER_LEN, WAL_HEADER_LEN};
+use crate::format::{self, check_page_size, max_key_len, DbHeader, FrameHeader, WalHeader, FRAME_HEADER_LEN, WAL_HEADER_LEN};
 use crate::pager::{Pager, PagerState, ReadCtx, WriteCtx, SLOT_META};
 use crate::storage::{io_err, Storage};
 use crate::sync::{fence, spin_hint, AtomicU32, Ordering};
@@ -203,7 +203,7 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
     /// frames than `max_wal_frames`), `Io`.
     pub fn open(mut db: S, mut wal: S, region: R, mut mem: B, opts: Options) -> Result<Self> {
         format::check_page_size(opts.page_size)?;
-        let (max_frames, read_marks, recovered, page_size);
+        let (max_frames, read_marks, recovered, page_size, fresh);
         match Index::attach(&region)? {
             Some(idx) => {
                 max_frames = idx.capacity();
@@ -211,14 +211,16 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
                 let h = read_header_retry(&idx)?;
                 page_size = h.page_size;
                 recovered = 0;
+                fresh = false;
             }
             None => {
                 let idx = Index::layout(&region, opts.max_wal_frames, opts.read_marks)?;
                 max_frames = opts.max_wal_frames;
                 read_marks = opts.read_marks;
-                let (ps, n) = recover(&mut db, &mut wal, &idx, mem.as_mut(), &opts)?;
-                page_size = ps;
-                recovered = n;
+                let r = recover(&mut db, &mut wal, &idx, mem.as_mut(), &opts)?;
+                page_size = r.page_size;
+                recovered = r.frames;
+                fresh = r.fresh;
             }
         }
         let len = mem.as_mut().len();
@@ -249,7 +251,43 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
         };
         let (mut pg, _) = parts!(c);
         pg.clear();
+        if fresh {
+            c.create_database()?;
+        }
         Ok(c)
+    }
+
+    /// Creates the database as its first commit: page 1 (the header), the
+    /// empty catalog (page 2) and the empty default table (page 3) go to
+    /// the WAL as frames, the third a commit frame; the database file stays
+    /// empty until a checkpoint. A crash before the commit is durable
+    /// leaves no committed frame, and the next open creates it again.
+    fn create_database(&mut self) -> Result<()> {
+        self.begin_write()?;
+        let r = (|| {
+            let ckpt_seq = self.io.st.write.map(|w| w.ckpt_seq).unwrap_or(0);
+            let ps = self.io.st.page_size;
+            let (mut pg, _) = parts!(self);
+            let h = DbHeader {
+                page_size: ps as u32,
+                page_count: 3,
+                freelist_head: 0,
+                freelist_count: 0,
+                catalog_root: 2,
+                default_root: 3,
+                change_counter: 0,
+                wal_seq: ckpt_seq,
+            };
+            h.encode(pg.fresh(1)?);
+            for pgno in [2, 3] {
+                let page = pg.fresh(pgno)?;
+                page[0] = format::PT_LEAF;
+                format::put_u32(page, 4, (ps - format::PAGE_TRAILER) as u32);
+            }
+            Ok(())
+        })();
+        self.fail_txn(r)?;
+        self.commit().map(drop)
     }
 
     /// Page size of the database in bytes.
@@ -272,6 +310,7 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
     pub fn stats(&self) -> ConnStats {
         ConnStats {
             frames_written: self.io.st.frames_written,
+            syncs: self.io.stats.syncs + self.io.st.header_syncs,
             ..self.io.stats
         }
     }
@@ -392,6 +431,7 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
             salt2: hdr.salt2,
             ckpt_seq: hdr.ckpt_seq,
             header_written: hdr.mx_frame > 0,
+            sync_header: self.opts.sync != SyncMode::Off,
             spilled: 0,
         });
         self.enter_snapshot(hdr, false)
@@ -555,11 +595,15 @@ impl<S: Storage, B: AsMut<[u8]>> Io<S, B> {
             return Ok(None);
         }
         let mut h = pg.header()?;
-        if dirty == 0 || pg.is_dirty(1) {
-            // Page 1 goes out with this commit anyway (or must, to carry the
-            // commit flag after a spill): count the commit in its header.
+        let seq = pg.st.write.map(|w| w.ckpt_seq).unwrap_or(0);
+        // Page 1 goes out with this commit when it is dirty anyway, when it
+        // must carry the commit flag after a spill, or when this is the first
+        // commit of a WAL generation: then the header's WAL generation floor
+        // rises to it, so that a recovery that finds the WAL empty (after a
+        // truncate checkpoint) starts above every LSN already given out.
+        if dirty == 0 || pg.is_dirty(1) || h.wal_seq < seq {
             h.change_counter = h.change_counter.wrapping_add(1);
-            h.wal_seq = h.wal_seq.max(pg.st.write.map(|w| w.ckpt_seq).unwrap_or(0));
+            h.wal_seq = h.wal_seq.max(seq);
             pg.set_header(&h)?;
         }
         let n_pages = h.page_count;
@@ -605,24 +649,15 @@ impl<S: Storage, B: AsMut<[u8]>> Io<S, B> {
                 backfilled,
             });
         }
-        let mut seq = hdr.ckpt_seq;
-        if mx > 0 {
-            match try_restart(idx, &hdr, opts.salt_seed) {
-                Some(h) => seq = h.ckpt_seq,
-                None => return Err(Error::Busy),
-            }
+        if mx > 0 && try_restart(idx, &hdr, opts.salt_seed).is_none() {
+            return Err(Error::Busy);
         }
         if mode == CheckpointMode::Truncate {
-            // The WAL header (and its checkpoint sequence) is about to go:
-            // record the sequence in the database header first, holding
-            // read-mark slot 0 so that no reader reads the database file
-            // alone while page 1 is rewritten in place.
-            if !idx.try_lock_slot(0) {
-                return Err(Error::Busy);
-            }
-            let r = self.record_wal_seq(idx, seq, opts.sync);
-            idx.unlock_slot(0);
-            r?;
+            // No write in place is needed before the WAL goes: the database
+            // file's header (backfilled and synced above) carries the WAL
+            // generation of the last commit as its floor (see
+            // commit_frames), and recovery of an empty WAL starts one above
+            // it, so LSNs never go back.
             let r = self.wal.set_len(0).map_err(io_err(FileKind::Wal));
             self.poison_on_io(idx, r)?;
             if opts.sync != SyncMode::Off {
@@ -633,33 +668,6 @@ impl<S: Storage, B: AsMut<[u8]>> Io<S, B> {
             wal_frames: 0,
             backfilled: 0,
         })
-    }
-
-    /// Raises the database header's WAL generation floor to `seq`, writing
-    /// page 1 of the database file in place (the WAL is fully backfilled, so
-    /// the file's page 1 is the current one).
-    fn record_wal_seq(&mut self, idx: &Index<'_>, seq: u32, sync: SyncMode) -> Result<()> {
-        let ps = self.st.page_size;
-        let page = &mut self.mem.as_mut()[..ps];
-        let n = self.db.read_at(0, page).map_err(io_err(FileKind::Database))?;
-        if n < ps {
-            return Err(corrupt(FileKind::Database, 1, "database file shorter than one page"));
-        }
-        format::verify_page(FileKind::Database, 1, page)?;
-        let mut h = DbHeader::decode(page)?;
-        if h.wal_seq >= seq {
-            return Ok(());
-        }
-        h.wal_seq = seq;
-        h.encode(page);
-        format::seal_page(1, page);
-        let r = self.db.write_at(0, page).map_err(io_err(FileKind::Database));
-        self.poison_on_io(idx, r)?;
-        self.st.cache_change = None;
-        if sync != SyncMode::Off {
-            self.sync_file(idx, FileKind::Database)?;
-        }
-        Ok(())
     }
 
     /// Copies frames `nb+1..=safe` (the newest version of each page) into
@@ -1313,16 +1321,21 @@ fn mix(mut x: u32) -> u32 {
     x ^ (x >> 16)
 }
 
-/// Recovery: create or validate the database, scan the WAL, build the
-/// wal-index, publish its header. Returns the page size and the number of
-/// committed frames recovered.
-fn recover<S: Storage>(db: &mut S, wal: &mut S, idx: &Index<'_>, mem: &mut [u8], opts: &Options) -> Result<(u32, u32)> {
-    let db_len = db.size().map_err(io_err(FileKind::Database))?;
+/// What recovery found.
+struct Recovered {
+    page_size: u32,
+    /// Committed frames indexed.
+    frames: u32,
+    /// Neither file holds a database: the caller creates one (through the
+    /// WAL, as the first commit).
+    fresh: bool,
+}
+
+/// Reads and checks page 1 of the database file; `Err` when the file is
+/// empty, too short, or page 1 is damaged.
+fn read_db_header<S: Storage>(db: &mut S, db_len: u64, mem: &mut [u8]) -> Result<DbHeader> {
     if db_len == 0 {
-        if opts.read_only || !opts.create {
-            return Err(Error::InvalidArgument("database file is empty and creation is off"));
-        }
-        create(db, wal, mem, opts)?;
+        return Err(corrupt(FileKind::Database, 1, "database file is empty"));
     }
     let mut hb = [0u8; DbHeader::LEN];
     let n = db.read_at(0, &mut hb).map_err(io_err(FileKind::Database))?;
@@ -1334,16 +1347,33 @@ fn recover<S: Storage>(db: &mut S, wal: &mut S, idx: &Index<'_>, mem: &mut [u8],
     if mem.len() < ps + FRAME_HEADER_LEN {
         return Err(Error::InvalidArgument("cache memory below cache_mem_len(page_size, 4)"));
     }
-    {
-        let page = &mut mem[..ps];
-        let n = db.read_at(0, page).map_err(io_err(FileKind::Database))?;
-        if n < ps {
-            return Err(corrupt(FileKind::Database, 1, "database file shorter than one page"));
-        }
-        format::verify_page(FileKind::Database, 1, page)?;
+    let page = &mut mem[..ps];
+    let n = db.read_at(0, page).map_err(io_err(FileKind::Database))?;
+    if n < ps {
+        return Err(corrupt(FileKind::Database, 1, "database file shorter than one page"));
     }
+    format::verify_page(FileKind::Database, 1, page)?;
+    Ok(dbh)
+}
 
-    // Scan the WAL.
+/// Recovery (as SQLite's `walIndexRecover`): reads the database header,
+/// scans the WAL (salts, chained checksums, page checksums) up to its last
+/// commit frame, builds the wal-index and publishes its header.
+///
+/// Page 1 of the database file is only ever rewritten in place by a
+/// checkpoint, while the WAL still holds a newer frame of it; so when that
+/// page is damaged (a write torn by a power cut) or the file is empty (a
+/// database whose pages are all still in the WAL, as every new database
+/// is), the header comes from the newest committed frame of page 1. When
+/// neither file holds a database, recovery reports `fresh` and the caller
+/// creates one through the WAL, so that a crash during creation leaves an
+/// empty database file, created again at the next open.
+fn recover<S: Storage>(db: &mut S, wal: &mut S, idx: &Index<'_>, mem: &mut [u8], opts: &Options) -> Result<Recovered> {
+    let db_len = db.size().map_err(io_err(FileKind::Database))?;
+    let db_header = match read_db_header(db, db_len, mem) {
+        Err(e @ (Error::Io { .. } | Error::InvalidArgument(_) | Error::UnsupportedVersion { .. })) => return Err(e),
+        r => r,
+    };
     let wal_len = wal.size().map_err(io_err(FileKind::Wal))?;
     let mut whb = [0u8; WAL_HEADER_LEN];
     let got = if wal_len >= WAL_HEADER_LEN as u64 {
@@ -1351,33 +1381,41 @@ fn recover<S: Storage>(db: &mut S, wal: &mut S, idx: &Index<'_>, mem: &mut [u8],
     } else {
         0
     };
-    let wh = if got == WAL_HEADER_LEN {
-        WalHeader::decode(&whb).filter(|(h, _)| h.page_size == dbh.page_size)
-    } else {
-        None
+    let wh = if got == WAL_HEADER_LEN { WalHeader::decode(&whb) } else { None };
+    // The page size: the database header's; without one, the WAL's.
+    let wh = match (&db_header, wh) {
+        (Ok(d), Some((h, seed))) if h.page_size == d.page_size => Some((h, seed)),
+        (Ok(_), _) => None,
+        (Err(_), w) => w.filter(|(h, _)| mem.len() >= h.page_size as usize + FRAME_HEADER_LEN),
     };
+    let page_size = match (&db_header, &wh) {
+        (Ok(d), _) => d.page_size,
+        (Err(_), Some((h, _))) => h.page_size,
+        (Err(_), None) => opts.page_size,
+    };
+    let ps = page_size as usize;
+    let floor = db_header.as_ref().map(|d| d.wal_seq).unwrap_or(0);
+    // Salts for a new WAL generation: from the seed, the WAL's length and
+    // its first bytes, so that they differ from any stale frames left in it.
+    let stale = format::CRC32C.checksum(&whb) ^ wal_len as u32;
     let mut hdr = IndexHeader {
         change: 1,
         mx_frame: 0,
-        n_pages: dbh.page_count,
-        salt1: mix(opts.salt_seed),
-        salt2: mix(opts.salt_seed ^ 0x5555_5555),
-        ckpt_seq: 0,
+        n_pages: 0,
+        salt1: mix(opts.salt_seed ^ stale),
+        salt2: mix(opts.salt_seed ^ 0x5555_5555 ^ stale.rotate_left(16)),
+        // Above the floor of an existing database; 0 for a new one.
+        ckpt_seq: if db_header.is_ok() { floor.wrapping_add(1) } else { 0 },
         last_cksum: 0,
-        page_size: dbh.page_size,
+        page_size,
         wal_header_valid: 0,
     };
-    let mut recovered = 0;
-    hdr.ckpt_seq = dbh.wal_seq;
     if let Some((h, seed)) = wh {
-        hdr.ckpt_seq = h.ckpt_seq.max(dbh.wal_seq);
-        hdr.salt1 = h.salt1;
-        hdr.salt2 = h.salt2;
         let mut prev = seed;
         let mut last_commit = (0u32, 0u32, seed);
         let mut f = 1u32;
         loop {
-            let off = format::frame_offset(f, dbh.page_size);
+            let off = format::frame_offset(f, page_size);
             if off + (FRAME_HEADER_LEN + ps) as u64 > wal_len {
                 break;
             }
@@ -1416,16 +1454,73 @@ fn recover<S: Storage>(db: &mut S, wal: &mut S, idx: &Index<'_>, mem: &mut [u8],
             hdr.n_pages = last_commit.1;
             hdr.last_cksum = last_commit.2;
             hdr.wal_header_valid = 1;
-            recovered = last_commit.0;
+            hdr.salt1 = h.salt1;
+            hdr.salt2 = h.salt2;
+            hdr.ckpt_seq = h.ckpt_seq.max(floor);
         } else {
             // No committed frame: the next writer starts a new generation.
             hdr.salt1 = h.salt1.wrapping_add(1);
             hdr.salt2 = mix(h.salt2 ^ opts.salt_seed);
-            hdr.ckpt_seq = h.ckpt_seq.wrapping_add(1).max(dbh.wal_seq);
+            hdr.ckpt_seq = h.ckpt_seq.wrapping_add(1).max(floor.wrapping_add(1));
         }
     }
+    let dbh = match db_header {
+        Ok(d) => d,
+        Err(e) => {
+            let page1 = if hdr.mx_frame > 0 { idx.lookup(1, hdr.mx_frame) } else { None };
+            match page1 {
+                Some(f) => {
+                    let page = &mut mem[..ps];
+                    let off = format::frame_offset(f, page_size) + FRAME_HEADER_LEN as u64;
+                    if wal.read_at(off, page).map_err(io_err(FileKind::Wal))? < ps {
+                        return Err(corrupt(FileKind::Wal, 1, "WAL truncated under a frame"));
+                    }
+                    format::verify_page(FileKind::Wal, 1, page)?;
+                    let d = DbHeader::decode(page).map_err(|e| match e {
+                        Error::Corrupt { page, reason, .. } => Error::Corrupt {
+                            file: FileKind::Wal,
+                            page,
+                            reason,
+                        },
+                        e => e,
+                    })?;
+                    if d.page_size != page_size {
+                        return Err(corrupt(FileKind::Wal, 1, "page size in the header differs from the WAL's"));
+                    }
+                    hdr.ckpt_seq = hdr.ckpt_seq.max(d.wal_seq);
+                    d
+                }
+                None if db_len == 0 && hdr.mx_frame == 0 => {
+                    if opts.read_only || !opts.create {
+                        return Err(Error::InvalidArgument("database file is empty and creation is off"));
+                    }
+                    check_page_size(page_size)?;
+                    if mem.len() < cache_mem_len(page_size, MIN_CACHE_PAGES) {
+                        return Err(Error::InvalidArgument("cache memory below cache_mem_len(page_size, 4)"));
+                    }
+                    publish_recovered(idx, &hdr);
+                    return Ok(Recovered {
+                        page_size,
+                        frames: 0,
+                        fresh: true,
+                    });
+                }
+                None if db_len == 0 => {
+                    return Err(corrupt(FileKind::Database, 1, "database file is empty and the WAL does not hold page 1"));
+                }
+                None => return Err(e),
+            }
+        }
+    };
+    if hdr.mx_frame == 0 {
+        hdr.n_pages = dbh.page_count;
+    }
     publish_recovered(idx, &hdr);
-    Ok((dbh.page_size, recovered))
+    Ok(Recovered {
+        page_size,
+        frames: hdr.mx_frame,
+        fresh: false,
+    })
 }
 
 /// The last step of recovery: resets the read marks and the backfill count,
@@ -1437,48 +1532,4 @@ pub(crate) fn publish_recovered(idx: &Index<'_>, hdr: &IndexHeader) {
     idx.set_nbackfill(0);
     idx.publish_header(hdr);
     idx.mark_initialised();
-}
-
-/// Writes a new database: header page, empty catalog, empty default table.
-fn create<S: Storage>(db: &mut S, wal: &mut S, mem: &mut [u8], opts: &Options) -> Result<()> {
-    let ps = opts.page_size as usize;
-    if mem.len() < 3 * ps {
-        return Err(Error::InvalidArgument("cache memory below cache_mem_len(page_size, 4)"));
-    }
-    // A WAL left beside an empty database belongs to no database: it goes
-    // first (and durably), so that a crash below never leaves a database
-    // file next to a foreign WAL.
-    wal.set_len(0).map_err(io_err(FileKind::Wal))?;
-    if opts.sync != SyncMode::Off {
-        wal.sync().map_err(io_err(FileKind::Wal))?;
-    }
-    let h = DbHeader {
-        page_size: opts.page_size,
-        page_count: 3,
-        freelist_head: 0,
-        freelist_count: 0,
-        catalog_root: 2,
-        default_root: 3,
-        change_counter: 0,
-        wal_seq: 0,
-    };
-    let pages = &mut mem[..3 * ps];
-    pages.fill(0);
-    for (i, page) in pages.chunks_exact_mut(ps).enumerate() {
-        let pgno = i as u32 + 1;
-        if pgno == 1 {
-            h.encode(page);
-        } else {
-            page[0] = format::PT_LEAF;
-            format::put_u32(page, 4, (ps - format::PAGE_TRAILER) as u32);
-        }
-        format::seal_page(pgno, page);
-    }
-    // One write: a crash leaves an empty file (created again at the next
-    // open) or the whole new database, never a file without a header.
-    db.write_at(0, pages).map_err(io_err(FileKind::Database))?;
-    if opts.sync != SyncMode::Off {
-        db.sync().map_err(io_err(FileKind::Database))?;
-    }
-    Ok(())
 }

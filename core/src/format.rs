@@ -1,7 +1,8 @@
 //! Byte layouts of every on-disk structure (see `docs/FORMAT.md`).
 //!
-//! All integers are little-endian. All checksums are CRC-32C (Castagnoli,
-//! the `crc` crate's `CRC_32_ISCSI`).
+//! All integers are little-endian. Page, header and WAL-header checksums are
+//! CRC-32C (Castagnoli, the `crc` crate's `CRC_32_ISCSI`); the chained frame
+//! checksum is CRC-32 (`CRC_32_ISO_HDLC`, zlib's), see [`frame_checksum`].
 //!
 //! Database file: pages of `page_size` bytes, page `n` (1-based) at byte
 //! offset `(n - 1) * page_size`. The last 4 bytes of every page are the
@@ -12,11 +13,16 @@
 //! WAL file: a 32-byte header, then frames of `24 + page_size` bytes.
 
 use crate::error::{corrupt, Error, FileKind, Result};
-use crc::{Crc, Table, CRC_32_ISCSI};
+use crc::{Crc, Table, CRC_32_ISCSI, CRC_32_ISO_HDLC};
 
 /// The CRC-32C algorithm used for every checksum, slicing-by-16 (a 16 KiB
 /// table in flash; about ten times the byte-at-a-time table's speed).
 pub const CRC32C: Crc<u32, Table<16>> = Crc::<u32, Table<16>>::new(&CRC_32_ISCSI);
+
+/// The CRC-32 (ISO-HDLC polynomial, zlib's) of the chained frame checksum,
+/// slicing-by-16. A different polynomial from the page checksums' on
+/// purpose: see [`frame_checksum`].
+pub const CRC32_FRAME: Crc<u32, Table<16>> = Crc::<u32, Table<16>>::new(&CRC_32_ISO_HDLC);
 
 /// The on-disk format version this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -351,19 +357,25 @@ impl FrameHeader {
     }
 }
 
-/// The chained frame checksum: CRC-32C of the previous checksum, the first
-/// 20 bytes of the frame header and the page image *without* its 4-byte page
-/// checksum. The page checksum is itself a CRC-32C of the bytes before it,
-/// and a CRC over a message followed by the CRC of that message is the same
-/// for every message: covering it would make the frame checksum one value
-/// for every validly sealed image of the page, so that a torn frame whose
-/// body still holds an older image of the same page (a reused WAL, an
-/// aborted transaction) would pass.
+/// The chained frame checksum: CRC-32 (ISO-HDLC, [`CRC32_FRAME`]) of the
+/// previous checksum (4 bytes LE), the first 20 bytes of the frame header
+/// and the whole page image.
+///
+/// Not CRC-32C, the checksum inside every page image: a CRC over a message
+/// followed by the same CRC of that message is one value for every message,
+/// so a CRC-32C chain would not depend on bytes that end with their own
+/// CRC-32C. Two such runs exist: the page trailer, and in page 1 the
+/// database header (bytes 0..52, checksum at 48). With CRC-32C here, a torn
+/// frame whose header was new but whose body still held an older sealed
+/// image of the page (a reused WAL, an aborted transaction), or an older
+/// image of page 1 that differed only in its header, passed the check.
+/// Found by the crash-point suite (`tests/crash_points.rs`, workload
+/// `checkpoint_full`); regression tests in `tests/recovery.rs`.
 pub fn frame_checksum(prev: u32, header20: &[u8], page: &[u8]) -> u32 {
-    let mut d = CRC32C.digest();
+    let mut d = CRC32_FRAME.digest();
     d.update(&prev.to_le_bytes());
     d.update(header20);
-    d.update(&page[..page.len().saturating_sub(PAGE_TRAILER)]);
+    d.update(page);
     d.finalize()
 }
 

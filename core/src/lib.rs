@@ -32,6 +32,8 @@ mod cursor;
 pub mod error;
 pub mod format;
 mod pager;
+#[cfg(feature = "sim")]
+pub mod sim;
 pub mod storage;
 pub mod sync;
 pub mod verify;

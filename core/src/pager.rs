@@ -46,6 +46,13 @@ pub(crate) struct WriteCtx {
     pub ckpt_seq: u32,
     /// Whether the WAL file header for this generation is written.
     pub header_written: bool,
+    /// Sync the WAL right after writing its header (every sync mode but
+    /// `Off`), as SQLite's `syncHeader`: frames of the new generation
+    /// never reach the disk before the header whose salts retire the old
+    /// generation's frames. Without it, a power cut could keep new frames
+    /// but lose the new header, and recovery would replay a prefix of the
+    /// old generation over a database file that is already newer.
+    pub sync_header: bool,
     /// Frames spilled in this transaction.
     pub spilled: u32,
 }
@@ -62,6 +69,8 @@ pub(crate) struct PagerState {
     pub write: Option<WriteCtx>,
     /// Frames written since open (statistics).
     pub frames_written: u64,
+    /// WAL header syncs since open (statistics).
+    pub header_syncs: u64,
 }
 
 impl PagerState {
@@ -74,6 +83,7 @@ impl PagerState {
             read: ReadCtx::default(),
             write: None,
             frames_written: 0,
+            header_syncs: 0,
         }
     }
 }
@@ -216,7 +226,7 @@ impl<'a, S: Storage> Pager<'a, S> {
     }
 
     /// A dirty, zeroed cache page for `pgno` (not read from storage).
-    fn fresh(&mut self, pgno: u32) -> Result<&mut [u8]> {
+    pub(crate) fn fresh(&mut self, pgno: u32) -> Result<&mut [u8]> {
         let s = match self.find(pgno) {
             Some(s) => s,
             None => self.victim()?,
@@ -345,6 +355,10 @@ impl<'a, S: Storage> Pager<'a, S> {
             };
             w.cksum = wh.encode(&mut hb);
             self.wal.write_at(0, &hb).map_err(io_err(FileKind::Wal))?;
+            if w.sync_header {
+                self.st.header_syncs += 1;
+                self.wal.sync().map_err(io_err(FileKind::Wal))?;
+            }
             w.header_written = true;
         }
         let r = self.page_range(slot);

@@ -6,3 +6,7 @@
 //! against their own workloads.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod crash;
+pub mod exec;
+pub mod workload;

@@ -1,0 +1,217 @@
+//! Running a [`Workload`] on a [`SimDisk`] and checking what a reopen
+//! finds.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use walden_core::sim::SimDisk;
+use walden_core::{CheckpointMode, Error, SyncMode};
+
+use crate::workload::{apply_step, empty_state, open, options, read_state, run_data_step, verify, Conn, State, Step, Workload};
+
+/// What a run did: the committed states and where, in disk operations
+/// ([`SimDisk::ops`]), each commit began and was acknowledged.
+#[derive(Debug, Clone)]
+pub struct History {
+    /// `states[0]` is the empty database; `states[j]` the state after
+    /// commit `j` (a commit that failed is included as the last state: it
+    /// may or may not have reached the disk).
+    pub states: Vec<State>,
+    /// `started[j]`: disk operations issued before commit `j` was called
+    /// (`started[0] = 0`).
+    pub started: Vec<u64>,
+    /// `acked[j]`: disk operations issued when commit `j` returned `Ok`
+    /// (`u64::MAX` for a commit that failed).
+    pub acked: Vec<u64>,
+}
+
+impl History {
+    fn new() -> History {
+        History {
+            states: vec![empty_state()],
+            started: vec![0],
+            acked: vec![0],
+        }
+    }
+
+    /// Commits acknowledged before operation `op` was issued: every one of
+    /// them must survive a crash at `op` in sync mode `Full`.
+    pub fn acked_before(&self, op: u64) -> usize {
+        self.acked[1..].iter().filter(|&&a| a <= op).count()
+    }
+
+    /// Commits that had begun by operation `op` (inclusive): no later
+    /// commit may be visible after a crash at `op`.
+    pub fn started_by(&self, op: u64) -> usize {
+        self.started[1..].iter().filter(|&&s| s <= op).count()
+    }
+
+    /// Commits acknowledged in all.
+    pub fn acknowledged(&self) -> usize {
+        self.acked[1..].iter().filter(|&&a| a != u64::MAX).count()
+    }
+
+    /// Which commit `s` is the state of, within `lo..=hi`; `Err` describes
+    /// the mismatch.
+    pub fn locate(&self, s: &State, lo: usize, hi: usize) -> Result<usize, String> {
+        let hi = hi.min(self.states.len() - 1);
+        // Several commits may leave equal states; any in range will do.
+        if let Some(j) = (lo..=hi).rev().find(|&j| self.states.get(j) == Some(s)) {
+            return Ok(j);
+        }
+        match self.states.iter().position(|x| x == s) {
+            Some(j) => Err(format!("state of commit {j}, want one of commits {lo}..={hi}")),
+            None => Err(format!(
+                "state of no commit ({} tables, {} entries), want one of commits {lo}..={hi}",
+                s.len(),
+                s.values().map(|m| m.len()).sum::<usize>()
+            )),
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Every step ran.
+    Completed,
+    /// Step `step` (`usize::MAX`: the first open) returned `error`; the run
+    /// stopped there.
+    Failed {
+        /// Index of the failing step.
+        step: usize,
+        /// Its error.
+        error: Error,
+    },
+}
+
+/// Runs `w` on `disk` under `sync`, stopping at the first error (a
+/// checkpoint's `Busy` is not one). Panics of the engine propagate.
+pub fn run(w: &Workload, disk: &SimDisk, sync: SyncMode) -> (History, Outcome) {
+    let mut h = History::new();
+    let opts = options(w, sync);
+    let mut c = match open(disk, w.cache_pages, opts) {
+        Ok(c) => c,
+        Err(error) => return (h, Outcome::Failed { step: usize::MAX, error }),
+    };
+    let mut committed = empty_state();
+    let mut txn: Option<State> = None;
+    for (i, step) in w.steps.iter().enumerate() {
+        let r = run_step(&mut c, disk, step, i, &mut committed, &mut txn, &mut h, w, opts);
+        if let Err(error) = r {
+            return (h, Outcome::Failed { step: i, error });
+        }
+    }
+    (h, Outcome::Completed)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_step(
+    c: &mut Conn,
+    disk: &SimDisk,
+    step: &Step,
+    i: usize,
+    committed: &mut State,
+    txn: &mut Option<State>,
+    h: &mut History,
+    w: &Workload,
+    opts: walden_core::Options,
+) -> Result<(), Error> {
+    match step {
+        Step::Begin => {
+            c.begin_write()?;
+            *txn = Some(committed.clone());
+        }
+        Step::Put { .. } | Step::Delete { .. } | Step::DropTable(_) => {
+            run_data_step(c, step, i)?;
+            if let Some(t) = txn {
+                apply_step(t, step, i);
+            }
+        }
+        Step::Commit => {
+            let next = txn.take().unwrap_or_else(|| committed.clone());
+            let started = disk.ops();
+            match c.commit() {
+                Ok(Some(_)) => {
+                    *committed = next;
+                    h.states.push(committed.clone());
+                    h.started.push(started);
+                    h.acked.push(disk.ops());
+                }
+                Ok(None) => {
+                    if next != *committed {
+                        // Recorded as a failure of the engine: a change
+                        // that was not committed.
+                        return Err(Error::InvalidArgument("commit of a changing transaction returned None"));
+                    }
+                }
+                Err(e) => {
+                    // The commit may or may not have reached the disk.
+                    h.states.push(next);
+                    h.started.push(started);
+                    h.acked.push(u64::MAX);
+                    return Err(e);
+                }
+            }
+        }
+        Step::Abort => {
+            c.abort();
+            *txn = None;
+        }
+        Step::Checkpoint(m) => match c.checkpoint(*m) {
+            Ok(_) | Err(Error::Busy) => {}
+            Err(e) => return Err(e),
+        },
+        Step::Reopen => {
+            // Drop first: the old connection's handles are gone before the
+            // new one runs recovery (one process at a time).
+            *c = {
+                let fresh = open(disk, w.cache_pages, opts);
+                match fresh {
+                    Ok(n) => n,
+                    Err(e) => return Err(e),
+                }
+            };
+        }
+    }
+    Ok(())
+}
+
+/// Opens the database on `disk` (running recovery), runs the integrity
+/// check and reads every table; `Err` describes what failed, panics
+/// included.
+pub fn recover(disk: &SimDisk, w: &Workload, sync: SyncMode) -> Result<State, String> {
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        let mut c = open(disk, w.cache_pages, options(w, sync)).map_err(|e| format!("open: {e}"))?;
+        let entries = verify(&mut c)?;
+        let s = read_state(&mut c).map_err(|e| format!("read: {e}"))?;
+        let n: u64 = s.values().map(|m| m.len() as u64).sum();
+        if n != entries {
+            return Err(format!("integrity check counted {entries} entries, reads found {n}"));
+        }
+        Ok(s)
+    }));
+    r.unwrap_or_else(|p| Err(format!("panic: {}", panic_text(&p))))
+}
+
+/// The text of a caught panic.
+pub fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic".into())
+}
+
+/// The first activity after recovery whose crash points the suite also
+/// enumerates: open (recovery), a `Full` checkpoint, a `Truncate`
+/// checkpoint. `Ok(true)` when it ran to the end without reaching the
+/// disk's crash point.
+pub fn after_recovery(disk: &SimDisk, w: &Workload, sync: SyncMode) -> Result<bool, Error> {
+    let mut c = open(disk, w.cache_pages, options(w, sync))?;
+    for m in [CheckpointMode::Full, CheckpointMode::Truncate] {
+        match c.checkpoint(m) {
+            Ok(_) | Err(Error::Busy) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(disk.is_powered())
+}

@@ -1,0 +1,91 @@
+//! Crash-point enumeration (issue: power loss): every workload of
+//! `walden_testkit::workload::catalogue()` under every sync mode, a crash
+//! at every write, truncation and sync with 10 sampled damages each, and a
+//! second crash during the activity after recovery at every 7th point.
+//! See `walden_testkit::crash` for the checks and docs/RELIABILITY.md for
+//! the figures.
+//!
+//! Replay one failure: `WALDEN_CRASH_ONLY=<op>:<sample> cargo test --test
+//! crash_points <workload>`.
+
+use walden_core::SyncMode;
+use walden_testkit::crash::{enumerate, Config};
+use walden_testkit::workload::catalogue;
+
+fn run(name: &str, sync: SyncMode) {
+    let w = catalogue().into_iter().find(|w| w.name == name).expect("workload in the catalogue");
+    let mut cfg = Config::default();
+    if let Ok(v) = std::env::var("WALDEN_CRASH_ONLY") {
+        let (k, s) = v.split_once(':').expect("WALDEN_CRASH_ONLY=<op>:<sample>");
+        cfg.only = Some((k.parse().expect("op"), s.parse().expect("sample")));
+    }
+    match enumerate(&w, sync, &cfg) {
+        Ok(s) => {
+            println!("{name} {sync:?}: {s:?}");
+            assert!(s.crash_points > 20, "{name}: only {} crash points", s.crash_points);
+            if cfg.only.is_none() {
+                assert_eq!(s.crashes, s.crash_points * cfg.samples as u64);
+            }
+            if sync != SyncMode::Normal {
+                assert_eq!(s.lost_acked, 0);
+            }
+        }
+        Err(f) => panic!(
+            "{} failures, first 10:\n{}",
+            f.len(),
+            f.iter().take(10).cloned().collect::<Vec<_>>().join("\n")
+        ),
+    }
+}
+
+macro_rules! workloads {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                use super::*;
+                #[test]
+                fn full() { run(stringify!($name), SyncMode::Full) }
+                #[test]
+                fn normal() { run(stringify!($name), SyncMode::Normal) }
+                #[test]
+                fn off() { run(stringify!($name), SyncMode::Off) }
+            }
+        )*
+
+        #[test]
+        fn every_workload_of_the_catalogue_has_tests() {
+            let mut names: Vec<&str> = catalogue().iter().map(|w| w.name).collect();
+            let mut tested = vec![$(stringify!($name)),*];
+            names.sort();
+            tested.sort();
+            assert_eq!(names, tested);
+            assert!(names.len() >= 20);
+        }
+    };
+}
+
+workloads!(
+    single_puts,
+    hot_key,
+    spill,
+    spill_abort,
+    overflow,
+    overflow_shrink,
+    deletes_free_pages,
+    delete_all_reinsert,
+    several_tables,
+    drop_table_overflow,
+    checkpoint_passive,
+    checkpoint_full,
+    wal_restart,
+    truncate_checkpoint,
+    autocheckpoint,
+    aborts_mixed,
+    reopen_cycles,
+    reverse_inserts,
+    mixed_a,
+    mixed_b,
+    max_keys,
+    no_op_commits,
+    grow_shrink_truncate,
+);
