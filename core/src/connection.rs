@@ -684,9 +684,48 @@ impl<S: Storage, B: AsMut<[u8]>> Io<S, B> {
         if n < FRAME_HEADER_LEN || (safe == hdr.mx_frame && commit_size != hdr.n_pages) || commit_size == 0 {
             return Err(corrupt(FileKind::Wal, 0, "checkpoint end is not a commit frame"));
         }
+        // Every frame of the range is read and its chained checksum
+        // checked again, not only the newest frame of each page: a frame
+        // whose body the storage lost or misplaced (a misdirected write)
+        // may still hold an older sealed image of its page, which passes
+        // the page checksum; only the chain tells. The seed is the checksum
+        // of frame `nb`, or of the WAL header.
+        let mut prev = if nb == 0 {
+            let mut wh = [0u8; WAL_HEADER_LEN];
+            let n = self.wal.read_at(0, &mut wh).map_err(io_err(FileKind::Wal))?;
+            match WalHeader::decode(&wh) {
+                Some((h, seed)) if n == WAL_HEADER_LEN && h.salt1 == hdr.salt1 && h.salt2 == hdr.salt2 => seed,
+                _ => return Err(corrupt(FileKind::Wal, 0, "WAL header changed under the checkpoint")),
+            }
+        } else {
+            let off = format::frame_offset(nb, ps as u32);
+            if self.wal.read_at(off, &mut fh).map_err(io_err(FileKind::Wal))? < FRAME_HEADER_LEN {
+                return Err(corrupt(FileKind::Wal, 0, "WAL truncated under a frame"));
+            }
+            FrameHeader::decode(&fh).cksum
+        };
+        // First the whole range is checked, then pages are copied: a
+        // database file must never receive part of a transaction whose
+        // commit frame turns out to be unreachable.
         for f in nb + 1..=safe {
             let pgno = idx.frame_pgno(f);
-            if idx.lookup(pgno, safe) != Some(f) {
+            let (fhb, tmp) = self.mem.as_mut()[..FRAME_HEADER_LEN + ps].split_at_mut(FRAME_HEADER_LEN);
+            let off = format::frame_offset(f, ps as u32);
+            let got = self.wal.read_at(off, fhb).map_err(io_err(FileKind::Wal))?;
+            let got = got + self.wal.read_at(off + FRAME_HEADER_LEN as u64, tmp).map_err(io_err(FileKind::Wal))?;
+            if got < FRAME_HEADER_LEN + ps {
+                return Err(corrupt(FileKind::Wal, pgno, "WAL truncated under a frame"));
+            }
+            let h = FrameHeader::decode(fhb);
+            let c = format::frame_checksum(prev, &fhb[..20], tmp);
+            if h.pgno != pgno || h.salt1 != hdr.salt1 || h.salt2 != hdr.salt2 || h.cksum != c {
+                return Err(corrupt(FileKind::Wal, pgno, "WAL frame fails its checksum at checkpoint"));
+            }
+            prev = c;
+        }
+        for f in nb + 1..=safe {
+            let pgno = idx.frame_pgno(f);
+            if pgno > commit_size || idx.lookup(pgno, safe) != Some(f) {
                 continue;
             }
             let tmp = &mut self.mem.as_mut()[..ps];
@@ -696,9 +735,6 @@ impl<S: Storage, B: AsMut<[u8]>> Io<S, B> {
                 return Err(corrupt(FileKind::Wal, pgno, "WAL truncated under a frame"));
             }
             format::verify_page(FileKind::Wal, pgno, tmp)?;
-            if pgno > commit_size {
-                continue;
-            }
             let r = self
                 .db
                 .write_at((pgno as u64 - 1) * ps as u64, tmp)
@@ -713,6 +749,42 @@ impl<S: Storage, B: AsMut<[u8]>> Io<S, B> {
         }
         if sync != SyncMode::Off {
             self.sync_file(idx, FileKind::Database)?;
+        }
+        self.read_back(idx, nb, safe, commit_size)
+    }
+
+    /// Reads back every page the checkpoint copied and compares it with its
+    /// frame, before the backfill count is published (and so before the WAL
+    /// may restart): a write the storage lost or put at another offset
+    /// (a misdirected write) leaves the old, validly sealed page in place,
+    /// which no checksum can tell from the new one. `Corrupt` when a page
+    /// differs; the WAL then stays authoritative and the next checkpoint
+    /// writes the pages again. On a host the read may come from the OS page
+    /// cache, which only sees faults of the layers above it.
+    fn read_back(&mut self, idx: &Index<'_>, nb: u32, safe: u32, commit_size: u32) -> Result<()> {
+        let ps = self.st.page_size;
+        for f in nb + 1..=safe {
+            let pgno = idx.frame_pgno(f);
+            if pgno > commit_size || idx.lookup(pgno, safe) != Some(f) {
+                continue;
+            }
+            let (frame, page) = self.mem.as_mut()[..2 * ps].split_at_mut(ps);
+            let off = format::frame_offset(f, ps as u32) + FRAME_HEADER_LEN as u64;
+            let r = match self.wal.read_at(off, frame).map_err(io_err(FileKind::Wal)) {
+                Ok(a) => self
+                    .db
+                    .read_at((pgno as u64 - 1) * ps as u64, page)
+                    .map_err(io_err(FileKind::Database))
+                    .map(|b| a == ps && b == ps && frame == page),
+                Err(e) => Err(e),
+            };
+            if !self.poison_on_io(idx, r)? {
+                return Err(corrupt(
+                    FileKind::Database,
+                    pgno,
+                    "page read back after the checkpoint differs from its frame (lost or misdirected write)",
+                ));
+            }
         }
         Ok(())
     }

@@ -41,7 +41,7 @@ impl Default for Config {
         Config {
             samples: 10,
             seed: 0x5EED_0000_0000_0001,
-            second_crash_every: 7,
+            second_crash_every: 1,
             only: None,
         }
     }

@@ -87,21 +87,30 @@ pub enum Outcome {
 /// Runs `w` on `disk` under `sync`, stopping at the first error (a
 /// checkpoint's `Busy` is not one). Panics of the engine propagate.
 pub fn run(w: &Workload, disk: &SimDisk, sync: SyncMode) -> (History, Outcome) {
+    let (h, out, _) = run_keep(w, disk, sync);
+    (h, out)
+}
+
+/// As [`run`], and also returns the connection as the run left it (`None`
+/// when the first open failed), to probe it after an error.
+pub fn run_keep(w: &Workload, disk: &SimDisk, sync: SyncMode) -> (History, Outcome, Option<Conn>) {
     let mut h = History::new();
     let opts = options(w, sync);
     let mut c = match open(disk, w.cache_pages, opts) {
         Ok(c) => c,
-        Err(error) => return (h, Outcome::Failed { step: usize::MAX, error }),
+        Err(error) => return (h, Outcome::Failed { step: usize::MAX, error }, None),
     };
     let mut committed = empty_state();
     let mut txn: Option<State> = None;
     for (i, step) in w.steps.iter().enumerate() {
         let r = run_step(&mut c, disk, step, i, &mut committed, &mut txn, &mut h, w, opts);
         if let Err(error) = r {
-            return (h, Outcome::Failed { step: i, error });
+            // A failed reopen leaves no handle (the old one was closed).
+            let c = if *step == Step::Reopen { None } else { Some(c) };
+            return (h, Outcome::Failed { step: i, error }, c);
         }
     }
-    (h, Outcome::Completed)
+    (h, Outcome::Completed, Some(c))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -161,17 +170,7 @@ fn run_step(
             Ok(_) | Err(Error::Busy) => {}
             Err(e) => return Err(e),
         },
-        Step::Reopen => {
-            // Drop first: the old connection's handles are gone before the
-            // new one runs recovery (one process at a time).
-            *c = {
-                let fresh = open(disk, w.cache_pages, opts);
-                match fresh {
-                    Ok(n) => n,
-                    Err(e) => return Err(e),
-                }
-            };
-        }
+        Step::Reopen => *c = open(disk, w.cache_pages, opts)?,
     }
     Ok(())
 }

@@ -9,4 +9,5 @@
 
 pub mod crash;
 pub mod exec;
+pub mod ioerr;
 pub mod workload;
