@@ -32,7 +32,10 @@ fn bit_flips_on_read_are_detected() {
         let want = h.states.last().expect("a state").clone();
         // Reads one full pass needs, with no fault.
         let mut c = open(&disk, w.cache_pages, options(&w, SyncMode::Full)).expect("open");
-        disk.inject(Some(Fault::FailAt { call: u64::MAX, persistent: false }));
+        disk.inject(Some(Fault::FailAt {
+            call: u64::MAX,
+            persistent: false,
+        }));
         assert_eq!(read_state(&mut c).expect("read"), want);
         let reads = disk.calls();
         drop(c);
@@ -60,7 +63,11 @@ fn bit_flips_on_read_are_detected() {
             }
             drop(c);
             d.inject(None);
-            assert_eq!(recover(&d, &w, SyncMode::Full).as_ref(), Ok(&want), "{name}: after a checkpoint with a flip on read {r}");
+            assert_eq!(
+                recover(&d, &w, SyncMode::Full).as_ref(),
+                Ok(&want),
+                "{name}: after a checkpoint with a flip on read {r}"
+            );
         }
     }
     println!("bit flips on read: {cases} cases, {detected} detected as Corrupt, the rest read correct data");

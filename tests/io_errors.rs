@@ -17,7 +17,11 @@ fn run(name: &str, sync: SyncMode) {
             assert!(s.runs >= 2 * s.calls, "{name}: {s:?}");
             assert!(s.injected >= s.runs);
         }
-        Err(f) => panic!("{} failures, first 10:\n{}", f.len(), f.iter().take(10).cloned().collect::<Vec<_>>().join("\n")),
+        Err(f) => panic!(
+            "{} failures, first 10:\n{}",
+            f.len(),
+            f.iter().take(10).cloned().collect::<Vec<_>>().join("\n")
+        ),
     }
 }
 

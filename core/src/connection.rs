@@ -25,10 +25,12 @@ pub enum SyncMode {
     /// after it; no sync per commit. A power cut may lose the last commits
     /// but never consistency.
     Normal,
-    /// Sync the WAL on every commit, exactly one sync per commit (a commit
-    /// that also runs the automatic checkpoint adds that checkpoint's syncs
-    /// of the WAL and the database file): an acknowledged commit survives a
-    /// power cut. The default.
+    /// Sync the WAL on every commit, one sync per commit: an acknowledged
+    /// commit survives a power cut. The default. Two exceptions add syncs:
+    /// the first commit of a WAL generation (after a restart) syncs the new
+    /// WAL header before its frames, as SQLite's `syncHeader`; a commit that
+    /// runs the automatic checkpoint adds that checkpoint's syncs of the WAL
+    /// and the database file.
     #[default]
     Full,
 }
@@ -712,7 +714,11 @@ impl<S: Storage, B: AsMut<[u8]>> Io<S, B> {
             let (fhb, tmp) = self.mem.as_mut()[..FRAME_HEADER_LEN + ps].split_at_mut(FRAME_HEADER_LEN);
             let off = format::frame_offset(f, ps as u32);
             let got = self.wal.read_at(off, fhb).map_err(io_err(FileKind::Wal))?;
-            let got = got + self.wal.read_at(off + FRAME_HEADER_LEN as u64, tmp).map_err(io_err(FileKind::Wal))?;
+            let got = got
+                + self
+                    .wal
+                    .read_at(off + FRAME_HEADER_LEN as u64, tmp)
+                    .map_err(io_err(FileKind::Wal))?;
             if got < FRAME_HEADER_LEN + ps {
                 return Err(corrupt(FileKind::Wal, pgno, "WAL truncated under a frame"));
             }
@@ -1578,7 +1584,11 @@ fn recover<S: Storage>(db: &mut S, wal: &mut S, idx: &Index<'_>, mem: &mut [u8],
                     });
                 }
                 None if db_len == 0 => {
-                    return Err(corrupt(FileKind::Database, 1, "database file is empty and the WAL does not hold page 1"));
+                    return Err(corrupt(
+                        FileKind::Database,
+                        1,
+                        "database file is empty and the WAL does not hold page 1",
+                    ));
                 }
                 None => return Err(e),
             }

@@ -56,8 +56,14 @@ fn probe(c: &mut Conn) -> Result<(), String> {
 
 fn check_reopen(h: &History, disk: &SimDisk, w: &Workload, sync: SyncMode, what: &str) -> Result<(), String> {
     let s = recover(disk, w, sync).map_err(|e| format!("reopen {what}: {e}"))?;
-    let lo = if what == "after a power cut" && sync == SyncMode::Normal { 0 } else { h.acknowledged() };
-    h.locate(&s, lo, h.states.len() - 1).map(drop).map_err(|e| format!("reopen {what}: {e}"))
+    let lo = if what == "after a power cut" && sync == SyncMode::Normal {
+        0
+    } else {
+        h.acknowledged()
+    };
+    h.locate(&s, lo, h.states.len() - 1)
+        .map(drop)
+        .map_err(|e| format!("reopen {what}: {e}"))
 }
 
 /// One run with `fault`; `Ok(true)` when the fault never fired (the
@@ -128,7 +134,10 @@ pub fn campaign(w: &Workload, sync: SyncMode, seed: u64) -> Result<Summary, Vec<
                 Err(e) => failures.push(format!("{} {sync:?}: {fault:?}: {e}", w.name)),
             }
             if call > sum.calls + 16 {
-                failures.push(format!("{} {sync:?}: {fault:?}: the fault still fires past the workload's calls", w.name));
+                failures.push(format!(
+                    "{} {sync:?}: {fault:?}: the fault still fires past the workload's calls",
+                    w.name
+                ));
                 break;
             }
         }
