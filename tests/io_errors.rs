@@ -36,11 +36,24 @@ macro_rules! workloads {
                 fn normal() { run(stringify!($name), SyncMode::Normal) }
             }
         )*
+
+        #[test]
+        fn every_workload_of_the_catalogue_has_tests() {
+            let mut names: Vec<&str> = catalogue().iter().map(|w| w.name).collect();
+            let mut tested = vec![$(stringify!($name)),*];
+            names.sort();
+            tested.sort();
+            assert_eq!(names, tested);
+        }
     };
 }
 
 workloads!(
     single_puts,
+    hot_key,
+    delete_all_reinsert,
+    reverse_inserts,
+    max_keys,
     spill,
     spill_abort,
     overflow,
