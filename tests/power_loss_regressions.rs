@@ -180,3 +180,83 @@ fn truncate_writes_the_database_file_only_by_backfilling_and_lsns_grow() {
         c = open(&d, w.cache_pages, options(&w, SyncMode::Full)).expect("reopen");
     }
 }
+
+/// A database that lives only in its WAL (a new one, before its first
+/// checkpoint) was silently replaced by a new, empty one when the opener's
+/// cache memory was sized for smaller pages than the WAL's: recovery
+/// ignored the WAL. The std backend now takes the page size from the WAL
+/// header, and the core refuses (`InvalidArgument`) instead of ignoring.
+#[test]
+fn a_database_only_in_its_wal_is_never_replaced() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("w.db");
+    {
+        let db = walden::Database::open(
+            &p,
+            walden::Options {
+                page_size: 4096,
+                ..walden::Options::default()
+            },
+        )
+        .expect("create");
+        let w = db.begin_write().expect("begin");
+        w.table("t").expect("table").put(b"k", b"v").expect("put");
+        w.commit().expect("commit");
+    }
+    assert_eq!(
+        std::fs::metadata(&p).expect("db file").len(),
+        0,
+        "the database is still all in the WAL"
+    );
+    let db = walden::Database::open(
+        &p,
+        walden::Options {
+            page_size: 512,
+            cache_pages: 4,
+            ..walden::Options::default()
+        },
+    )
+    .expect("reopen");
+    assert_eq!(db.page_size(), 4096);
+    let r = db.begin_read().expect("read");
+    assert_eq!(r.table("t").expect("table t").get(b"k").expect("get"), Some(b"v".to_vec()));
+    drop(r);
+    drop(db);
+
+    // The core, given too little cache memory for the WAL's pages, refuses.
+    let d = SimDisk::from_images(&[], &std::fs::read(dir.path().join("w.db-wal")).expect("wal"), 1);
+    let w = plain();
+    let opts = walden_core::Options {
+        page_size: 512,
+        ..options(&w, SyncMode::Full)
+    };
+    match open(&d, 4, opts) {
+        Err(walden_core::Error::InvalidArgument(_)) => {}
+        r => panic!("{:?}", r.map(|_| ())),
+    }
+    assert!(d.contents(FileKind::Database).is_empty(), "nothing was created");
+}
+
+/// A WAL header with a valid checksum but an impossible page size (0, 2)
+/// beside an empty database file made recovery panic (subtract overflow in
+/// the page check). Such a header is now no header.
+#[test]
+fn a_crafted_wal_header_with_an_impossible_page_size_is_ignored() {
+    use walden_core::format::{WalHeader, WAL_HEADER_LEN};
+    let w = plain();
+    for ps in [0u32, 2, 3, 511, 1000, 1 << 17] {
+        let mut hb = [0u8; WAL_HEADER_LEN];
+        WalHeader {
+            page_size: ps,
+            ckpt_seq: 1,
+            salt1: 2,
+            salt2: 3,
+        }
+        .encode(&mut hb);
+        let mut wal = hb.to_vec();
+        wal.extend(std::iter::repeat_n(0xEEu8, 4096));
+        let d = SimDisk::from_images(&[], &wal, 1);
+        // A new database is created (the WAL held none); no panic.
+        assert_eq!(recover(&d, &w, SyncMode::Full), Ok(empty_state()), "page size {ps}");
+    }
+}

@@ -22,7 +22,8 @@ pub enum SyncMode {
     /// process crash loses nothing.
     Off,
     /// Sync the WAL before a checkpoint copies frames and the database file
-    /// after it; no sync per commit. A power cut may lose the last commits
+    /// after it, and a new WAL header before the first frame of its
+    /// generation; no sync per commit. A power cut may lose the last commits
     /// but never consistency.
     Normal,
     /// Sync the WAL on every commit, one sync per commit: an acknowledged
@@ -193,11 +194,12 @@ macro_rules! parts {
 
 impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R, B> {
     /// Opens a connection. If the region is not initialised (all zeros),
-    /// this connection runs recovery: it creates the database if the
-    /// database storage is empty and `opts.create` is set, validates the
-    /// database header, scans the WAL (salts and chained checksums, up to the
-    /// last commit frame) and builds the wal-index. Open the first connection
-    /// of a region before any other uses it.
+    /// this connection runs recovery: it validates the database header,
+    /// scans the WAL (salts and chained checksums, up to the last commit
+    /// frame) and builds the wal-index; when neither file holds a database
+    /// and `opts.create` is set, it then creates one as its first commit
+    /// (see `create_database`). Open the first connection of a region before
+    /// any other uses it.
     ///
     /// Errors: `InvalidArgument` (options, too little cache memory, region
     /// too small, empty database without `create`), `Corrupt` and
@@ -1464,7 +1466,13 @@ fn recover<S: Storage>(db: &mut S, wal: &mut S, idx: &Index<'_>, mem: &mut [u8],
     let wh = match (&db_header, wh) {
         (Ok(d), Some((h, seed))) if h.page_size == d.page_size => Some((h, seed)),
         (Ok(_), _) => None,
-        (Err(_), w) => w.filter(|(h, _)| mem.len() >= h.page_size as usize + FRAME_HEADER_LEN),
+        (Err(_), Some((h, _))) if mem.len() < cache_mem_len(h.page_size, MIN_CACHE_PAGES) => {
+            // Never ignore a WAL that may hold the database: say so.
+            return Err(Error::InvalidArgument(
+                "cache memory below cache_mem_len(page_size, 4) for the WAL's page size",
+            ));
+        }
+        (Err(_), w) => w,
     };
     let page_size = match (&db_header, &wh) {
         (Ok(d), _) => d.page_size,

@@ -15,7 +15,8 @@
 use crate::error::{corrupt, Error, FileKind, Result};
 use crc::{Crc, Table, CRC_32_ISCSI, CRC_32_ISO_HDLC};
 
-/// The CRC-32C algorithm used for every checksum, slicing-by-16 (a 16 KiB
+/// The CRC-32C algorithm of the page, database-header and WAL-header
+/// checksums (not the frame chain: [`CRC32_FRAME`]), slicing-by-16 (a 16 KiB
 /// table in flash; about ten times the byte-at-a-time table's speed).
 pub const CRC32C: Crc<u32, Table<16>> = Crc::<u32, Table<16>>::new(&CRC_32_ISCSI);
 
@@ -162,9 +163,10 @@ pub struct DbHeader {
     pub default_root: u32,
     /// Incremented by every commit in which page 1 is dirty.
     pub change_counter: u64,
-    /// Lowest checkpoint sequence a new WAL may use: written by a
-    /// `Truncate` checkpoint (and by commits that write page 1), so that the
-    /// LSN never goes backwards even when the WAL file is gone.
+    /// The WAL generation floor: the checkpoint sequence of the last commit
+    /// that wrote page 1 (the first commit of every WAL generation does).
+    /// Recovery of an empty WAL starts at `wal_seq + 1`, so that the LSN
+    /// never goes backwards even when the WAL file is gone.
     pub wal_seq: u32,
 }
 
@@ -305,6 +307,9 @@ impl WalHeader {
             salt1: get_u32(b, 16),
             salt2: get_u32(b, 20),
         };
+        // A header with a valid checksum but an impossible page size (a
+        // crafted file) is no header.
+        check_page_size(h.page_size).ok()?;
         Some((h, c))
     }
 }
@@ -318,7 +323,7 @@ impl WalHeader {
 /// | 8 | 4 | salt 1 |
 /// | 12 | 4 | salt 2 |
 /// | 16 | 4 | reserved, 0 |
-/// | 20 | 4 | checksum: CRC-32C of the previous checksum (4 bytes LE; the WAL header checksum for frame 1), bytes 0..20 of this header, and the page image less its last 4 bytes (the page checksum) |
+/// | 20 | 4 | checksum: CRC-32 (ISO-HDLC, [`CRC32_FRAME`]) of the previous checksum (4 bytes LE; the WAL header checksum for frame 1), bytes 0..20 of this header, and the whole page image ([`frame_checksum`]) |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameHeader {
     /// Page number the frame holds.

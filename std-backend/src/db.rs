@@ -153,8 +153,9 @@ fn salt_seed() -> u32 {
 impl Database {
     /// Opens (or creates) the database at `path`, recovering from its WAL.
     ///
-    /// Creating fsyncs the new files (unless the sync mode is `Off`) and
-    /// their directory. Recovery verifies
+    /// A new database is its first commit, into the WAL (synced unless the
+    /// sync mode is `Off`; the database file stays empty until a
+    /// checkpoint); creating also fsyncs the directory. Recovery verifies
     /// the database header, scans the WAL (salts, chained checksums) up to
     /// its last commit frame, and ignores a torn or uncommitted tail.
     ///
@@ -211,7 +212,7 @@ impl Database {
         let wal_file = FileStorage::new(wal, &paths.wal, io.clone());
 
         // Size the wal-index for the WAL on disk.
-        let ps = page_size_hint(&paths.db).unwrap_or(opts.page_size);
+        let ps = page_size_hint(&paths.db, &paths.wal).unwrap_or(opts.page_size);
         let wal_len = std::fs::metadata(&paths.wal).map(|m| m.len()).unwrap_or(0);
         let frames_on_disk = (wal_len / (24 + ps as u64)).min(1 << 27) as u32;
         let max_frames = opts.max_wal_frames.max(frames_on_disk + 64).min(1 << 28);
@@ -262,7 +263,7 @@ impl Database {
             return Ok(c);
         }
         let i = &self.inner;
-        let ps = page_size_hint(&i.paths.db).unwrap_or(i.opts.page_size);
+        let ps = page_size_hint(&i.paths.db, &i.paths.wal).unwrap_or(i.opts.page_size);
         let mem = vec![0u8; cache_mem_len(ps, i.opts.cache_pages)];
         let max_frames = 0; // ignored: the region is initialised
         Connection::open(
@@ -489,15 +490,26 @@ fn core_options(o: &Options, max_frames: u32) -> walden_core::Options {
 }
 
 /// The page size recorded in an existing database file's header.
-fn page_size_hint(path: &Path) -> Option<u32> {
+fn page_size_hint(db: &Path, wal: &Path) -> Option<u32> {
     use std::io::Read;
     let mut b = [0u8; 16];
-    std::fs::File::open(path).ok()?.read_exact(&mut b).ok()?;
-    if b[..8] != walden_core::format::DB_MAGIC {
-        return None;
-    }
-    let ps = u32::from_le_bytes([b[12], b[13], b[14], b[15]]);
-    walden_core::format::check_page_size(ps).ok().map(|_| ps)
+    let from_db = std::fs::File::open(db)
+        .ok()
+        .and_then(|mut f| f.read_exact(&mut b).ok())
+        .and_then(|()| {
+            if b[..8] != walden_core::format::DB_MAGIC {
+                return None;
+            }
+            let ps = u32::from_le_bytes([b[12], b[13], b[14], b[15]]);
+            walden_core::format::check_page_size(ps).ok().map(|_| ps)
+        });
+    // A database whose pages are all still in the WAL (every new one, until
+    // its first checkpoint) has an empty file: the WAL header says.
+    from_db.or_else(|| {
+        let mut w = [0u8; walden_core::format::WAL_HEADER_LEN];
+        std::fs::File::open(wal).ok()?.read_exact(&mut w).ok()?;
+        walden_core::format::WalHeader::decode(&w).map(|(h, _)| h.page_size)
+    })
 }
 
 /// What read and write transactions share.

@@ -77,7 +77,7 @@ pub fn sample_seed(cfg: &Config, k: u64, s: u32) -> u64 {
 }
 
 fn crash_kind(sync: SyncMode, s: u32) -> Crash {
-    let sector = if s % 2 == 0 { 512 } else { 4096 };
+    let sector = if s.is_multiple_of(2) { 512 } else { 4096 };
     match sync {
         SyncMode::Off => Crash::Process { sector },
         _ => Crash::PowerLoss { sector },
