@@ -916,7 +916,12 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
     /// Copies the value of `key` into `out`; returns its length in bytes, or
     /// `None` if absent. Errors: `BufferTooSmall { needed }` when `out` is
     /// shorter than the value (nothing copied), `InvalidArgument` (key too
-    /// long, stale table), `Corrupt`, `Io`.
+    /// long, stale table), `Corrupt`, `Io`, and in a write transaction
+    /// `Full`: a read that must bring a page into a cache whose every page
+    /// is dirty spills one to the WAL, which may be at `max_wal_frames`
+    /// (the transaction stays usable). The same errors apply to
+    /// [`Connection::value_len`], [`Connection::read_value`], the cursor
+    /// methods and [`Connection::verify`].
     pub fn get(&mut self, t: Table, key: &[u8], out: &mut [u8]) -> Result<Option<usize>> {
         let Some(len) = self.value_len(t, key)? else { return Ok(None) };
         if out.len() < len {
@@ -1001,6 +1006,7 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
     }
 
     /// Positions `c` on the first entry of `t`; returns false if `t` is empty.
+    /// Errors of this and every cursor method: as [`Connection::get`].
     pub fn cursor_first(&mut self, c: &mut Cursor, t: Table) -> Result<bool> {
         self.cursor_prep(c, t)?;
         let r = (|| {

@@ -9,5 +9,6 @@
 
 pub mod crash;
 pub mod exec;
+pub mod fuzz;
 pub mod ioerr;
 pub mod workload;
