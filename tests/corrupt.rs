@@ -547,7 +547,11 @@ fn fuzz_corpus_and_regressions_replay() {
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
-    assert!(n >= corpus_seeds().len(), "{n} files replayed; the seed corpus has {}", corpus_seeds().len());
+    assert!(
+        n >= corpus_seeds().len(),
+        "{n} files replayed; the seed corpus has {}",
+        corpus_seeds().len()
+    );
 }
 
 /// The committed seed corpus is exactly what [`corpus_seeds`] generates

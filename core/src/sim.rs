@@ -164,15 +164,6 @@ pub enum SimOp {
     },
 }
 
-impl SimOp {
-    /// The file the operation touches.
-    pub fn file(&self) -> FileKind {
-        match self {
-            SimOp::Write { file, .. } | SimOp::SetLen { file, .. } | SimOp::Sync { file } => *file,
-        }
-    }
-}
-
 /// What a crash did ([`SimDisk::crash`]), summed over both files.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CrashReport {
@@ -535,13 +526,10 @@ impl SimDisk {
         st.writes = 0;
     }
 
-    /// Starts (or stops) logging every write, truncation and sync; returns
-    /// the log so far.
-    pub fn record(&self, on: bool) -> Vec<SimOp> {
-        let mut st = self.st.borrow_mut();
-        let old = st.log.take().unwrap_or_default();
-        st.log = if on { Some(Vec::new()) } else { None };
-        old
+    /// Starts (or stops) logging every write, truncation and sync (see
+    /// [`SimDisk::take_log`]); starting clears an earlier log.
+    pub fn record(&self, on: bool) {
+        self.st.borrow_mut().log = if on { Some(Vec::new()) } else { None };
     }
 
     /// Takes the log recorded since [`SimDisk::record`] (logging goes on).
@@ -613,13 +601,6 @@ impl SimDisk {
 pub struct SimFile {
     disk: SimDisk,
     file: FileKind,
-}
-
-impl SimFile {
-    /// The disk this file is on.
-    pub fn disk(&self) -> &SimDisk {
-        &self.disk
-    }
 }
 
 impl ErrorType for SimFile {

@@ -43,6 +43,7 @@ use std::fmt::Write as _;
 use std::ops::Bound;
 use std::sync::OnceLock;
 
+use crate::workload::read_state_in_txn;
 use walden_core::format::{self, frame_checksum, frame_offset, FrameHeader, WalHeader, FRAME_HEADER_LEN, WAL_HEADER_LEN};
 use walden_core::sync::{AtomicU32, Ordering};
 use walden_core::verify::{bitmap_len, Problem};
@@ -51,22 +52,7 @@ use walden_core::{
     SyncMode, Table,
 };
 
-/// A table's content: key -> value.
-pub type Map = BTreeMap<Vec<u8>, Vec<u8>>;
-
-/// A database's content: table name -> table content. The empty name is the
-/// default table, present in every state (named tables have names of at
-/// least one byte).
-pub type State = BTreeMap<Vec<u8>, Map>;
-
-/// The state of a new database: an empty default table and no named table.
-pub fn empty_state() -> State {
-    State::from([(Vec::new(), Map::new())])
-}
-
-/// Page size, in bytes, of every database the harnesses create (the
-/// smallest the format allows: more pages, deeper trees, more splits).
-pub const PAGE_SIZE: u32 = 512;
+pub use crate::workload::{empty_state, Map, State, PAGE_SIZE};
 
 /// Salt seed of every database the harnesses create, so that seed images are
 /// reproducible byte for byte.
@@ -1712,34 +1698,6 @@ pub struct OpSequenceReport {
     pub tables: usize,
 }
 
-/// Reads a whole table with a forward cursor.
-fn read_map(c: &mut Conn<'_>, t: Table) -> Result<Map, Error> {
-    let mut m = Map::new();
-    let mut cur = Cursor::new();
-    let mut on = c.cursor_first(&mut cur, t)?;
-    while on {
-        let k = cur.key().ok_or(Error::InvalidArgument("cursor on an entry has no key"))?.to_vec();
-        let mut v = vec![0u8; c.cursor_value_len(&cur)?];
-        c.cursor_value(&cur, 0, &mut v)?;
-        m.insert(k, v);
-        on = c.cursor_next(&mut cur)?;
-    }
-    Ok(m)
-}
-
-/// Reads every table of the open transaction.
-fn read_state(c: &mut Conn<'_>) -> Result<State, Error> {
-    let cat = c.catalog()?;
-    let names: Vec<Vec<u8>> = read_map(c, cat)?.into_keys().collect();
-    let t = c.default_table()?;
-    let mut st = State::from([(Vec::new(), read_map(c, t)?)]);
-    for n in names {
-        let t = c.table(&n)?.ok_or(Error::NotFound)?;
-        st.insert(n, read_map(c, t)?);
-    }
-    Ok(st)
-}
-
 /// The main connection's transaction, as the model sees it.
 enum Txn {
     Idle,
@@ -1913,7 +1871,7 @@ impl<'f> Run<'f> {
     fn full_check(&mut self, who: &str) {
         let want = self.view().clone();
         let c = self.a();
-        let got = read_state(c);
+        let got = read_state_in_txn(c);
         let hdr = c.header();
         let Some(got) = self.rd(got, "reading every table") else { return };
         let Some(h) = self.rd(hdr, "header") else { return };
@@ -2456,7 +2414,7 @@ impl<'f> Run<'f> {
             }
             Op::SnapshotCheck => {
                 if let (Some(b), Some(want)) = (self.b.as_mut(), self.snap.as_ref()) {
-                    let got = read_state(b);
+                    let got = read_state_in_txn(b);
                     let got = self.ok(got, "reading the snapshot");
                     if &got != want {
                         self.fail(format_args!("the snapshot changed: {}", diff(&got, want)));

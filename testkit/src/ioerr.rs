@@ -54,9 +54,12 @@ fn probe(c: &mut Conn) -> Result<(), String> {
     }
 }
 
-fn check_reopen(h: &History, disk: &SimDisk, w: &Workload, sync: SyncMode, what: &str) -> Result<(), String> {
+/// Reopens and checks for a prefix with every acknowledged commit (any
+/// prefix after a power cut under `Normal`).
+fn check_reopen(h: &History, disk: &SimDisk, w: &Workload, sync: SyncMode, power_cut: bool) -> Result<(), String> {
+    let what = if power_cut { "after a power cut" } else { "after the failure" };
     let s = recover(disk, w, sync).map_err(|e| format!("reopen {what}: {e}"))?;
-    let lo = if what == "after a power cut" && sync == SyncMode::Normal {
+    let lo = if power_cut && sync == SyncMode::Normal {
         0
     } else {
         h.acknowledged()
@@ -102,9 +105,9 @@ fn one(w: &Workload, sync: SyncMode, fault: Fault, seed: u64, sum: &mut Summary)
     if sync == SyncMode::Full {
         let cut = disk.fork(seed ^ 0xC0FFEE);
         cut.crash(Crash::PowerLoss { sector: 512 });
-        check_reopen(&h, &cut, w, sync, "after a power cut")?;
+        check_reopen(&h, &cut, w, sync, true)?;
     }
-    check_reopen(&h, &disk, w, sync, "after the failure")?;
+    check_reopen(&h, &disk, w, sync, false)?;
     Ok(false)
 }
 

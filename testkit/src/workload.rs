@@ -7,8 +7,10 @@
 //! same operations, and a failure names the workload and the step.
 
 use std::collections::BTreeMap;
+use std::ops::Deref;
 
 use walden_core::sim::{SimDisk, SimFile, SimRng};
+use walden_core::storage::Storage;
 use walden_core::sync::AtomicU32;
 use walden_core::{
     cache_mem_len, max_key_len, region_words, CheckpointMode, Connection, Cursor, Error, FileKind, Options, SyncMode, Table,
@@ -136,12 +138,13 @@ pub fn read_state(c: &mut Conn) -> Result<State, Error> {
     r
 }
 
-fn scan(c: &mut Conn, t: Table) -> Result<Map, Error> {
+/// Reads a whole table with a forward cursor (values read in full).
+pub fn scan<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>>(c: &mut Connection<S, R, B>, t: Table) -> Result<Map, Error> {
     let mut m = Map::new();
     let mut cur = Cursor::new();
     let mut ok = c.cursor_first(&mut cur, t)?;
     while ok {
-        let k = cur.key().unwrap_or_default().to_vec();
+        let k = cur.key().ok_or(Error::InvalidArgument("cursor on an entry has no key"))?.to_vec();
         let n = c.cursor_value_len(&cur)?;
         let mut v = vec![0u8; n];
         c.cursor_value(&cur, 0, &mut v)?;
@@ -151,8 +154,9 @@ fn scan(c: &mut Conn, t: Table) -> Result<Map, Error> {
     Ok(m)
 }
 
-/// Reads every table in the open transaction.
-pub fn read_state_in_txn(c: &mut Conn) -> Result<State, Error> {
+/// Reads every table (the default table, then each table the catalog
+/// lists) in the transaction open on `c`, whatever its storage.
+pub fn read_state_in_txn<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>>(c: &mut Connection<S, R, B>) -> Result<State, Error> {
     let mut s = State::new();
     let d = c.default_table()?;
     s.insert(Vec::new(), scan(c, d)?);
