@@ -200,9 +200,12 @@ typedef struct walden_options {
    */
   uint32_t autocheckpoint_frames;
   /**
-   * How long walden_begin() of a write transaction (and a non-passive
-   * checkpoint) waits for a lock before returning WALDEN_BUSY, in
-   * milliseconds. Default 0 (fail at once).
+   * The longest any call waits for another connection before it
+   * returns WALDEN_BUSY, in milliseconds: walden_open() while another
+   * handle holds the file, walden_begin() (the write lock; a read
+   * snapshot under a WAL that keeps changing), a non-passive checkpoint.
+   * The only bound on waiting: the C layer retries nothing itself.
+   * 0: fail at once. Default 5000.
    */
   uint32_t busy_timeout_ms;
   /**
@@ -252,7 +255,7 @@ extern "C" {
 
 /**
  * Fills `*out` with the default options: page_size 4096, cache_pages 256,
- * sync WALDEN_SYNC_FULL, autocheckpoint_frames 1000, busy_timeout_ms 0,
+ * sync WALDEN_SYNC_FULL, autocheckpoint_frames 1000, busy_timeout_ms 5000,
  * read_only 0, create_if_missing 1.
  *
  * A NULL `out` writes nothing (walden_errmsg() says why). Thread-safe.
@@ -351,9 +354,9 @@ enum walden_rc walden_close(struct walden_db *db);
  * - WALDEN_INVALID_ARGUMENT: `db` or `out` is NULL, or `db` is not an open
  *   walden_db.
  * - WALDEN_BUSY: another transaction held the write lock for longer than
- *   the busy timeout; or (read, rare) no stable snapshot could be taken in
- *   100 attempts while commits and checkpoints kept changing the WAL:
- *   retry.
+ *   the busy timeout; or (read, rare) no stable snapshot could be taken
+ *   within the busy timeout while commits and checkpoints kept changing
+ *   the WAL: retry.
  * - WALDEN_READ_ONLY: a write transaction on a database opened read-only.
  * - WALDEN_POISONED: an earlier I/O error: close and reopen the database.
  * - WALDEN_IO, WALDEN_CORRUPT: reading the database failed.

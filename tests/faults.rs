@@ -1,10 +1,10 @@
 //! Device faults of the simulated disk that checksums must catch
-//! (`walden_core::sim::Fault`): a bit flipped in the data a read returns,
+//! (`walden_testkit::sim::Fault`): a bit flipped in the data a read returns,
 //! and a write that lands at the wrong offset. The rule for both: the
 //! engine returns a `Corrupt` error or the integrity check reports the
 //! damage, or the data is right; never wrong data that passes every check.
 
-use walden_core::sim::{Fault, SimDisk};
+use walden_testkit::sim::{Fault, SimDisk};
 use walden_core::{CheckpointMode, Error, SyncMode};
 use walden_testkit::exec::{recover, run, History, Outcome};
 use walden_testkit::workload::{catalogue, open, options, read_state, verify, Workload, PAGE_SIZE};

@@ -203,6 +203,8 @@ fn open(path: &Path, c: &Config) -> Database {
         cache_pages: c.cache_pages,
         autocheckpoint_frames: c.autocheckpoint,
         sync: c.sync,
+        // Single-threaded: a `Busy` the model expects comes at once.
+        busy_timeout: std::time::Duration::ZERO,
         ..Options::default()
     };
     Database::open(path, opts).expect("open")

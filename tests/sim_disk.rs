@@ -1,8 +1,8 @@
-//! The simulated power-loss disk itself (`walden_core::sim`): pending
+//! The simulated power-loss disk itself (`walden_testkit::sim`): pending
 //! writes until a sync, what a crash does to them, crash points, injected
 //! faults, determinism from the seed, and replay from a log.
 
-use walden_core::sim::{Crash, Fault, SimDisk, SimError, SimOp};
+use walden_testkit::sim::{Crash, Fault, SimDisk, SimError, SimOp};
 use walden_core::storage::Storage;
 use walden_core::FileKind::{Database as Db, Wal};
 

@@ -13,6 +13,8 @@ fn opts() -> Options {
     Options {
         autocheckpoint_frames: 0,
         sync: SyncMode::Off,
+        // Fail at once where the tests expect `Busy`.
+        busy_timeout: Duration::ZERO,
         ..Options::default()
     }
 }

@@ -5,11 +5,14 @@ use std::io::{BufWriter, Read, Write};
 use std::ops::Bound;
 use std::path::Path;
 
-use walden::{CheckpointMode, Database, Options, ReadTxn, Table};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use walden::{Database, Options, ReadTxn, Table};
 
 use crate::codec::{arg_bytes, group, prefix_end, show};
 use crate::error::{CliError, Result, DAMAGED, IO, NOT_FOUND, USAGE};
-use crate::{CheckpointArgs, DelArgs, GetArgs, Mode, PutArgs, ScanArgs, StatArgs, VerifyArgs};
+use crate::{CheckpointArgs, DelArgs, GetArgs, PutArgs, ScanArgs, StatArgs, VerifyArgs};
 
 /// How a command opens the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +25,17 @@ pub enum Access {
     Create,
 }
 
-/// Opens the database at `path` (recovering from its WAL).
+/// `--timeout`, set once by `main`: how long a command waits for another
+/// connection (the engine's busy timeout; the CLI retries nothing itself).
+static TIMEOUT: OnceLock<Duration> = OnceLock::new();
+
+/// Sets the busy timeout of every database this process opens.
+pub fn set_timeout(t: Duration) {
+    let _ = TIMEOUT.set(t);
+}
+
+/// Opens the database at `path` (recovering from its WAL), waiting up to
+/// `--timeout` for another connection.
 pub fn open(path: &Path, access: Access, cache_pages: Option<u32>) -> Result<Database> {
     if path.is_dir() {
         return Err(CliError::new(
@@ -30,7 +43,10 @@ pub fn open(path: &Path, access: Access, cache_pages: Option<u32>) -> Result<Dat
             format!("{}: is a directory, not a database file", path.display()),
         ));
     }
-    let mut o = Options::default();
+    let mut o = Options {
+        busy_timeout: TIMEOUT.get().copied().unwrap_or(walden::DEFAULT_BUSY_TIMEOUT),
+        ..Options::default()
+    };
     match access {
         Access::Read => {
             o.read_only = true;
@@ -312,12 +328,7 @@ pub fn scan(a: &ScanArgs) -> Result<()> {
 pub fn checkpoint(a: &CheckpointArgs) -> Result<()> {
     let path = a.db.as_path();
     let db = open(path, Access::Write, None)?;
-    let (mode, name) = match a.mode {
-        Mode::Passive => (CheckpointMode::Passive, "passive"),
-        Mode::Full => (CheckpointMode::Full, "full"),
-        Mode::Restart => (CheckpointMode::Restart, "restart"),
-        Mode::Truncate => (CheckpointMode::Truncate, "truncate"),
-    };
+    let (mode, name) = (a.mode, a.mode.name());
     let before = db.stats();
     let info = db.checkpoint(mode).map_err(|e| CliError::db(path, e))?;
     let wal_bytes = std::fs::metadata(db.wal_path()).map(|m| m.len()).unwrap_or(0);

@@ -5,6 +5,7 @@
 //! `verify`) a database file. `walden --help` lists the commands and the exit
 //! codes; `walden <command> --help` shows the options with an example.
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod codec;
 mod commands;
@@ -17,7 +18,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
+use walden::CheckpointMode;
 
 use crate::error::EXIT_CODES_HELP;
 
@@ -35,8 +37,33 @@ use crate::error::EXIT_CODES_HELP;
     propagate_version = true
 )]
 pub struct Cli {
+    /// Seconds to wait for another connection (the database file's lock,
+    /// the write lock, readers a checkpoint needs) before exit code 4
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 5.0, value_parser = parse_timeout)]
+    timeout: f64,
     #[command(subcommand)]
     command: Command,
+}
+
+/// `--timeout`: a number of seconds from 0 to one day.
+fn parse_timeout(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(t) if (0.0..=86_400.0).contains(&t) => Ok(t),
+        _ => Err(format!("{s:?} is not a number of seconds from 0 to 86400")),
+    }
+}
+
+/// `--mode`: the engine's checkpoint modes, by name.
+fn checkpoint_mode_parser() -> impl clap::builder::TypedValueParser<Value = CheckpointMode> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    let help = |m: CheckpointMode| match m {
+        CheckpointMode::Passive => "Copy what can be copied without waiting",
+        CheckpointMode::Full => "Copy every frame",
+        CheckpointMode::Restart => "Full, then restart the WAL from its beginning",
+        CheckpointMode::Truncate => "Restart, then truncate the WAL file to zero bytes",
+    };
+    PossibleValuesParser::new(CheckpointMode::ALL.map(|m| PossibleValue::new(m.name()).help(help(m))))
+        .try_map(|s| s.parse::<CheckpointMode>())
 }
 
 #[derive(Subcommand, Debug)]
@@ -197,27 +224,14 @@ pub struct ScanArgs {
     pub hex: bool,
 }
 
-/// Checkpoint modes on the command line.
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Copy what can be copied without waiting
-    Passive,
-    /// Copy every frame
-    Full,
-    /// Full, then restart the WAL from its beginning
-    Restart,
-    /// Restart, then truncate the WAL file to zero bytes
-    Truncate,
-}
-
 /// `walden checkpoint`.
 #[derive(Args, Debug)]
 pub struct CheckpointArgs {
     /// Database file
     pub db: PathBuf,
     /// How much to do
-    #[arg(long, value_enum, default_value_t = Mode::Passive)]
-    pub mode: Mode,
+    #[arg(long, value_parser = checkpoint_mode_parser(), default_value = "passive")]
+    pub mode: CheckpointMode,
 }
 
 /// `walden verify`.
@@ -229,6 +243,7 @@ pub struct VerifyArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    commands::set_timeout(std::time::Duration::from_secs_f64(cli.timeout));
     let r = match cli.command {
         Command::Stat(a) => commands::stat(&a),
         Command::Get(a) => commands::get(&a),

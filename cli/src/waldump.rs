@@ -1,18 +1,20 @@
 //! `walden waldump`: the frames of a WAL file, read directly from `DB-wal`
-//! (never through the engine), checked by the recovery rules of
-//! `docs/FORMAT.md` section 4.3.
+//! (never through the engine) with the engine's own frame reader
+//! (`walden::core::wal::frames::FrameReader`), so that it reports exactly
+//! the frames recovery keeps, and stops where and for the reason recovery
+//! stops (`docs/FORMAT.md` section 4.3).
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use walden::core::format::{
-    self, frame_checksum, frame_offset, DbHeader, FrameHeader, WalHeader, FORMAT_VERSION, FRAME_HEADER_LEN, PT_BRANCH, PT_FREELIST,
-    PT_LEAF, PT_OVERFLOW, WAL_HEADER_LEN, WAL_MAGIC,
-};
-use walden::core::FileKind;
+use walden::core::btree::page::{PT_BRANCH, PT_FREELIST, PT_LEAF, PT_OVERFLOW};
+use walden::core::format::{self, frame_offset, DbHeader, WalHeader, FORMAT_VERSION, WAL_HEADER_LEN, WAL_MAGIC};
+use walden::core::storage::Storage;
+use walden::core::wal::frames::{FrameFault, FrameReader};
+use walden::FileStorage;
 
 use crate::codec::group;
 use crate::commands::{lsn_text, stdout};
@@ -29,23 +31,6 @@ pub struct WaldumpArgs {
     pub stats: bool,
 }
 
-/// Why the dump stopped.
-enum Stop {
-    /// The file ends exactly after the last frame.
-    End,
-    /// The file ends inside frame `.0`, `.1` bytes of it present.
-    Incomplete(u64),
-    /// The frame's salts are those of an earlier WAL generation.
-    OlderGeneration { salt1: u32, salt2: u32 },
-    /// The frame header is all zeros.
-    Zeros,
-    /// The frame's salts are neither this generation's nor an earlier one's.
-    ForeignSalts { salt1: u32, salt2: u32 },
-    /// Page number 0.
-    PageZero,
-    /// The chained checksum does not match.
-    Checksum { stored: u32, computed: u32 },
-}
 
 /// One transaction: consecutive frames up to a commit frame.
 #[derive(Default)]
@@ -101,19 +86,16 @@ fn db_page_size(db: &Path) -> Option<u32> {
     DbHeader::decode(&b).ok().map(|h| h.page_size)
 }
 
-/// The WAL path of a database path.
-fn wal_path(db: &Path) -> PathBuf {
-    let mut s = db.as_os_str().to_owned();
-    s.push("-wal");
-    PathBuf::from(s)
-}
-
 /// `walden waldump`.
 pub fn run(a: &WaldumpArgs) -> Result<()> {
-    let wal = wal_path(&a.db);
+    let wal = walden::wal_path(&a.db);
     let wal_disp = wal.display().to_string();
-    let file = File::open(&wal).map_err(|e| CliError::io(&wal, e))?;
-    let len = file.metadata().map_err(|e| CliError::io(&wal, e))?.len();
+    let mut file = FileStorage::open_read_only(&wal).map_err(|e| CliError::io(&wal, e))?;
+    let io_err = |f: &FileStorage| {
+        let e = f.take_error().unwrap_or_else(|| std::io::Error::other("read failed"));
+        CliError::io(&wal, e)
+    };
+    let len = file.size().map_err(|_| io_err(&file))?;
     let damaged = |msg: String| CliError::new(DAMAGED, format!("{wal_disp}: {msg}"));
     let mut out = stdout();
     let o = CliError::output;
@@ -121,14 +103,13 @@ pub fn run(a: &WaldumpArgs) -> Result<()> {
         writeln!(out, "WAL {wal_disp}: empty (0 bytes): no frames").map_err(o)?;
         return out.flush().map_err(o);
     }
-    let mut r = BufReader::with_capacity(1 << 20, file);
     if len < WAL_HEADER_LEN as u64 {
         return Err(damaged(format!(
             "WAL header truncated: the file has {len} bytes, a header needs {WAL_HEADER_LEN}"
         )));
     }
     let mut hb = [0u8; WAL_HEADER_LEN];
-    r.read_exact(&mut hb).map_err(|e| CliError::io(&wal, e))?;
+    file.read_at(0, &mut hb).map_err(|_| io_err(&file))?;
     let Some((h, hck)) = WalHeader::decode(&hb) else {
         return Err(damaged(format!("invalid WAL header: {}", header_problem(&hb))));
     };
@@ -156,10 +137,9 @@ pub fn run(a: &WaldumpArgs) -> Result<()> {
     }
 
     let ps = h.page_size;
-    let fsz = FRAME_HEADER_LEN + ps as usize;
+    let mut reader = FrameReader::new(&h, hck, len);
+    let fsz = reader.frame_len();
     let mut buf = vec![0u8; fsz];
-    let mut prev = hck;
-    let mut last_valid = 0u32;
     let mut txns: Vec<Txn> = Vec::new();
     let mut cur = Txn::default();
     let mut by_kind: [(&str, u64); 6] = [
@@ -170,50 +150,13 @@ pub fn run(a: &WaldumpArgs) -> Result<()> {
         ("freelist", 0),
         ("other", 0),
     ];
-    let mut bad_pages = 0u64;
     let stop = loop {
-        let frame = last_valid + 1;
-        let off = frame_offset(frame, ps);
-        if off >= len {
-            break Stop::End;
-        }
-        if off + fsz as u64 > len {
-            break Stop::Incomplete(len - off);
-        }
-        r.read_exact(&mut buf).map_err(|e| CliError::io(&wal, e))?;
-        let fh = FrameHeader::decode(&buf[..FRAME_HEADER_LEN]);
-        if fh.salt1 != h.salt1 || fh.salt2 != h.salt2 {
-            if buf[..FRAME_HEADER_LEN].iter().all(|&b| b == 0) {
-                break Stop::Zeros;
-            }
-            let age = h.salt1.wrapping_sub(fh.salt1);
-            break if (1..=1 << 16).contains(&age) {
-                Stop::OlderGeneration {
-                    salt1: fh.salt1,
-                    salt2: fh.salt2,
-                }
-            } else {
-                Stop::ForeignSalts {
-                    salt1: fh.salt1,
-                    salt2: fh.salt2,
-                }
-            };
-        }
-        if fh.pgno == 0 {
-            break Stop::PageZero;
-        }
-        let page = &buf[FRAME_HEADER_LEN..];
-        let computed = frame_checksum(prev, &buf[..20], page);
-        if computed != fh.cksum {
-            break Stop::Checksum {
-                stored: fh.cksum,
-                computed,
-            };
-        }
-        prev = computed;
-        last_valid = frame;
-        let page_ok = format::verify_page(FileKind::Wal, fh.pgno, page).is_ok();
-        bad_pages += u64::from(!page_ok);
+        let frame = reader.frame();
+        let fh = match reader.next(&mut file, &mut buf).map_err(|_| io_err(&file))? {
+            Ok(fh) => fh,
+            Err(fault) => break fault,
+        };
+        let page = &buf[format::FRAME_HEADER_LEN..];
         let (kind, desc) = describe(fh.pgno, page);
         if let Some(k) = by_kind.iter_mut().find(|k| k.0 == kind) {
             k.1 += 1;
@@ -226,13 +169,12 @@ pub fn run(a: &WaldumpArgs) -> Result<()> {
             };
             writeln!(
                 out,
-                "lsn: {}, frame: {frame}, page: {} ({desc}), {commit}, salts: {:08x}/{:08x}, checksum: {:08x} valid, page checksum: {}",
+                "lsn: {}, frame: {frame}, page: {} ({desc}), {commit}, salts: {:08x}/{:08x}, checksum: {:08x} valid, page checksum: ok",
                 lsn_text(h.ckpt_seq, frame),
                 fh.pgno,
                 fh.salt1,
                 fh.salt2,
                 fh.cksum,
-                if page_ok { "ok" } else { "MISMATCH" }
             )
             .map_err(o)?;
         }
@@ -247,6 +189,7 @@ pub fn run(a: &WaldumpArgs) -> Result<()> {
             txns.push(std::mem::take(&mut cur));
         }
     };
+    let last_valid = reader.frame() - 1;
 
     let committed: u64 = txns.iter().map(|t| u64::from(t.frames)).sum();
     if a.stats {
@@ -285,9 +228,6 @@ pub fn run(a: &WaldumpArgs) -> Result<()> {
         .map_err(o)?;
         let kinds: Vec<String> = by_kind.iter().map(|(k, n)| format!("{k} {}", group(*n))).collect();
         writeln!(out, "frames by page type: {}", kinds.join(", ")).map_err(o)?;
-        if bad_pages > 0 {
-            writeln!(out, "frames whose page checksum fails: {}", group(bad_pages)).map_err(o)?;
-        }
     }
     let last = txns.last().map(|t| t.commit).unwrap_or(0);
     let tail = last_valid - last;
@@ -309,35 +249,42 @@ pub fn run(a: &WaldumpArgs) -> Result<()> {
     let next = last_valid + 1;
     let at = format!("frame {next} (offset {})", frame_offset(next, ps));
     let (ok, why) = match stop {
-        Stop::End => (true, format!("end of file after frame {last_valid}")),
-        Stop::OlderGeneration { salt1, salt2 } => (
+        FrameFault::EndOfFile => (true, format!("end of file after frame {last_valid}")),
+        FrameFault::Salt { .. } if buf[..format::FRAME_HEADER_LEN].iter().all(|&b| b == 0) => (
+            false,
+            format!("stopped at {at}: the frame header is all zeros (space never written)"),
+        ),
+        FrameFault::Salt { salt1, salt2 } if (1..=1 << 16).contains(&h.salt1.wrapping_sub(salt1)) => (
             true,
             format!(
                 "end of log at {at}: its salts {salt1:08x}/{salt2:08x} are an earlier WAL generation's \
                  (left over after a WAL restart; recovery stops here)"
             ),
         ),
-        Stop::Incomplete(have) => (
-            false,
-            format!("stopped at {at}: the file ends after {have} of its {fsz} bytes (a torn append)"),
-        ),
-        Stop::Zeros => (
-            false,
-            format!("stopped at {at}: the frame header is all zeros (space never written)"),
-        ),
-        Stop::ForeignSalts { salt1, salt2 } => (
+        FrameFault::Salt { salt1, salt2 } => (
             false,
             format!(
                 "stopped at {at}: salts {salt1:08x}/{salt2:08x} differ from the header's {:08x}/{:08x} and are not an earlier generation's",
                 h.salt1, h.salt2
             ),
         ),
-        Stop::PageZero => (false, format!("stopped at {at}: page number 0")),
-        Stop::Checksum { stored, computed } => (
+        FrameFault::Truncated { present } => (
+            false,
+            format!("stopped at {at}: the file ends after {present} of its {fsz} bytes (a torn append)"),
+        ),
+        FrameFault::PageZero => (false, format!("stopped at {at}: page number 0")),
+        FrameFault::Checksum { stored, computed } => (
             false,
             format!(
                 "stopped at {at}: checksum mismatch (stored {stored:08x}, computed {computed:08x}): the frame is torn or \
                  damaged, or left over from a transaction that was rolled back"
+            ),
+        ),
+        FrameFault::PageChecksum { pgno } => (
+            false,
+            format!(
+                "stopped at {at}: the image of page {pgno} fails its page checksum although the frame checksum matches \
+                 (a damaged page)"
             ),
         ),
     };

@@ -247,10 +247,10 @@ fn busy_when_another_process_has_the_database_open() {
     let e = Env::new();
     e.ok(&["put", "b.db", "k", "v"]);
     let db = walden::Database::open(e.path("b.db"), walden::Options::default()).expect("open");
-    let err = e.stderr_of(BUSY, &["get", "b.db", "k"]);
+    let err = e.stderr_of(BUSY, &["--timeout", "0", "get", "b.db", "k"]);
     assert!(err.contains("b.db") && err.contains("busy"), "{err}");
-    e.expect(BUSY, &["put", "b.db", "k", "w"]);
-    e.expect(BUSY, &["checkpoint", "b.db"]);
+    e.expect(BUSY, &["put", "b.db", "k", "w", "--timeout", "0.1"]);
+    e.expect(BUSY, &["checkpoint", "b.db", "--timeout=0"]);
     // waldump reads the WAL directly: it works while the database is open.
     assert!(e.ok(&["waldump", "b.db"]).contains("commit: yes"));
     drop(db);

@@ -56,6 +56,9 @@ pub enum Error {
     UnsupportedVersion {
         /// The format version found in the file header.
         found: u32,
+        /// The format version this build reads and writes
+        /// (`format::FORMAT_VERSION`).
+        supported: u32,
     },
     /// The storage returned an error. Any I/O error poisons every
     /// connection of the database (the flag lives in the shared wal-index):
@@ -81,8 +84,9 @@ pub enum Error {
     /// connection.
     ReadOnly,
     /// An earlier I/O call (a write or a sync above all) failed; every
-    /// connection of the database refuses further work. Close it and reopen the database: recovery from the WAL restores
-    /// the last durable commit. A failed fsync is never retried.
+    /// connection of the database refuses further work. Close it and reopen
+    /// the database: recovery from the WAL restores the last durable commit.
+    /// A failed fsync is never retried.
     Poisoned,
     /// The named table does not exist.
     NotFound,
@@ -101,12 +105,8 @@ impl fmt::Display for Error {
             Error::Protocol => f.write_str("could not obtain a stable read snapshot (wal-index kept changing)"),
             Error::Corrupt { file, page: 0, reason } => write!(f, "{file} is corrupt: {reason}"),
             Error::Corrupt { file, page, reason } => write!(f, "{file} is corrupt at page {page}: {reason}"),
-            Error::UnsupportedVersion { found } => {
-                write!(
-                    f,
-                    "unsupported database format version {found} (this build reads version {})",
-                    crate::format::FORMAT_VERSION
-                )
+            Error::UnsupportedVersion { found, supported } => {
+                write!(f, "unsupported database format version {found} (this build reads version {supported})")
             }
             Error::Io { file, kind } => write!(f, "I/O error on the {file}: {kind:?}"),
             Error::Full { what } => write!(f, "capacity reached: {what}"),

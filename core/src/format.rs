@@ -11,6 +11,11 @@
 //! page written to the wrong place fail its check. Page 1 is the header page.
 //!
 //! WAL file: a 32-byte header, then frames of `24 + page_size` bytes.
+//!
+//! This module holds the file-level structures only: the database header,
+//! the WAL header, the frame header, the checksums and the LSN. The B+tree
+//! page format is `btree::page`'s; when a frame is valid is `wal::frames`'
+//! (the one frame reader). It imports nothing of the crate but `error`.
 
 use crate::error::{corrupt, Error, FileKind, Result};
 use crc::{Crc, Table, CRC_32_ISCSI, CRC_32_ISO_HDLC};
@@ -43,18 +48,6 @@ pub const WAL_HEADER_LEN: usize = 32;
 pub const FRAME_HEADER_LEN: usize = 24;
 /// Bytes at the end of every page holding its checksum.
 pub const PAGE_TRAILER: usize = 4;
-/// Largest key any page size accepts, in bytes (reached at 8 KiB pages and up).
-pub const MAX_KEY_CAP: usize = 2048;
-
-/// Page type byte (offset 0) of a B+tree leaf page.
-pub const PT_LEAF: u8 = 1;
-/// Page type byte of a B+tree branch (interior) page.
-pub const PT_BRANCH: u8 = 2;
-/// Page type byte of an overflow page.
-pub const PT_OVERFLOW: u8 = 3;
-/// Page type byte of a freelist trunk page.
-pub const PT_FREELIST: u8 = 4;
-
 /// Checks that `page_size` is a power of two in 512..=65536.
 pub fn check_page_size(page_size: u32) -> Result<()> {
     if page_size.is_power_of_two() && (MIN_PAGE_SIZE..=MAX_PAGE_SIZE).contains(&page_size) {
@@ -62,24 +55,6 @@ pub fn check_page_size(page_size: u32) -> Result<()> {
     } else {
         Err(Error::InvalidArgument("page size must be a power of two from 512 to 65536 bytes"))
     }
-}
-
-/// Largest key, in bytes, for a page size: a third of a page's usable space
-/// less cell overhead, so that any page holds at least three cells and a
-/// split always succeeds; capped at [`MAX_KEY_CAP`]. 152 bytes at 512-byte
-/// pages, 1,347 at 4 KiB, 2,048 from 8 KiB.
-pub const fn max_key_len(page_size: u32) -> usize {
-    let k = max_cell(page_size as usize) - 11;
-    if k > MAX_KEY_CAP {
-        MAX_KEY_CAP
-    } else {
-        k
-    }
-}
-
-/// Largest B+tree cell in bytes (excluding its 2-byte slot).
-pub(crate) const fn max_cell(page_size: usize) -> usize {
-    (page_size - PAGE_TRAILER - crate::btree::PAGE_HEADER) / 3 - 2
 }
 
 pub(crate) fn get_u16(b: &[u8], at: usize) -> u16 {
@@ -223,7 +198,10 @@ impl DbHeader {
         }
         let version = get_u32(b, 8);
         if version != FORMAT_VERSION {
-            return Err(Error::UnsupportedVersion { found: version });
+            return Err(Error::UnsupportedVersion {
+                found: version,
+                supported: FORMAT_VERSION,
+            });
         }
         let h = Self::decode_unchecked(b);
         if check_page_size(h.page_size).is_err() {
@@ -395,4 +373,27 @@ pub const fn frame_offset(frame: u32, page_size: u32) -> u64 {
 /// as PostgreSQL's LSN, though counted in frames rather than bytes.
 pub const fn lsn(ckpt_seq: u32, frame: u32) -> u64 {
     ((ckpt_seq as u64) << 32) | frame as u64
+}
+
+/// The page size of a database as its files' first bytes announce it,
+/// without any other check: the database header's (the first 16 bytes of
+/// the database file, magic and page size), else the WAL header's (the
+/// first 32 bytes of the WAL, fully checked), else `None`. Used to size
+/// memory before a connection opens; recovery then checks everything.
+pub fn page_size_hint(db_head: &[u8], wal_head: &[u8]) -> Option<u32> {
+    let from_db = (db_head.len() >= 16 && db_head[..8] == DB_MAGIC)
+        .then(|| get_u32(db_head, 12))
+        .filter(|&ps| check_page_size(ps).is_ok());
+    // A database whose pages are all still in the WAL (every new one, until
+    // its first checkpoint) has an empty file: the WAL header says.
+    from_db.or_else(|| WalHeader::decode(wal_head).map(|(h, _)| h.page_size))
+}
+
+/// Frames a WAL file of `wal_len` bytes can hold at `page_size` (complete
+/// frames after the 32-byte header; 0 for a shorter file).
+pub const fn wal_frames_in(wal_len: u64, page_size: u32) -> u64 {
+    if wal_len < WAL_HEADER_LEN as u64 {
+        return 0;
+    }
+    (wal_len - WAL_HEADER_LEN as u64) / (FRAME_HEADER_LEN as u64 + page_size as u64)
 }

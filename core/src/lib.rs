@@ -11,9 +11,20 @@
 //! back into the database file, never past a frame a live reader needs;
 //! recovery rebuilds the wal-index from the WAL's committed prefix.
 //!
+//! # Layers
+//!
+//! A commit flows one way: [`Connection`] (transactions, `connection/`) →
+//! [`btree`] (trees, freelist, cursors) → the pager (page cache, `pager.rs`)
+//! → [`wal`] (frames, wal-index, protocol, checkpoint, recovery) →
+//! [`storage`]. [`format`] (file headers, checksums) and [`error`] sit at
+//! the bottom; [`options`] holds what the caller chooses; [`sync`] is where
+//! every atomic comes from (loom under `--cfg loom`).
+//!
+//! # Memory
+//!
 //! All memory is the caller's: the wal-index region (`[AtomicU32]` of
-//! [`walindex::region_words`] words), the page cache ([`cache_mem_len`]
-//! bytes). RAM a connection needs, in bytes:
+//! [`region_words`] words), the page cache ([`cache_mem_len`] bytes). RAM a
+//! connection needs, in bytes:
 //!
 //! `4 * region_words(max_wal_frames, read_marks) + cache_mem_len(page_size, cache_pages) + size_of::<Connection<..>>()`
 //!
@@ -25,29 +36,30 @@
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
-mod btree;
+pub mod btree;
 mod connection;
-mod cursor;
 pub mod error;
 pub mod format;
+pub mod options;
 mod pager;
-#[cfg(feature = "sim")]
-pub mod sim;
 pub mod storage;
 pub mod sync;
-pub mod verify;
-pub mod walindex;
+pub mod wal;
 
 #[cfg(all(test, loom))]
 extern crate std;
 #[cfg(all(test, loom))]
 mod loom_tests;
 
-pub use connection::{cache_mem_len, CheckpointInfo, CheckpointMode, ConnStats, Connection, Options, SyncMode, Table, MIN_CACHE_PAGES};
-pub use cursor::Cursor;
+pub use btree::cursor::Cursor;
+pub use btree::page::{max_key_len, MAX_KEY_CAP};
+pub use btree::verify::{self, Problem, VerifyReport};
+pub use connection::{ConnStats, Connection, Table};
 pub use error::{Error, FileKind, Result};
-pub use format::{max_key_len, DbHeader, MAX_KEY_CAP};
+pub use format::DbHeader;
+pub use options::{CheckpointInfo, CheckpointMode, Options, SyncMode};
+pub use pager::{cache_mem_len, MIN_CACHE_PAGES};
 pub use storage::{IoStorage, RamError, RamStorage, SharedError, SharedStorage, Storage};
-pub use verify::{Problem, VerifyReport};
-pub use walindex::{region_words, IndexHeader};
+pub use wal::index::{self as walindex, region_words, IndexHeader};

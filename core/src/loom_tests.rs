@@ -19,9 +19,9 @@ use loom::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use loom::sync::Arc;
 use loom::thread;
 
-use crate::connection::{acquire_snapshot, backfill_protocol, begin_write_protocol, publish_recovered, try_restart};
-use crate::walindex::{region_words, Index, IndexHeader};
-use crate::Error;
+use crate::error::Error;
+use crate::wal::index::{region_words, Index, IndexHeader};
+use crate::wal::protocol::{acquire_snapshot, backfill_protocol, begin_write_protocol, publish_recovered, try_restart};
 
 const FRAMES: u32 = 16;
 const PAGES: usize = 4;
@@ -114,7 +114,7 @@ impl World {
 /// `WALDEN_LOOM_SECS` seconds (default 60): a model that ends before the cap
 /// was explored exhaustively within its bound (run times are recorded in
 /// docs/BENCHMARKS.md).
-fn model(bound: usize, f: impl Fn() + Sync + Send + 'static) {
+fn model(bound: usize, f: impl Fn(Pass) + Sync + Send + 'static) {
     let secs: u64 = std::env::var("WALDEN_LOOM_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
     let f = std::sync::Arc::new(f);
     // Two passes: loom starts its search from the schedule where the main
@@ -123,7 +123,6 @@ fn model(bound: usize, f: impl Fn() + Sync + Send + 'static) {
     // 1 and 4 ran as a single execution). The second pass yields right
     // after the spawn. Each pass gets half of the time cap.
     for spawned_first in [false, true] {
-        SPAWNED_FIRST.store(spawned_first, std::sync::atomic::Ordering::SeqCst);
         let mut b = loom::model::Builder::new();
         b.preemption_bound = Some(bound);
         b.max_duration = Some(std::time::Duration::from_secs(secs / 2));
@@ -132,7 +131,7 @@ fn model(bound: usize, f: impl Fn() + Sync + Send + 'static) {
         let started = std::time::Instant::now();
         b.check(move || {
             r2.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            f2()
+            f2(Pass { spawned_first })
         });
         std::println!(
             "loom: {} executions, preemption bound {bound}, spawned thread first: {spawned_first}, {:.1} s",
@@ -143,13 +142,19 @@ fn model(bound: usize, f: impl Fn() + Sync + Send + 'static) {
 }
 
 /// Which pass of [`model`] runs: whether the main thread yields after
-/// spawning.
-static SPAWNED_FIRST: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// spawning. Passed to each execution, so that a model depends on no
+/// process-global state and models can run in parallel test threads.
+#[derive(Clone, Copy)]
+struct Pass {
+    spawned_first: bool,
+}
 
-/// Called by a model's main thread right after it spawns.
-fn after_spawn() {
-    if SPAWNED_FIRST.load(std::sync::atomic::Ordering::SeqCst) {
-        thread::yield_now();
+impl Pass {
+    /// Called by a model's main thread right after it spawns.
+    fn after_spawn(self) {
+        if self.spawned_first {
+            thread::yield_now();
+        }
     }
 }
 
@@ -157,7 +162,7 @@ fn after_spawn() {
 /// new snapshot, never a torn header or a half-published frame.
 #[test]
 fn loom_reader_begin_vs_writer_commit() {
-    model(3, || {
+    model(3, |pass| {
         let w = World::new(4);
         w.recover(&[(1, 10)], 0);
         let w2 = w.clone();
@@ -167,7 +172,7 @@ fn loom_reader_begin_vs_writer_commit() {
             w2.commit(&base, 1, 11);
             idx.unlock_writer();
         });
-        after_spawn();
+        pass.after_spawn();
         let idx = w.idx();
         if let Ok((hdr, slot)) = acquire_snapshot(&idx) {
             let v = w.read(&hdr, slot == 0, 1);
@@ -187,7 +192,7 @@ fn loom_reader_begin_vs_writer_commit() {
 /// reader reads the right version of every page.
 #[test]
 fn loom_checkpoint_vs_reader() {
-    model(2, || {
+    model(2, |pass| {
         let w = World::new(4);
         // Page 1 at v10 in the WAL; page 2 only in the database file (v0).
         let base = w.recover(&[(1, 10)], 0);
@@ -201,7 +206,7 @@ fn loom_checkpoint_vs_reader() {
             idx.unlock_writer();
             let _ = w2.checkpoint();
         });
-        after_spawn();
+        pass.after_spawn();
         let idx = w.idx();
         if let Ok((hdr, slot)) = acquire_snapshot(&idx) {
             let p1 = w.read(&hdr, slot == 0, 1);
@@ -225,7 +230,7 @@ fn loom_checkpoint_vs_reader() {
 /// than the old frame 1.
 #[test]
 fn loom_wal_restart_vs_reader() {
-    model(1, || {
+    model(1, |pass| {
         let w = World::new(3);
         // Generation 0: page 1 v10 (backfilled), page 2 v20 (not yet).
         w.recover(&[(1, 10), (2, 20)], 0);
@@ -241,7 +246,7 @@ fn loom_wal_restart_vs_reader() {
             w2.commit(&base, 2, 21);
             idx.unlock_writer();
         });
-        after_spawn();
+        pass.after_spawn();
         let idx = w.idx();
         if let Ok((hdr, slot)) = acquire_snapshot(&idx) {
             let p1 = w.read(&hdr, slot == 0, 1);
@@ -266,7 +271,7 @@ fn loom_wal_restart_vs_reader() {
 /// lookup ignores entries past its snapshot.
 #[test]
 fn loom_hash_insert_vs_lookup() {
-    model(3, || {
+    model(3, |pass| {
         let w = World::new(2);
         w.recover(&[(1, 10)], 0);
         let w2 = w.clone();
@@ -279,7 +284,7 @@ fn loom_hash_insert_vs_lookup() {
             idx.insert(3, 33).expect("insert");
             idx.truncate(1);
         });
-        after_spawn();
+        pass.after_spawn();
         let idx = w.idx();
         for _ in 0..2 {
             assert_eq!(idx.lookup(1, 1), Some(1), "a lookup at snapshot 1 must find frame 1 only");
@@ -295,7 +300,7 @@ fn loom_hash_insert_vs_lookup() {
 /// the writer commits; every snapshot obtained is consistent.
 #[test]
 fn loom_more_readers_than_slots() {
-    model(1, || {
+    model(1, |pass| {
         let w = World::new(2);
         let base = w.recover(&[(1, 10)], 0);
         let mut hs = Vec::new();
@@ -311,7 +316,7 @@ fn loom_more_readers_than_slots() {
                 }
             }));
         }
-        after_spawn();
+        pass.after_spawn();
         let idx = w.idx();
         let b = begin_write_protocol(&idx, 7).expect("write lock");
         assert_eq!(b, base);
@@ -328,7 +333,7 @@ fn loom_more_readers_than_slots() {
 /// gives up gets `Busy`.
 #[test]
 fn loom_writer_lock_handoff() {
-    model(3, || {
+    model(3, |pass| {
         let w = World::new(2);
         w.recover(&[], 0);
         let inside = Arc::new(AtomicBool::new(false));
@@ -354,7 +359,7 @@ fn loom_writer_lock_handoff() {
         };
         let (w2, i2, c2) = (w.clone(), inside.clone(), commits.clone());
         let t = thread::spawn(move || run(w2, i2, c2));
-        after_spawn();
+        pass.after_spawn();
         let a = run(w.clone(), inside.clone(), commits.clone());
         let b = t.join().expect("writer");
         let ok = usize::from(a.is_ok()) + usize::from(b.is_ok());
@@ -369,7 +374,7 @@ fn loom_writer_lock_handoff() {
 /// one, `try_restart` refuses (not a loom model: a direct check).
 #[test]
 fn loom_restart_refused_while_a_reader_holds_a_mark() {
-    model(1, || {
+    model(1, |_pass| {
         let w = World::new(3);
         let h = w.recover(&[(1, 10)], 0);
         let idx = w.idx();

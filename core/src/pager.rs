@@ -1,103 +1,253 @@
 //! The pager: a fixed-capacity page cache in caller-provided memory, page
-//! reads through a snapshot (WAL frame via the wal-index, else the database
-//! file), dirty pages, spilling, WAL frame appends, and page allocation from
-//! the freelist.
+//! reads through a snapshot (the newest WAL frame at or below the
+//! snapshot, found through the wal-index, else the database file), dirty
+//! pages, spilling to the WAL, and the commit's frames.
 //!
-//! Invariants:
+//! # The read path
+//!
+//! 1. On a cache hit the slot's reference bit is set and the page returned.
+//! 2. On a miss a slot is chosen (an empty one, else a clean unreferenced
+//!    one by the clock algorithm, else a dirty one is spilled) and marked
+//!    empty before anything is read, so that a failed read or checksum never
+//!    leaves it claiming its old page.
+//! 3. Unless the snapshot ignores the WAL (read-mark slot 0), the wal-index
+//!    is probed for the newest frame of the page at or below the snapshot's
+//!    last frame; frames above it belong to later commits or to a writer in
+//!    progress, which is why a reader needs no lock. A frame found is read
+//!    from the WAL at `frame_offset(f) + 24`; otherwise the page must lie
+//!    within the snapshot's database size and is read from the database
+//!    file at `(pgno - 1) * page_size`.
+//! 4. A short read is `Corrupt`; so is a page whose checksum (CRC-32C of its
+//!    page number and its bytes) fails. The B+tree then checks the page
+//!    header and every cell bound it touches: a page with a correct checksum
+//!    may still have been crafted.
+//!
+//! # Invariants
 //! - every page handed to the B+tree passed its checksum when it was read;
 //! - a dirty page is never dropped: eviction of a dirty page spills it to
-//!   the WAL as a non-commit frame first (so a transaction can exceed the
-//!   cache);
+//!   the WAL as a non-commit frame first, so a transaction can exceed the
+//!   cache (the frame writer, [`crate::wal::frames`], seals and appends it);
 //! - the database file is never written here (only the checkpointer writes
-//!   it), which is the write-ahead rule;
+//!   it): the write-ahead rule;
 //! - outside a write transaction the cache holds only clean pages of the
-//!   snapshot it was filled under (`PagerState::cache_change`).
+//!   snapshot whose wal-index change counter it recorded.
+//!
+//! # Memory layout
+//!
+//! [`Pages::new`] lays out the caller's cache memory once: two scratch
+//! pages (a page copy for splits and merges; a cell buffer and a separator
+//! buffer, half a page each), then `n` page slots, then 8 bytes of
+//! metadata per slot (page number, flags). [`cache_mem_len`] is the size of
+//! that layout for `n` pages.
 
 use crate::error::{corrupt, Error, FileKind, Result};
-use crate::format::{self, get_u32, put_u32, DbHeader, FrameHeader, WalHeader, FRAME_HEADER_LEN, PT_FREELIST, WAL_HEADER_LEN};
+use crate::format::{self, get_u32, put_u32, DbHeader, FRAME_HEADER_LEN};
 use crate::storage::{io_err, Storage};
-use crate::walindex::Index;
+use crate::wal::frames::{FrameWriter, WriterStats};
+use crate::wal::index::{Index, IndexHeader};
 
 /// Bytes of cache metadata per slot (page number, flags).
-pub(crate) const SLOT_META: usize = 8;
+const SLOT_META: usize = 8;
+/// Scratch pages before the slots.
+const SCRATCH_PAGES: usize = 2;
 const F_DIRTY: u32 = 1;
 const F_REF: u32 = 2;
 
-/// How a page read finds its version.
+/// Fewest cache pages a connection accepts.
+pub const MIN_CACHE_PAGES: u32 = 4;
+
+/// Cache memory, in bytes, a connection needs for `cache_pages` pages of
+/// `page_size` bytes: `(cache_pages + 2) * page_size + 8 * cache_pages` (two
+/// scratch pages for splits and merges, 8 bytes of metadata per slot).
+pub const fn cache_mem_len(page_size: u32, cache_pages: u32) -> usize {
+    (cache_pages as usize + SCRATCH_PAGES) * page_size as usize + SLOT_META * cache_pages as usize
+}
+
+/// How a page read finds its version: the snapshot.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct ReadCtx {
+struct ReadCtx {
     /// Newest WAL frame visible (0: none).
-    pub max_frame: u32,
+    max_frame: u32,
     /// The snapshot ignores the WAL (read mark slot 0).
-    pub db_only: bool,
+    db_only: bool,
     /// Pages in the database at this snapshot (bound for database-file reads).
-    pub n_pages: u32,
+    n_pages: u32,
 }
 
-/// State of the writer's WAL appends.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct WriteCtx {
-    /// Last frame written (spilled or committed).
-    pub last_frame: u32,
-    /// Checksum of `last_frame` (chain seed).
-    pub cksum: u32,
-    pub salt1: u32,
-    pub salt2: u32,
-    pub ckpt_seq: u32,
-    /// Whether the WAL file header for this generation is written.
-    pub header_written: bool,
-    /// Sync the WAL right after writing its header (every sync mode but
-    /// `Off`), as SQLite's `syncHeader`: frames of the new generation
-    /// never reach the disk before the header whose salts retire the old
-    /// generation's frames. Without it, a power cut could keep new frames
-    /// but lose the new header, and recovery would replay a prefix of the
-    /// old generation over a database file that is already newer.
-    pub sync_header: bool,
-    /// Frames spilled in this transaction.
-    pub spilled: u32,
-}
-
-/// Persistent pager state kept in the connection between calls.
+/// The cache's bookkeeping (everything but the memory and the files).
 #[derive(Debug)]
-pub(crate) struct PagerState {
-    pub page_size: usize,
-    pub nslots: usize,
+struct State {
+    page_size: usize,
+    nslots: usize,
     clock: usize,
     /// Wal-index change counter the clean cache content belongs to.
-    pub cache_change: Option<u32>,
-    pub read: ReadCtx,
-    pub write: Option<WriteCtx>,
-    /// Frames written since open (statistics).
-    pub frames_written: u64,
-    /// WAL header syncs since open (statistics).
-    pub header_syncs: u64,
+    cache_change: Option<u32>,
+    read: ReadCtx,
+    writer: Option<FrameWriter>,
+    wstats: WriterStats,
 }
 
-impl PagerState {
-    pub(crate) fn new(page_size: usize, nslots: usize) -> Self {
-        PagerState {
-            page_size,
-            nslots,
-            clock: 0,
-            cache_change: None,
-            read: ReadCtx::default(),
-            write: None,
-            frames_written: 0,
-            header_syncs: 0,
+/// The pager of one connection: its two files, its cache memory `B` and
+/// the cache's bookkeeping. [`Pages::bind`] lends it out as a [`Pager`]
+/// with the wal-index for one operation.
+pub(crate) struct Pages<S: Storage, B: AsMut<[u8]>> {
+    db: S,
+    wal: S,
+    mem: B,
+    st: State,
+}
+
+/// Scratch memory a tree operation borrows besides the cache.
+pub(crate) struct Scratch<'s> {
+    /// A page-sized copy of a page being split or merged.
+    pub tmp: &'s mut [u8],
+    /// A new cell being built (half a page).
+    pub cell: &'s mut [u8],
+    /// A separator key travelling up or down the tree (half a page).
+    pub sep: &'s mut [u8],
+}
+
+/// What a checkpoint borrows: both files and two pages of scratch memory.
+pub(crate) struct FileIo<'a, S: Storage> {
+    pub db: &'a mut S,
+    pub wal: &'a mut S,
+    /// Two pages of scratch memory (`2 * page_size` bytes).
+    pub scratch: &'a mut [u8],
+}
+
+impl<S: Storage, B: AsMut<[u8]>> Pages<S, B> {
+    /// Lays out `mem` for pages of `page_size` bytes: as many cache slots as
+    /// fit after the two scratch pages. Errors: `InvalidArgument` when
+    /// fewer than [`MIN_CACHE_PAGES`] fit.
+    pub(crate) fn new(db: S, wal: S, mut mem: B, page_size: u32) -> Result<Self> {
+        let ps = page_size as usize;
+        let len = mem.as_mut().len();
+        let nslots = len.saturating_sub(SCRATCH_PAGES * ps) / (ps + SLOT_META);
+        if nslots < MIN_CACHE_PAGES as usize {
+            return Err(Error::InvalidArgument("cache memory below cache_mem_len(page_size, 4)"));
+        }
+        let mut p = Pages {
+            db,
+            wal,
+            mem,
+            st: State {
+                page_size: ps,
+                nslots,
+                clock: 0,
+                cache_change: None,
+                read: ReadCtx::default(),
+                writer: None,
+                wstats: WriterStats::default(),
+            },
+        };
+        p.clear_cache();
+        Ok(p)
+    }
+
+    /// Page size in bytes.
+    pub(crate) fn page_size(&self) -> usize {
+        self.st.page_size
+    }
+    /// Pages the cache holds.
+    pub(crate) fn cache_pages(&self) -> usize {
+        self.st.nslots
+    }
+    /// Counters of the frame writer since open.
+    pub(crate) fn writer_stats(&self) -> WriterStats {
+        self.st.wstats
+    }
+    /// The write transaction's frame writer, if one is open.
+    pub(crate) fn writer(&self) -> Option<&FrameWriter> {
+        self.st.writer.as_ref()
+    }
+    /// Starts (`Some`) or ends (`None`) the write transaction's frame writer.
+    pub(crate) fn set_writer(&mut self, w: Option<FrameWriter>) {
+        self.st.writer = w;
+    }
+
+    /// Empties the cache, dirty pages included (abort, failed commit).
+    pub(crate) fn clear_cache(&mut self) {
+        self.st.cache_change = None;
+        let (ps, n) = (self.st.page_size, self.st.nslots);
+        let m = (SCRATCH_PAGES + n) * ps;
+        self.mem.as_mut()[m..m + n * SLOT_META].fill(0);
+    }
+
+    /// Reads through the snapshot of `hdr` from now on (`db_only`: it
+    /// ignores the WAL). The cache is kept if it was filled under the same
+    /// wal-index change counter, else emptied.
+    pub(crate) fn enter_snapshot(&mut self, hdr: &IndexHeader, db_only: bool) {
+        if self.st.cache_change != Some(hdr.change) {
+            self.clear_cache();
+            self.st.cache_change = Some(hdr.change);
+        }
+        self.st.read = ReadCtx {
+            max_frame: hdr.mx_frame,
+            db_only,
+            n_pages: hdr.n_pages,
+        };
+    }
+
+    /// Records that the clean cache content is that of the published
+    /// header with change counter `change` (after this connection's own
+    /// commit).
+    pub(crate) fn set_cache_change(&mut self, change: u32) {
+        self.st.cache_change = Some(change);
+    }
+
+    /// Lends the pager, with the wal-index `idx`, and the scratch memory.
+    pub(crate) fn bind<'a>(&'a mut self, idx: Index<'a>) -> (Pager<'a, S>, Scratch<'a>) {
+        let ps = self.st.page_size;
+        let (scr, cache) = self.mem.as_mut().split_at_mut(SCRATCH_PAGES * ps);
+        let (tmp, rest) = scr.split_at_mut(ps);
+        let (cell, sep) = rest.split_at_mut(ps / 2);
+        (
+            Pager {
+                mem: cache,
+                st: &mut self.st,
+                db: &mut self.db,
+                wal: &mut self.wal,
+                idx,
+            },
+            Scratch { tmp, cell, sep },
+        )
+    }
+
+    /// Lends both files and the scratch pages (checkpoint, recovery).
+    pub(crate) fn file_io(&mut self) -> FileIo<'_, S> {
+        let ps = self.st.page_size;
+        FileIo {
+            db: &mut self.db,
+            wal: &mut self.wal,
+            scratch: &mut self.mem.as_mut()[..SCRATCH_PAGES * ps],
         }
     }
 }
 
-/// A borrowed view of everything a page operation needs.
+/// A borrowed view of the pager for one operation: the cache slots, the
+/// bookkeeping, both files and the wal-index.
 pub(crate) struct Pager<'a, S: Storage> {
-    pub mem: &'a mut [u8],
-    pub st: &'a mut PagerState,
-    pub db: &'a mut S,
-    pub wal: &'a mut S,
-    pub idx: Index<'a>,
+    mem: &'a mut [u8],
+    st: &'a mut State,
+    db: &'a mut S,
+    wal: &'a mut S,
+    idx: Index<'a>,
 }
 
-impl<'a, S: Storage> Pager<'a, S> {
+impl<S: Storage> Pager<'_, S> {
+    /// Page size in bytes.
+    pub(crate) fn page_size(&self) -> usize {
+        self.st.page_size
+    }
+    /// Whether a write transaction is open (pages may be written).
+    pub(crate) fn writable(&self) -> bool {
+        self.st.writer.is_some()
+    }
+    /// The database size in pages of the snapshot being read.
+    pub(crate) fn snapshot_pages(&self) -> u32 {
+        self.st.read.n_pages
+    }
+
     fn meta_at(&self, slot: usize) -> usize {
         self.st.nslots * self.st.page_size + slot * SLOT_META
     }
@@ -118,14 +268,6 @@ impl<'a, S: Storage> Pager<'a, S> {
     }
     fn find(&self, pgno: u32) -> Option<usize> {
         (0..self.st.nslots).find(|&s| self.slot_pgno(s) == pgno)
-    }
-
-    /// Empties the cache (all slots must be clean).
-    pub(crate) fn clear(&mut self) {
-        for s in 0..self.st.nslots {
-            self.set_slot(s, 0, 0);
-        }
-        self.st.cache_change = None;
     }
 
     /// Picks a slot to reuse: an empty one, else by the clock algorithm a
@@ -154,7 +296,7 @@ impl<'a, S: Storage> Pager<'a, S> {
         self.st.clock = (s + 1) % n;
         let pgno = self.slot_pgno(s);
         self.append_frame(s, pgno, 0)?;
-        if let Some(w) = self.st.write.as_mut() {
+        if let Some(w) = self.st.writer.as_mut() {
             w.spilled += 1;
         }
         self.set_slot(s, 0, 0);
@@ -216,7 +358,7 @@ impl<'a, S: Storage> Pager<'a, S> {
 
     /// Page `pgno`, made dirty for writing. Only in a write transaction.
     pub(crate) fn write(&mut self, pgno: u32) -> Result<&mut [u8]> {
-        if self.st.write.is_none() {
+        if self.st.writer.is_none() {
             return Err(Error::ReadOnly);
         }
         let s = self.load(pgno)?;
@@ -253,128 +395,13 @@ impl<'a, S: Storage> Pager<'a, S> {
         Ok(())
     }
 
-    /// Allocates a page: pops the freelist, else grows the database. The
-    /// page comes back zeroed and dirty.
-    pub(crate) fn allocate(&mut self) -> Result<(u32, &mut [u8])> {
-        let mut h = self.header()?;
-        let cap = self.trunk_capacity();
-        let pgno;
-        if h.freelist_head != 0 {
-            let trunk = h.freelist_head;
-            let t = self.read(trunk)?;
-            if t[0] != PT_FREELIST {
-                return Err(corrupt(FileKind::Database, trunk, "freelist trunk has wrong page type"));
-            }
-            let count = get_u32(t, 8);
-            let next = get_u32(t, 4);
-            if count as usize > cap {
-                return Err(corrupt(FileKind::Database, trunk, "freelist trunk count out of range"));
-            }
-            if count > 0 {
-                let leaf = get_u32(t, 12 + 4 * (count as usize - 1));
-                if leaf < 2 || leaf > h.page_count {
-                    return Err(corrupt(FileKind::Database, trunk, "freelist entry out of range"));
-                }
-                let t = self.write(trunk)?;
-                put_u32(t, 8, count - 1);
-                pgno = leaf;
-            } else {
-                h.freelist_head = next;
-                pgno = trunk;
-            }
-            h.freelist_count = h.freelist_count.saturating_sub(1);
-        } else {
-            if h.page_count == u32::MAX {
-                return Err(Error::Full {
-                    what: "database page numbers (2^32-1 pages)",
-                });
-            }
-            h.page_count += 1;
-            pgno = h.page_count;
-        }
-        self.set_header(&h)?;
-        let p = self.fresh(pgno)?;
-        Ok((pgno, p))
-    }
-
-    fn trunk_capacity(&self) -> usize {
-        (self.st.page_size - format::PAGE_TRAILER - 12) / 4
-    }
-
-    /// Returns `pgno` to the freelist.
-    pub(crate) fn free(&mut self, pgno: u32) -> Result<()> {
-        let mut h = self.header()?;
-        if pgno < 2 || pgno > h.page_count {
-            return Err(corrupt(FileKind::Database, pgno, "freeing a page out of range"));
-        }
-        let cap = self.trunk_capacity();
-        if h.freelist_head != 0 {
-            let trunk = h.freelist_head;
-            let t = self.read(trunk)?;
-            if t[0] != PT_FREELIST {
-                return Err(corrupt(FileKind::Database, trunk, "freelist trunk has wrong page type"));
-            }
-            let count = get_u32(t, 8) as usize;
-            if count < cap {
-                let t = self.write(trunk)?;
-                put_u32(t, 12 + 4 * count, pgno);
-                put_u32(t, 8, count as u32 + 1);
-                h.freelist_count += 1;
-                return self.set_header(&h);
-            }
-        }
-        let old = h.freelist_head;
-        let t = self.fresh(pgno)?;
-        t[0] = PT_FREELIST;
-        put_u32(t, 4, old);
-        put_u32(t, 8, 0);
-        h.freelist_head = pgno;
-        h.freelist_count += 1;
-        self.set_header(&h)
-    }
-
     /// Appends the page in `slot` as the next WAL frame (`commit_size` > 0
-    /// makes it a commit frame), writing the WAL header first for a new
-    /// generation, and records it in the wal-index.
+    /// makes it a commit frame); the writer's own snapshot moves to it.
     fn append_frame(&mut self, slot: usize, pgno: u32, commit_size: u32) -> Result<()> {
-        let ps = self.st.page_size as u32;
-        let Some(mut w) = self.st.write else { return Err(Error::ReadOnly) };
-        let frame = w.last_frame + 1;
-        if frame > self.idx.capacity() {
-            return Err(Error::Full {
-                what: "WAL frames (max_wal_frames); checkpoint or raise the limit",
-            });
-        }
-        if frame == 1 && !w.header_written {
-            let mut hb = [0u8; WAL_HEADER_LEN];
-            let wh = WalHeader {
-                page_size: ps,
-                ckpt_seq: w.ckpt_seq,
-                salt1: w.salt1,
-                salt2: w.salt2,
-            };
-            w.cksum = wh.encode(&mut hb);
-            self.wal.write_at(0, &hb).map_err(io_err(FileKind::Wal))?;
-            if w.sync_header {
-                self.st.header_syncs += 1;
-                self.wal.sync().map_err(io_err(FileKind::Wal))?;
-            }
-            w.header_written = true;
-        }
         let r = self.page_range(slot);
-        format::seal_page(pgno, &mut self.mem[r.clone()]);
-        let mut fh = [0u8; FRAME_HEADER_LEN];
-        w.cksum = FrameHeader::encode(pgno, commit_size, w.salt1, w.salt2, w.cksum, &self.mem[r.clone()], &mut fh);
-        let off = format::frame_offset(frame, ps);
-        self.wal.write_at(off, &fh).map_err(io_err(FileKind::Wal))?;
-        self.wal
-            .write_at(off + FRAME_HEADER_LEN as u64, &self.mem[r])
-            .map_err(io_err(FileKind::Wal))?;
-        self.idx.insert(frame, pgno)?;
-        w.last_frame = frame;
-        self.st.write = Some(w);
+        let Some(w) = self.st.writer.as_mut() else { return Err(Error::ReadOnly) };
+        let frame = w.append(self.wal, &self.idx, pgno, commit_size, &mut self.mem[r], &mut self.st.wstats)?;
         self.st.read.max_frame = frame;
-        self.st.frames_written += 1;
         Ok(())
     }
 
@@ -388,9 +415,20 @@ impl<'a, S: Storage> Pager<'a, S> {
         (0..self.st.nslots).filter(|&s| self.slot_flags(s) & F_DIRTY != 0).count()
     }
 
+    /// Checkpoint sequence (WAL generation) the write transaction writes
+    /// into (0 without one).
+    pub(crate) fn writer_ckpt_seq(&self) -> u32 {
+        self.st.writer.map(|w| w.ckpt_seq).unwrap_or(0)
+    }
+
+    /// Frames this transaction spilled before its commit.
+    pub(crate) fn spilled(&self) -> u32 {
+        self.st.writer.map(|w| w.spilled).unwrap_or(0)
+    }
+
     /// Writes every dirty page as a WAL frame, the last as the commit frame
-    /// with `n_pages`; returns the commit frame number.
-    pub(crate) fn write_commit(&mut self, n_pages: u32) -> Result<u32> {
+    /// with `n_pages`; returns the writer after the commit frame.
+    pub(crate) fn write_commit(&mut self, n_pages: u32) -> Result<FrameWriter> {
         let mut left = self.dirty_count();
         for s in 0..self.st.nslots {
             let f = self.slot_flags(s);
@@ -402,6 +440,6 @@ impl<'a, S: Storage> Pager<'a, S> {
             self.append_frame(s, pgno, if left == 0 { n_pages } else { 0 })?;
             self.set_slot(s, pgno, f & !F_DIRTY);
         }
-        Ok(self.st.write.map(|w| w.last_frame).unwrap_or(0))
+        self.st.writer.ok_or(Error::InvalidArgument("no write transaction"))
     }
 }

@@ -13,6 +13,7 @@
 //! through a registry of live handles.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 #![warn(missing_docs)]
 #![allow(non_camel_case_types)]
 
@@ -144,9 +145,12 @@ pub struct walden_options {
     /// Run a passive checkpoint after a commit that leaves this many frames
     /// in the WAL; 0 disables. Default 1000.
     pub autocheckpoint_frames: u32,
-    /// How long walden_begin() of a write transaction (and a non-passive
-    /// checkpoint) waits for a lock before returning WALDEN_BUSY, in
-    /// milliseconds. Default 0 (fail at once).
+    /// The longest any call waits for another connection before it
+    /// returns WALDEN_BUSY, in milliseconds: walden_open() while another
+    /// handle holds the file, walden_begin() (the write lock; a read
+    /// snapshot under a WAL that keeps changing), a non-passive checkpoint.
+    /// The only bound on waiting: the C layer retries nothing itself.
+    /// 0: fail at once. Default 5000.
     pub busy_timeout_ms: u32,
     /// Non-zero: open for reading only (writes give WALDEN_READ_ONLY).
     /// Default 0.
@@ -253,7 +257,7 @@ fn slice_parts(s: &[u8]) -> (*const c_void, usize) {
 // ---------------------------------------------------------------------------
 
 /// Fills `*out` with the default options: page_size 4096, cache_pages 256,
-/// sync WALDEN_SYNC_FULL, autocheckpoint_frames 1000, busy_timeout_ms 0,
+/// sync WALDEN_SYNC_FULL, autocheckpoint_frames 1000, busy_timeout_ms 5000,
 /// read_only 0, create_if_missing 1.
 ///
 /// A NULL `out` writes nothing (walden_errmsg() says why). Thread-safe.
@@ -401,9 +405,9 @@ pub unsafe extern "C" fn walden_close(db: *mut walden_db) -> walden_rc {
 /// - WALDEN_INVALID_ARGUMENT: `db` or `out` is NULL, or `db` is not an open
 ///   walden_db.
 /// - WALDEN_BUSY: another transaction held the write lock for longer than
-///   the busy timeout; or (read, rare) no stable snapshot could be taken in
-///   100 attempts while commits and checkpoints kept changing the WAL:
-///   retry.
+///   the busy timeout; or (read, rare) no stable snapshot could be taken
+///   within the busy timeout while commits and checkpoints kept changing
+///   the WAL: retry.
 /// - WALDEN_READ_ONLY: a write transaction on a database opened read-only.
 /// - WALDEN_POISONED: an earlier I/O error: close and reopen the database.
 /// - WALDEN_IO, WALDEN_CORRUPT: reading the database failed.
@@ -423,36 +427,13 @@ pub unsafe extern "C" fn walden_begin(db: *mut walden_db, write: c_int, out: *mu
         let kind = if write != 0 {
             TxnKind::Write(h.db.begin_write()?)
         } else {
-            TxnKind::Read(begin_read(&h.db)?)
+            TxnKind::Read(h.db.begin_read()?)
         };
         let t = TxnHandle::into_raw(h, kind);
         // SAFETY: as above.
         unsafe { out.write(t) };
         Ok(())
     })
-}
-
-/// Attempts at a read snapshot before walden_begin gives up with WALDEN_BUSY.
-const READ_ATTEMPTS: u32 = 100;
-
-/// Begins a read transaction, retrying (as SQLite does) while the engine
-/// could not take a stable snapshot because a concurrent commit or
-/// checkpoint changed the WAL under it.
-fn begin_read(db: &Database) -> walden_std::Result<walden_std::ReadTxn> {
-    let mut attempt = 1;
-    loop {
-        match db.begin_read() {
-            Err(walden_std::Error::Protocol) if attempt < READ_ATTEMPTS => {
-                if attempt < 10 {
-                    std::thread::yield_now();
-                } else {
-                    std::thread::sleep(Duration::from_micros(u64::from(attempt)));
-                }
-                attempt += 1;
-            }
-            r => return r,
-        }
-    }
 }
 
 /// Ends `txn` and frees it — always, also when it returns an error.

@@ -251,7 +251,7 @@ fn defaults_match_the_documentation() {
         cache_pages: 256,
         sync: walden_sync::WALDEN_SYNC_FULL as u32,
         autocheckpoint_frames: 1000,
-        busy_timeout_ms: 0,
+        busy_timeout_ms: 5000,
         read_only: 0,
         create_if_missing: 1,
     };

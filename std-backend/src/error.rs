@@ -13,7 +13,7 @@ use walden_core::FileKind;
 pub enum Error {
     /// A lock was held by another connection for longer than the busy
     /// timeout (the write lock, or the read marks a checkpoint needs), or the
-    /// database file is open in another process.
+    /// database file is open in another process (or another handle).
     #[error("database is busy{}", .0.as_deref().map(|s| format!(": {s}")).unwrap_or_default())]
     Busy(Option<String>),
     /// No stable read snapshot could be taken (the WAL kept changing).
@@ -65,7 +65,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 impl Error {
     /// Converts a core error, using the paths and the last I/O error of the
     /// database.
-    pub(crate) fn from_core(e: walden_core::Error, paths: &crate::db::Paths, last_io: impl FnOnce() -> Option<io::Error>) -> Error {
+    pub(crate) fn from_core(e: walden_core::Error, paths: &crate::paths::Paths, last_io: impl FnOnce() -> Option<io::Error>) -> Error {
         use walden_core::Error as C;
         let path_of = |f: FileKind| match f {
             FileKind::Database => paths.db.clone(),
@@ -79,7 +79,7 @@ impl Error {
                 page,
                 reason,
             },
-            C::UnsupportedVersion { found } => Error::UnsupportedVersion {
+            C::UnsupportedVersion { found, .. } => Error::UnsupportedVersion {
                 path: paths.db.clone(),
                 found,
             },

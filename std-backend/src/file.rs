@@ -57,6 +57,7 @@ pub struct FileStorage {
     file: Option<Arc<fs_err::File>>,
     path: Arc<PathBuf>,
     shared: Arc<IoShared>,
+    read_only: bool,
 }
 
 impl FileStorage {
@@ -65,7 +66,28 @@ impl FileStorage {
             file,
             path: Arc::new(path.to_path_buf()),
             shared,
+            read_only: false,
         }
+    }
+
+    /// A read-only storage over the file at `path`, for tools that read a
+    /// database's files directly (`walden waldump` reads the WAL through
+    /// it, with the core's frame reader). Writes, syncs and truncation fail
+    /// with `PermissionDenied`. Errors: the open's, naming the path.
+    pub fn open_read_only(path: &Path) -> io::Result<FileStorage> {
+        let f = fs_err::File::open(path)?;
+        Ok(FileStorage {
+            file: Some(Arc::new(f)),
+            path: Arc::new(path.to_path_buf()),
+            shared: Arc::new(IoShared::default()),
+            read_only: true,
+        })
+    }
+
+    /// The last I/O error of this storage (with its path), if any: the
+    /// core's errors carry only its kind.
+    pub fn take_error(&self) -> Option<io::Error> {
+        self.shared.take_error()
     }
 
     fn fail(&self, e: io::Error) -> FileError {
@@ -78,8 +100,8 @@ impl FileStorage {
 
     fn file(&self) -> Result<&fs_err::File, FileError> {
         match &self.file {
-            Some(f) => Ok(f),
-            None => Err(self.fail(io::Error::new(
+            Some(f) if !self.read_only => Ok(f),
+            _ => Err(self.fail(io::Error::new(
                 io::ErrorKind::PermissionDenied,
                 format!("{}: file not open for writing", self.path.display()),
             ))),

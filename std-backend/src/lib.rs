@@ -5,26 +5,35 @@
 //! (directories too, after a file is created or the WAL truncated); errors
 //! carry the file's path (`fs-err`). [`Database`] is an owned, `Send +
 //! Sync` handle with transactions that need no lifetimes or buffers from the
-//! caller.
+//! caller. Every wait is bounded by one option, [`Options::busy_timeout`]
+//! (module `busy`).
 //!
-//! ```no_run
+//! ```
 //! use walden_std::{Database, Options};
-//! let db = Database::open("sensors.db", Options::default())?;
+//! # let dir = tempfile::tempdir()?;
+//! # let path = dir.path().join("sensors.db");
+//! let db = Database::open(&path, Options::default())?;
 //! let w = db.begin_write()?;
 //! w.table("readings")?.put(b"EWR 2013-01-01T06", b"39.02")?;
 //! w.commit()?; // durable (one fsync) when this returns
 //! let r = db.begin_read()?;
 //! assert_eq!(r.table("readings")?.get(b"EWR 2013-01-01T06")?.as_deref(), Some(&b"39.02"[..]));
-//! # Ok::<(), walden_std::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+mod busy;
 mod db;
 mod error;
 mod file;
+mod paths;
+mod txn;
 
-pub use db::{Cursor, Database, Options, Range, ReadTxn, Stats, Table, Txn, WriteTxn};
+pub use db::{Database, Options, Stats, DEFAULT_BUSY_TIMEOUT};
 pub use error::{Error, Result};
 pub use file::{FileError, FileStorage};
+pub use paths::wal_path;
+pub use txn::{Cursor, Range, ReadTxn, Table, Txn, WriteTxn};
 pub use walden_core::{CheckpointInfo, CheckpointMode, DbHeader, IndexHeader, Problem, SyncMode, VerifyReport};

@@ -16,7 +16,7 @@
 //! the first activity after recovery (the open, a `Full` and a `Truncate`
 //! checkpoint), then a reopen that must find the recovered state exactly.
 
-use walden_core::sim::{Crash, SimDisk, SimRng};
+use crate::sim::{Crash, SimDisk, SimRng};
 use walden_core::SyncMode;
 
 use crate::exec::{after_recovery, recover, run, History, Outcome};
@@ -152,8 +152,8 @@ pub fn enumerate(w: &Workload, sync: SyncMode, cfg: &Config) -> Result<Summary, 
     }
 }
 
-fn describe(log: &[walden_core::sim::SimOp], k: u64) -> String {
-    use walden_core::sim::SimOp;
+fn describe(log: &[crate::sim::SimOp], k: u64) -> String {
+    use crate::sim::SimOp;
     match log.get(k as usize) {
         Some(SimOp::Write { file, offset, data }) => format!("write {file} @{offset} +{}", data.len()),
         Some(SimOp::SetLen { file, len }) => format!("set_len {file} {len}"),

@@ -3,7 +3,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use walden_core::sim::SimDisk;
+use crate::sim::SimDisk;
 use walden_core::{CheckpointMode, Error, SyncMode};
 
 use crate::workload::{apply_step, empty_state, open, options, read_state, run_data_step, verify, Conn, State, Step, Workload};

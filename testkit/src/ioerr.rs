@@ -16,7 +16,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use walden_core::sim::{Crash, Fault, SimDisk};
+use crate::sim::{Crash, Fault, SimDisk};
 use walden_core::{CheckpointMode, Error, SyncMode};
 
 use crate::exec::{panic_text, recover, run, run_keep, History, Outcome};

@@ -11,6 +11,7 @@ pub mod crash;
 pub mod exec;
 pub mod fuzz;
 pub mod ioerr;
+pub mod sim;
 pub mod workload;
 
 /// Generates the tests of a suite that runs every workload of

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::ops::Deref;
 
-use walden_core::sim::{SimDisk, SimFile, SimRng};
+use crate::sim::{SimDisk, SimFile, SimRng};
 use walden_core::storage::Storage;
 use walden_core::sync::AtomicU32;
 use walden_core::{

@@ -1,25 +1,6 @@
-//! B+tree of byte-string keys and values over the pager.
-//!
-//! # Page layout (leaf and branch pages)
-//!
-//! | offset | size | field |
-//! |---|---|---|
-//! | 0 | 1 | page type: 1 leaf, 2 branch |
-//! | 1 | 1 | reserved, 0 |
-//! | 2 | 2 | cell count `n` |
-//! | 4 | 4 | content start: offset of the lowest cell byte |
-//! | 8 | 4 | branch: right-most child page; leaf: 0 |
-//! | 12 | 2n | slot array: offset of each cell, in key order |
-//! | ... | | free space, then cell content up to `page_size - 4` |
-//!
-//! Leaf cell: key length (u16), flags (u8, bit 0 = value in overflow pages),
-//! value length (u32), key bytes, then the value bytes (inline) or the first
-//! overflow page (u32). Branch cell: child page (u32), key length (u16), key
-//! bytes; the child holds the keys below the cell's key, the right-most child
-//! the keys at or above the last cell's key.
-//!
-//! Overflow page: type 3, 3 reserved bytes, next overflow page (u32, 0 at the
-//! end), then `page_size - 12` bytes of value.
+//! B+tree operations over the pager: search, insert with splits, delete
+//! with merges, overflow chains, freeing a whole tree. The page format is
+//! [`super::page`]'s.
 //!
 //! Invariants: keys strictly increase along the slot array, and every key
 //! under a branch cell's child is below the cell's key (every key under the
@@ -28,257 +9,17 @@
 //! split of a full page plus one cell always gives two valid pages; a
 //! non-root leaf is never empty (an emptied leaf is freed); a root never
 //! moves (a root split copies the root into a new child, as SQLite's
-//! `balance_deeper`), so table roots in the catalog never change.
+//! `balance_deeper`), so table roots in the catalog never change. Leaves
+//! are not guaranteed to be at one depth: a non-root branch left with one
+//! child is merged with a sibling, or else replaced by its child;
+//! searches, cursors, splits and the integrity check assume no depth.
 
-use crate::error::{corrupt, Error, FileKind, Result};
-use crate::format::{get_u16, get_u32, max_cell, put_u16, put_u32, PAGE_TRAILER, PT_BRANCH, PT_LEAF, PT_OVERFLOW};
-use crate::pager::Pager;
+use crate::btree::freelist;
+use crate::btree::page::*;
+use crate::error::Result;
+use crate::format::{get_u16, get_u32, put_u16, put_u32, PAGE_TRAILER};
+use crate::pager::{Pager, Scratch};
 use crate::storage::Storage;
-use core::cmp::Ordering as Cmp;
-use core::ops::Range;
-
-/// Bytes of the B+tree page header.
-pub(crate) const PAGE_HEADER: usize = 12;
-/// Deepest tree walked before a page cycle is assumed.
-pub(crate) const MAX_DEPTH: usize = 32;
-const OVFL_HEADER: usize = 8;
-
-const fn bad(page: u32, reason: &'static str) -> Error {
-    corrupt(FileKind::Database, page, reason)
-}
-
-// ---------- page accessors (all bounds-checked: a page that passed its
-// checksum may still have been crafted) ----------
-
-pub(crate) fn ncells(p: &[u8]) -> usize {
-    get_u16(p, 2) as usize
-}
-fn content_start(p: &[u8]) -> usize {
-    get_u32(p, 4) as usize
-}
-fn usable(p: &[u8]) -> usize {
-    p.len() - PAGE_TRAILER
-}
-pub(crate) fn right_child(p: &[u8]) -> u32 {
-    get_u32(p, 8)
-}
-fn set_ncells(p: &mut [u8], n: usize) {
-    put_u16(p, 2, n as u16)
-}
-
-/// Checks the page header of a tree page.
-pub(crate) fn check_header(p: &[u8], pgno: u32) -> Result<()> {
-    if p[0] != PT_LEAF && p[0] != PT_BRANCH {
-        return Err(bad(pgno, "not a B+tree page"));
-    }
-    let n = ncells(p);
-    let cs = content_start(p);
-    if PAGE_HEADER + 2 * n > cs || cs > usable(p) {
-        return Err(bad(pgno, "B+tree page header out of range"));
-    }
-    Ok(())
-}
-
-fn slot(p: &[u8], i: usize) -> usize {
-    get_u16(p, PAGE_HEADER + 2 * i) as usize
-}
-
-/// A decoded leaf cell (ranges index the page).
-#[derive(Debug, Clone)]
-pub(crate) struct LeafCell {
-    pub key: Range<usize>,
-    pub vlen: u32,
-    /// First overflow page, or `None` for an inline value.
-    pub ovfl: Option<u32>,
-    /// Inline value range (empty for overflow values).
-    pub val: Range<usize>,
-    pub size: usize,
-}
-
-pub(crate) fn leaf_cell(p: &[u8], pgno: u32, i: usize) -> Result<LeafCell> {
-    let off = slot(p, i);
-    let end = usable(p);
-    if off < content_start(p) || off + 7 > end {
-        return Err(bad(pgno, "leaf cell offset out of range"));
-    }
-    let klen = get_u16(p, off) as usize;
-    let flags = p[off + 2];
-    let vlen = get_u32(p, off + 3);
-    let kstart = off + 7;
-    let kend = kstart + klen;
-    if flags & 1 != 0 {
-        if kend + 4 > end {
-            return Err(bad(pgno, "leaf cell out of range"));
-        }
-        let first = get_u32(p, kend);
-        Ok(LeafCell {
-            key: kstart..kend,
-            vlen,
-            ovfl: Some(first),
-            val: kend..kend,
-            size: 7 + klen + 4,
-        })
-    } else {
-        let vend = kend + vlen as usize;
-        if vend > end {
-            return Err(bad(pgno, "leaf cell out of range"));
-        }
-        Ok(LeafCell {
-            key: kstart..kend,
-            vlen,
-            ovfl: None,
-            val: kend..vend,
-            size: 7 + klen + vlen as usize,
-        })
-    }
-}
-
-/// Branch cell `i`: (child page, key range, cell size).
-pub(crate) fn branch_cell(p: &[u8], pgno: u32, i: usize) -> Result<(u32, Range<usize>, usize)> {
-    let off = slot(p, i);
-    let end = usable(p);
-    if off < content_start(p) || off + 6 > end {
-        return Err(bad(pgno, "branch cell offset out of range"));
-    }
-    let child = get_u32(p, off);
-    let klen = get_u16(p, off + 4) as usize;
-    if off + 6 + klen > end {
-        return Err(bad(pgno, "branch cell out of range"));
-    }
-    Ok((child, off + 6..off + 6 + klen, 6 + klen))
-}
-
-/// Cell `i` as raw bytes range and key range, for either page type.
-fn raw_cell(p: &[u8], pgno: u32, i: usize) -> Result<(Range<usize>, Range<usize>)> {
-    if p[0] == PT_LEAF {
-        let c = leaf_cell(p, pgno, i)?;
-        let off = slot(p, i);
-        Ok((off..off + c.size, c.key))
-    } else {
-        let (_, k, size) = branch_cell(p, pgno, i)?;
-        let off = slot(p, i);
-        Ok((off..off + size, k))
-    }
-}
-
-/// Child pointer `i` of a branch (`i == n` is the right-most child).
-pub(crate) fn child_at(p: &[u8], pgno: u32, i: usize) -> Result<u32> {
-    let c = if i == ncells(p) {
-        right_child(p)
-    } else {
-        branch_cell(p, pgno, i)?.0
-    };
-    if c < 2 {
-        return Err(bad(pgno, "child page number out of range"));
-    }
-    Ok(c)
-}
-
-fn set_child_at(p: &mut [u8], i: usize, child: u32) {
-    if i == ncells(p) {
-        put_u32(p, 8, child);
-    } else {
-        let off = slot(p, i);
-        put_u32(p, off, child);
-    }
-}
-
-/// Index of the first cell whose key is >= `key` (leaf search), and whether
-/// it is equal.
-pub(crate) fn search_leaf(p: &[u8], pgno: u32, key: &[u8]) -> Result<(usize, bool)> {
-    let (mut lo, mut hi) = (0, ncells(p));
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        let c = leaf_cell(p, pgno, mid)?;
-        match p[c.key].cmp(key) {
-            Cmp::Less => lo = mid + 1,
-            Cmp::Equal => return Ok((mid, true)),
-            Cmp::Greater => hi = mid,
-        }
-    }
-    Ok((lo, false))
-}
-
-/// Index of the child of a branch that covers `key`: the first cell whose
-/// key is > `key`, or `n` (the right-most child).
-pub(crate) fn search_branch(p: &[u8], pgno: u32, key: &[u8]) -> Result<usize> {
-    let (mut lo, mut hi) = (0, ncells(p));
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        let (_, k, _) = branch_cell(p, pgno, mid)?;
-        if &p[k] <= key {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    Ok(lo)
-}
-
-fn init_page(p: &mut [u8], ty: u8) {
-    let u = usable(p);
-    p[..PAGE_HEADER].fill(0);
-    p[0] = ty;
-    set_ncells(p, 0);
-    put_u32(p, 4, u as u32);
-}
-
-fn free_space(p: &[u8]) -> usize {
-    content_start(p).saturating_sub(PAGE_HEADER + 2 * ncells(p))
-}
-
-/// Bytes a page's cells and slots occupy.
-fn used(p: &[u8]) -> usize {
-    usable(p) - content_start(p) + 2 * ncells(p)
-}
-
-/// Inserts raw cell bytes at index `i`; the caller checked the space.
-fn insert_cell(p: &mut [u8], i: usize, cell: &[u8]) {
-    let n = ncells(p);
-    let cs = content_start(p) - cell.len();
-    p[cs..cs + cell.len()].copy_from_slice(cell);
-    let sa = PAGE_HEADER + 2 * i;
-    p.copy_within(sa..PAGE_HEADER + 2 * n, sa + 2);
-    put_u16(p, sa, cs as u16);
-    put_u32(p, 4, cs as u32);
-    set_ncells(p, n + 1);
-}
-
-/// Removes cell `i` whose bytes are `cell` and compacts the content area.
-fn remove_cell(p: &mut [u8], i: usize, cell: Range<usize>) {
-    let n = ncells(p);
-    let cs = content_start(p);
-    let len = cell.len();
-    p.copy_within(cs..cell.start, cs + len);
-    for j in 0..n {
-        let o = slot(p, j);
-        if o < cell.start {
-            put_u16(p, PAGE_HEADER + 2 * j, (o + len) as u16);
-        }
-    }
-    let sa = PAGE_HEADER + 2 * i;
-    p.copy_within(sa + 2..PAGE_HEADER + 2 * n, sa);
-    put_u32(p, 4, (cs + len) as u32);
-    set_ncells(p, n - 1);
-}
-
-/// Appends cell bytes at the end of the slot array (building pages in key
-/// order).
-fn push_cell(p: &mut [u8], cell: &[u8]) {
-    let n = ncells(p);
-    insert_cell(p, n, cell);
-}
-
-/// Scratch memory a tree operation borrows besides the cache.
-pub(crate) struct Scratch<'s> {
-    /// A page-sized copy of a page being split or merged.
-    pub tmp: &'s mut [u8],
-    /// A new cell being built.
-    pub cell: &'s mut [u8],
-    /// A separator key travelling up or down the tree.
-    pub sep: &'s mut [u8],
-}
-
 /// A tree operation: the pager and scratch memory.
 pub(crate) struct Tree<'t, 'a, S: Storage> {
     pub pg: &'t mut Pager<'a, S>,
@@ -294,7 +35,7 @@ enum Src {
 
 impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
     fn ps(&self) -> usize {
-        self.pg.st.page_size
+        self.pg.page_size()
     }
 
     fn read_tree_page(&mut self, pgno: u32) -> Result<&[u8]> {
@@ -305,7 +46,7 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
 
     /// Creates an empty tree; returns its root page.
     pub(crate) fn create(&mut self) -> Result<u32> {
-        let (pgno, p) = self.pg.allocate()?;
+        let (pgno, p) = freelist::allocate(self.pg)?;
         init_page(p, PT_LEAF);
         Ok(pgno)
     }
@@ -391,7 +132,7 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
         let mut first = 0;
         let mut prev = 0;
         for chunk in val.chunks(cap) {
-            let (pgno, p) = self.pg.allocate()?;
+            let (pgno, p) = freelist::allocate(self.pg)?;
             p[0] = PT_OVERFLOW;
             p[OVFL_HEADER..OVFL_HEADER + chunk.len()].copy_from_slice(chunk);
             if prev == 0 {
@@ -417,7 +158,7 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
                 return Err(bad(pgno, "overflow chain reaches a non-overflow page"));
             }
             let next = get_u32(p, 4);
-            self.pg.free(pgno)?;
+            freelist::free(self.pg, pgno)?;
             pgno = next;
         }
         Ok(())
@@ -470,7 +211,7 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
     fn grow_root(&mut self, root: u32, right: u32) -> Result<()> {
         let ps = self.ps();
         self.scr.tmp[..ps].copy_from_slice(self.pg.read(root)?);
-        let (left, lp) = self.pg.allocate()?;
+        let (left, lp) = freelist::allocate(self.pg)?;
         lp.copy_from_slice(&self.scr.tmp[..ps]);
         let seplen = get_u16(self.scr.sep, 0) as usize;
         let c = &mut *self.scr.cell;
@@ -625,7 +366,7 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
         if !leaf {
             put_u32(lp, 8, mid_child);
         }
-        let (rpg, rp) = self.pg.allocate()?;
+        let (rpg, rp) = freelist::allocate(self.pg)?;
         init_page(rp, ty);
         for j in rs..total {
             match src(j) {
@@ -669,7 +410,7 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
             self.scr.tmp[..ps].copy_from_slice(cp);
             let wp = self.pg.write(root)?;
             wp.copy_from_slice(&self.scr.tmp[..ps]);
-            self.pg.free(child)?;
+            freelist::free(self.pg, child)?;
         }
         Ok(())
     }
@@ -705,7 +446,7 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
         let (ty, n, rc, u) = (cp[0], ncells(cp), right_child(cp), used(cp));
         let cap = usable(cp) - PAGE_HEADER;
         if n == 0 && (ty == PT_LEAF || rc == 0) {
-            self.pg.free(child)?;
+            freelist::free(self.pg, child)?;
             return self.remove_pointer(pgno, i);
         }
         if n == 0 {
@@ -714,7 +455,7 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
             // it by its child. The tree then has leaves at mixed depths, which
             // searches, cursors and splits handle (paths only get shorter).
             if !self.try_merge(pgno, i)? {
-                self.pg.free(child)?;
+                freelist::free(self.pg, child)?;
                 let wp = self.pg.write(pgno)?;
                 set_child_at(wp, i, rc);
             }
@@ -787,7 +528,7 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
             let (r, _) = raw_cell(&self.scr.tmp[..ps], b, k)?;
             push_cell(wa, &self.scr.tmp[r]);
         }
-        self.pg.free(b)?;
+        freelist::free(self.pg, b)?;
         let wp = self.pg.write(pgno)?;
         set_child_at(wp, j + 1, a);
         let off = slot(wp, j);
@@ -823,6 +564,6 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
                 }
             }
         }
-        self.pg.free(pgno)
+        freelist::free(self.pg, pgno)
     }
 }

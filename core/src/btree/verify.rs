@@ -9,9 +9,14 @@
 //! page count matches the freelist. Problems go into the report; only
 //! errors that stop the walk itself (I/O) are returned as errors.
 
-use crate::btree::{self, branch_cell, child_at, leaf_cell, ncells, right_child, MAX_DEPTH};
+use crate::btree::cursor::{self, Cursor};
+use crate::btree::freelist::trunk_capacity;
+use crate::btree::page::{
+    self, branch_cell, child_at, leaf_cell, ncells, right_child, MAX_DEPTH, MAX_KEY_CAP, OVFL_HEADER, PT_BRANCH, PT_FREELIST, PT_LEAF,
+    PT_OVERFLOW,
+};
 use crate::error::{Error, Result};
-use crate::format::{get_u32, PAGE_TRAILER, PT_BRANCH, PT_FREELIST, PT_LEAF, PT_OVERFLOW};
+use crate::format::{get_u32, PAGE_TRAILER};
 use crate::pager::Pager;
 use crate::storage::Storage;
 
@@ -27,7 +32,7 @@ pub struct Problem {
     pub what: &'static str,
 }
 
-/// The result of [`crate::Connection::verify`].
+/// The result of the integrity check ([`crate::Connection::verify`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VerifyReport {
     /// Pages in the database (the header's page count).
@@ -64,14 +69,14 @@ pub const fn bitmap_len(pages: u32) -> usize {
     (pages as usize).div_ceil(8) + 1
 }
 
-pub(crate) struct Walk<'v, 'a, S: Storage> {
-    pub pg: &'v mut Pager<'a, S>,
-    pub seen: &'v mut [u8],
-    pub rep: VerifyReport,
+struct Walk<'v, 'a, S: Storage> {
+    pg: &'v mut Pager<'a, S>,
+    seen: &'v mut [u8],
+    rep: VerifyReport,
     /// Key order across leaves: the last key seen and a pending lower bound.
-    last: heapless::Vec<u8, { crate::format::MAX_KEY_CAP }>,
+    last: heapless::Vec<u8, MAX_KEY_CAP>,
     have_last: bool,
-    lower: heapless::Vec<u8, { crate::format::MAX_KEY_CAP }>,
+    lower: heapless::Vec<u8, MAX_KEY_CAP>,
     have_lower: bool,
 }
 
@@ -84,7 +89,7 @@ fn io_only<T>(r: Result<T>) -> Result<Option<T>> {
 }
 
 impl<'v, 'a, S: Storage> Walk<'v, 'a, S> {
-    pub(crate) fn new(pg: &'v mut Pager<'a, S>, seen: &'v mut [u8], pages: u32) -> Self {
+    fn new(pg: &'v mut Pager<'a, S>, seen: &'v mut [u8], pages: u32) -> Self {
         seen.fill(0);
         let rep = VerifyReport {
             pages,
@@ -117,7 +122,7 @@ impl<'v, 'a, S: Storage> Walk<'v, 'a, S> {
     }
 
     /// Walks one tree; counts its entries (for a table tree).
-    pub(crate) fn tree(&mut self, root: u32) -> Result<u64> {
+    fn tree(&mut self, root: u32) -> Result<u64> {
         self.have_last = false;
         self.have_lower = false;
         self.node(root, 0)
@@ -150,7 +155,7 @@ impl<'v, 'a, S: Storage> Walk<'v, 'a, S> {
             self.rep.problem(pgno, "page fails its checksum or cannot be read");
             return Ok(0);
         };
-        if btree::check_header(p, pgno).is_err() {
+        if page::check_header(p, pgno).is_err() {
             self.rep.problem(pgno, "not a valid B+tree page");
             return Ok(0);
         }
@@ -163,7 +168,7 @@ impl<'v, 'a, S: Storage> Walk<'v, 'a, S> {
                     self.rep.problem(pgno, "leaf cell out of bounds");
                     return Ok(i as u64);
                 };
-                let mut key = heapless::Vec::<u8, { crate::format::MAX_KEY_CAP }>::new();
+                let mut key = heapless::Vec::<u8, MAX_KEY_CAP>::new();
                 let _ = key.extend_from_slice(&p[c.key.clone()]);
                 self.note_key(pgno, &key);
                 if let Some(first) = c.ovfl {
@@ -203,7 +208,7 @@ impl<'v, 'a, S: Storage> Walk<'v, 'a, S> {
     }
 
     fn overflow(&mut self, first: u32, vlen: u32) -> Result<()> {
-        let cap = self.pg.st.page_size - PAGE_TRAILER - 8;
+        let cap = self.pg.page_size() - PAGE_TRAILER - OVFL_HEADER;
         let pages = (vlen as usize).div_ceil(cap);
         let mut pgno = first;
         for k in 0..pages {
@@ -230,8 +235,8 @@ impl<'v, 'a, S: Storage> Walk<'v, 'a, S> {
     }
 
     /// Walks the freelist; returns the pages on it.
-    pub(crate) fn freelist(&mut self, head: u32) -> Result<u32> {
-        let cap = (self.pg.st.page_size - PAGE_TRAILER - 12) / 4;
+    fn freelist(&mut self, head: u32) -> Result<u32> {
+        let cap = trunk_capacity(self.pg.page_size());
         let mut trunk = head;
         let mut count = 0;
         while trunk != 0 {
@@ -267,11 +272,80 @@ impl<'v, 'a, S: Storage> Walk<'v, 'a, S> {
     }
 
     /// Reports every page from 2 to the page count that nothing owns.
-    pub(crate) fn leaks(&mut self) {
+    fn leaks(&mut self) {
         for pgno in 2..=self.rep.pages {
             if self.seen[pgno as usize / 8] & (1 << (pgno % 8)) == 0 {
                 self.rep.problem(pgno, "page leaked (owned by no tree and not free)");
             }
         }
+    }
+}
+
+/// The integrity check of the snapshot `pg` reads: the header, every tree
+/// (the catalog, the default table, each named table), every overflow
+/// chain, the freelist, and page ownership. `bitmap` must hold at least
+/// [`bitmap_len`]`(page count)` bytes. Problems go into the report; the
+/// errors are `InvalidArgument` (bitmap too small), `Io`, `Poisoned`.
+pub(crate) fn check_snapshot<S: Storage>(pg: &mut Pager<'_, S>, bitmap: &mut [u8]) -> Result<VerifyReport> {
+    let h = match pg.header() {
+        Ok(h) => h,
+        Err(e @ (Error::Io { .. } | Error::Poisoned)) => return Err(e),
+        Err(_) => {
+            let mut rep = VerifyReport::default();
+            rep.problem(1, "database header invalid");
+            return Ok(rep);
+        }
+    };
+    if bitmap.len() < bitmap_len(h.page_count) {
+        return Err(Error::InvalidArgument("verify bitmap shorter than bitmap_len(page count)"));
+    }
+    let n_pages = pg.snapshot_pages();
+    let writable = pg.writable();
+    let mut w = Walk::new(pg, bitmap, h.page_count);
+    if n_pages != 0 && n_pages != h.page_count && !writable {
+        w.rep.problem(1, "header page count differs from the commit's database size");
+    }
+    w.tree(h.catalog_root)?;
+    w.rep.entries += w.tree(h.default_root)?;
+    // Named tables: walk the catalog with a cursor.
+    let mut cur = Cursor::new();
+    cur.root = h.catalog_root;
+    let mut ok = keep_io(cursor::first(w.pg, &mut cur))?;
+    while ok {
+        let Some((leaf, i)) = cur.leaf() else { break };
+        let mut b = [0u8; 4];
+        let got = {
+            let p = w.pg.read(leaf)?;
+            match leaf_cell(p, leaf, i) {
+                Ok(c) if c.vlen == 4 && c.ovfl.is_none() => {
+                    b.copy_from_slice(&p[c.val]);
+                    true
+                }
+                _ => false,
+            }
+        };
+        if got {
+            w.rep.tables += 1;
+            let root = u32::from_le_bytes(b);
+            w.rep.entries += w.tree(root)?;
+        } else {
+            w.rep.problem(leaf, "catalog entry is not a page number");
+        }
+        ok = keep_io(cursor::step(w.pg, &mut cur, true))?;
+    }
+    let free = w.freelist(h.freelist_head)?;
+    if free != h.freelist_count {
+        w.rep.problem(1, "header free page count differs from the freelist");
+    }
+    w.leaks();
+    Ok(w.rep)
+}
+
+/// A cursor step of the integrity check: I/O errors stop the check, other
+/// errors (a damaged catalog) end the listing (the walk reports the pages).
+fn keep_io(r: Result<bool>) -> Result<bool> {
+    match r {
+        Err(e @ (Error::Io { .. } | Error::Poisoned)) => Err(e),
+        r => Ok(r.unwrap_or(false)),
     }
 }

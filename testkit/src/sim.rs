@@ -1,6 +1,7 @@
 //! A simulated disk that loses power: a [`Storage`] pair (database file and
-//! WAL) that models the OS page cache and the device, for crash testing
-//! (feature `sim`; it allocates, so it is for hosts, not firmware).
+//! WAL) that models the OS page cache and the device, for crash testing.
+//! It uses only the core's public `Storage` trait, so it tests any workload
+//! of yours as it tests Walden's own (`docs/RELIABILITY.md`).
 //!
 //! In the spirit of SQLite's crash VFS (`src/test6.c`) and FoundationDB's
 //! non-durable file:
@@ -35,7 +36,7 @@
 //! [`SimDisk::apply`] / [`SimDisk::begin`] replay them on a fresh disk.
 //!
 //! ```
-//! use walden_core::sim::{Crash, SimDisk};
+//! use walden_testkit::sim::{Crash, SimDisk};
 //! use walden_core::{cache_mem_len, region_words, sync::AtomicU32, Connection, FileKind, Options};
 //!
 //! let disk = SimDisk::new(42);
@@ -52,17 +53,12 @@
 //! // Reopen on disk.file(..) handles and a fresh region: "k" is there.
 //! ```
 
-extern crate alloc;
-
-use alloc::rc::Rc;
-use alloc::vec;
-use alloc::vec::Vec;
-use core::cell::RefCell;
+use std::cell::RefCell;
+use std::rc::Rc;
 
 use embedded_io::{ErrorKind, ErrorType};
-
-use crate::error::FileKind;
-use crate::storage::Storage;
+use walden_core::storage::Storage;
+use walden_core::FileKind;
 
 /// Errors of a [`SimFile`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -462,7 +458,7 @@ impl SimDisk {
     }
 
     /// A handle on one of the disk's files: a [`Storage`] for
-    /// [`crate::Connection::open`]. Any number of handles may exist.
+    /// [`walden_core::Connection::open`]. Any number of handles may exist.
     pub fn file(&self, file: FileKind) -> SimFile {
         SimFile { disk: self.clone(), file }
     }

@@ -38,12 +38,13 @@
 //!   spilled transaction) or all at once at a WAL restart, which requires
 //!   every WAL read mark to be locked; linear probing stays correct because
 //!   no older entry's probe path goes through a newer entry.
-//! - **Read marks**: see [`crate::Connection::begin_read`]. Slot 0 means "the
+//! - **Read marks**: see [`crate::wal::protocol`]. Slot 0 means "the
 //!   WAL is entirely backfilled and ignored": a checkpoint must lock it before
 //!   backfilling. Slots 1.. hold the last frame of a snapshot; a checkpoint
 //!   never backfills past the smallest mark with a nonzero share count; a
 //!   WAL restart must lock every slot 1...
 
+use crate::error::{Error, Result};
 use crate::sync::{fence, AtomicU32, Ordering};
 
 /// Value of the init word once a region has been recovered.
@@ -65,8 +66,29 @@ const W_CAPACITY: usize = 30;
 const W_HWM: usize = 31;
 const FIXED_WORDS: usize = 32;
 
+/// Fewest read-mark slots a region can have (slot 0 and one WAL slot).
+pub const MIN_READ_MARKS: u32 = 2;
 /// Most read-mark slots a region can have.
 pub const MAX_READ_MARKS: u32 = 64;
+/// Smallest frame capacity of a region.
+pub const MIN_WAL_FRAMES: u32 = 16;
+/// Largest frame capacity of a region (2^28 frames: 1 TiB of WAL at 4 KiB
+/// pages; the region is then 3 GiB).
+pub const MAX_WAL_FRAMES: u32 = 1 << 28;
+
+/// Checks a region's parameters: `read_marks` in
+/// [`MIN_READ_MARKS`]..=[`MAX_READ_MARKS`], `max_frames` in
+/// [`MIN_WAL_FRAMES`]..=[`MAX_WAL_FRAMES`]. Errors: `InvalidArgument`
+/// naming the limit.
+pub fn check_params(max_frames: u32, read_marks: u32) -> Result<()> {
+    if !(MIN_READ_MARKS..=MAX_READ_MARKS).contains(&read_marks) {
+        return Err(Error::InvalidArgument("read marks must be from 2 to 64"));
+    }
+    if !(MIN_WAL_FRAMES..=MAX_WAL_FRAMES).contains(&max_frames) {
+        return Err(Error::InvalidArgument("max WAL frames must be from 16 to 2^28"));
+    }
+    Ok(())
+}
 
 /// Hash slots for a frame capacity: the next power of two at or above
 /// twice the capacity.
@@ -171,15 +193,10 @@ pub(crate) struct Index<'r> {
 impl<'r> Index<'r> {
     /// Lays out a region for `max_frames` and `read_marks`; checks its size.
     /// Used when the region is first initialised.
-    pub(crate) fn layout(w: &'r [AtomicU32], max_frames: u32, read_marks: u32) -> crate::Result<Index<'r>> {
-        if !(2..=MAX_READ_MARKS).contains(&read_marks) {
-            return Err(crate::Error::InvalidArgument("read marks must be from 2 to 64"));
-        }
-        if !(16..=(1 << 28)).contains(&max_frames) {
-            return Err(crate::Error::InvalidArgument("max WAL frames must be from 16 to 2^28"));
-        }
+    pub(crate) fn layout(w: &'r [AtomicU32], max_frames: u32, read_marks: u32) -> Result<Index<'r>> {
+        check_params(max_frames, read_marks)?;
         if w.len() < region_words(max_frames, read_marks) {
-            return Err(crate::Error::InvalidArgument(
+            return Err(Error::InvalidArgument(
                 "wal-index region smaller than region_words(max_frames, read_marks)",
             ));
         }
@@ -198,9 +215,9 @@ impl<'r> Index<'r> {
 
     /// A view of a region another connection initialised, from the layout
     /// words stored in it.
-    pub(crate) fn attach(w: &'r [AtomicU32]) -> crate::Result<Option<Index<'r>>> {
+    pub(crate) fn attach(w: &'r [AtomicU32]) -> Result<Option<Index<'r>>> {
         if w.len() < FIXED_WORDS {
-            return Err(crate::Error::InvalidArgument("wal-index region too small"));
+            return Err(Error::InvalidArgument("wal-index region too small"));
         }
         // Acquire: pairs with the Release store of the init word, so the
         // layout words and the published header are visible.
@@ -376,9 +393,9 @@ impl<'r> Index<'r> {
 
     /// Records that `frame` holds `pgno`. Frames are inserted in increasing
     /// order by the write-lock holder. Error `Full` past the capacity.
-    pub(crate) fn insert(&self, frame: u32, pgno: u32) -> crate::Result<()> {
+    pub(crate) fn insert(&self, frame: u32, pgno: u32) -> Result<()> {
         if frame == 0 || frame > self.capacity {
-            return Err(crate::Error::Full {
+            return Err(Error::Full {
                 what: "wal-index frame capacity (max_wal_frames)",
             });
         }

@@ -7,9 +7,8 @@
 //! (in a write transaction), the next step re-seeks from the saved key, so a
 //! cursor survives puts and deletes of its own transaction.
 
-use crate::btree::{self, child_at, leaf_cell, ncells, search_branch, search_leaf, MAX_DEPTH};
+use crate::btree::page::{self, child_at, leaf_cell, ncells, search_branch, search_leaf, MAX_DEPTH, MAX_KEY_CAP, PT_LEAF};
 use crate::error::{corrupt, Error, FileKind, Result};
-use crate::format::{MAX_KEY_CAP, PT_LEAF};
 use crate::pager::Pager;
 use crate::storage::Storage;
 
@@ -87,7 +86,7 @@ fn load_key<S: Storage>(pg: &mut Pager<'_, S>, c: &mut Cursor) -> Result<()> {
 fn descend<S: Storage>(pg: &mut Pager<'_, S>, c: &mut Cursor, mut pgno: u32, last: bool) -> Result<bool> {
     for _ in 0..MAX_DEPTH {
         let p = pg.read(pgno)?;
-        btree::check_header(p, pgno)?;
+        page::check_header(p, pgno)?;
         let n = ncells(p);
         if p[0] == PT_LEAF {
             if n == 0 {
@@ -123,7 +122,7 @@ pub(crate) fn seek<S: Storage>(pg: &mut Pager<'_, S>, c: &mut Cursor, key: &[u8]
     let mut pgno = c.root;
     for _ in 0..MAX_DEPTH {
         let p = pg.read(pgno)?;
-        btree::check_header(p, pgno)?;
+        page::check_header(p, pgno)?;
         if p[0] == PT_LEAF {
             let (i, _) = search_leaf(p, pgno, key)?;
             let n = ncells(p);

@@ -1,0 +1,14 @@
+//! The B+trees of a database: the page format ([`page`]), the tree
+//! operations (`tree`), the freelist (`freelist`), cursors ([`cursor`]) and
+//! the integrity check ([`verify`]). Everything here reads and writes pages
+//! through the pager only; nothing here knows about the WAL.
+//!
+//! A database holds a catalog tree (table name -> root page, 4 bytes LE),
+//! a default table, and any number of named tables; values too large for a
+//! leaf cell go to overflow chains; free pages are on the freelist.
+
+pub mod cursor;
+pub(crate) mod freelist;
+pub mod page;
+pub(crate) mod tree;
+pub mod verify;

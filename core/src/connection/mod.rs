@@ -1,0 +1,262 @@
+//! A connection: one handle on a database, holding at most one transaction
+//! at a time (as a SQLite connection). Several connections share one
+//! wal-index region; each has its own storage handles and page cache.
+//!
+//! This module is thin orchestration: opening (recovery, creation), the
+//! transaction state machine and the commit ([`txn`](self)), and the table,
+//! key-value and cursor API (`tables`). The work is done by the layers
+//! below: `btree` over `pager` over `wal` over `storage`.
+
+mod tables;
+mod txn;
+
+use core::ops::Deref;
+
+use crate::error::{Error, Result};
+use crate::format::{self, DbHeader};
+use crate::options::Options;
+use crate::pager::{cache_mem_len, Pager, Pages, Scratch, MIN_CACHE_PAGES};
+use crate::storage::Storage;
+use crate::sync::AtomicU32;
+use crate::wal::index::{Index, IndexHeader};
+use crate::wal::protocol::read_header_retry;
+use crate::wal::recovery::recover;
+
+pub use tables::Table;
+
+/// Counters since the connection opened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConnStats {
+    /// Commits that wrote at least one frame.
+    pub commits: u64,
+    /// Checkpoints that ran (manual and automatic).
+    pub checkpoints: u64,
+    /// Syncs of the WAL and the database file.
+    pub syncs: u64,
+    /// WAL frames written.
+    pub frames_written: u64,
+    /// Frames recovered from the WAL when this connection ran recovery.
+    pub recovered_frames: u32,
+}
+
+/// The transaction state of a connection.
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    Idle,
+    Read { slot: usize },
+    Write { base: IndexHeader, failed: bool },
+}
+
+/// The layout parameters of the region (fixed by its first connection).
+#[derive(Debug, Clone, Copy)]
+struct Geometry {
+    max_frames: u32,
+    read_marks: u32,
+}
+
+impl Geometry {
+    fn index<'r>(&self, region: &'r [AtomicU32]) -> Result<Index<'r>> {
+        Index::layout(region, self.max_frames, self.read_marks)
+    }
+}
+
+/// A connection to a database: two storages (database file, WAL), a shared
+/// wal-index region `R` (a `&'static [AtomicU32]`, an `Arc<[AtomicU32]>`...),
+/// and cache memory `B` of [`cache_mem_len`] bytes.
+///
+/// A connection runs one transaction at a time: `begin_read`/`end_read` or
+/// `begin_write`/`commit`/`abort`. Reads see a snapshot; one writer at a time
+/// across all connections of the region.
+pub struct Connection<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> {
+    pages: Pages<S, B>,
+    region: R,
+    opts: Options,
+    geo: Geometry,
+    mode: Mode,
+    /// Transaction counter: table handles and cursors carry the value of
+    /// the transaction they belong to.
+    txn: u32,
+    /// Modification counter: a cursor re-seeks when it changed.
+    gen: u32,
+    poisoned: bool,
+    stats: ConnStats,
+}
+
+impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R, B> {
+    /// Opens a connection. If the region is not initialised (all zeros),
+    /// this connection runs recovery (`wal::recovery`): it validates the
+    /// database header, scans the WAL (salts and chained checksums, up to
+    /// the last commit frame) and builds the wal-index; when neither file
+    /// holds a database and `opts.create` is set, it then creates one as its
+    /// first commit (see `create_database`). Open the first connection of a
+    /// region before any other uses it.
+    ///
+    /// Errors: `InvalidArgument` (options, too little cache memory, region
+    /// too small, empty database without `create`), `Corrupt` and
+    /// `UnsupportedVersion` (database header), `Full` (the WAL has more
+    /// frames than `max_wal_frames`), `Io`.
+    pub fn open(mut db: S, mut wal: S, region: R, mut mem: B, opts: Options) -> Result<Self> {
+        format::check_page_size(opts.page_size)?;
+        let (geo, recovered, page_size, fresh);
+        match Index::attach(&region)? {
+            Some(idx) => {
+                geo = Geometry {
+                    max_frames: idx.capacity(),
+                    read_marks: idx.read_marks() as u32,
+                };
+                page_size = read_header_retry(&idx)?.page_size;
+                recovered = 0;
+                fresh = false;
+            }
+            None => {
+                geo = Geometry {
+                    max_frames: opts.max_wal_frames,
+                    read_marks: opts.read_marks,
+                };
+                let idx = geo.index(&region)?;
+                let r = recover(&mut db, &mut wal, &idx, mem.as_mut(), &opts, |ps| cache_mem_len(ps, MIN_CACHE_PAGES))?;
+                page_size = r.page_size;
+                recovered = r.frames;
+                fresh = r.fresh;
+            }
+        }
+        let mut c = Connection {
+            pages: Pages::new(db, wal, mem, page_size)?,
+            region,
+            opts,
+            geo,
+            mode: Mode::Idle,
+            txn: 0,
+            gen: 0,
+            poisoned: false,
+            stats: ConnStats {
+                recovered_frames: recovered,
+                ..ConnStats::default()
+            },
+        };
+        if fresh {
+            c.create_database()?;
+        }
+        Ok(c)
+    }
+
+    /// Creates the database as its first commit: page 1 (the header), the
+    /// empty catalog (page 2) and the empty default table (page 3) go to
+    /// the WAL as frames, the third a commit frame; the database file stays
+    /// empty until a checkpoint. A crash before the commit is durable
+    /// leaves no committed frame, and the next open creates it again.
+    fn create_database(&mut self) -> Result<()> {
+        self.begin_write()?;
+        let r = (|| {
+            let ckpt_seq = self.pages.writer().map(|w| w.ckpt_seq).unwrap_or(0);
+            let ps = self.pages.page_size();
+            let (mut pg, _) = self.parts()?;
+            let h = DbHeader {
+                page_size: ps as u32,
+                page_count: 3,
+                freelist_head: 0,
+                freelist_count: 0,
+                catalog_root: 2,
+                default_root: 3,
+                change_counter: 0,
+                wal_seq: ckpt_seq,
+            };
+            h.encode(pg.fresh(1)?);
+            for pgno in [2, 3] {
+                crate::btree::page::init_page(pg.fresh(pgno)?, crate::btree::page::PT_LEAF);
+            }
+            Ok(())
+        })();
+        self.fail_txn(r)?;
+        self.commit().map(drop)
+    }
+
+    /// Page size of the database in bytes.
+    pub fn page_size(&self) -> u32 {
+        self.pages.page_size() as u32
+    }
+    /// Pages the cache holds.
+    pub fn cache_pages(&self) -> usize {
+        self.pages.cache_pages()
+    }
+    /// Largest key in bytes at this page size (see
+    /// [`crate::btree::page::max_key_len`]).
+    pub fn max_key_len(&self) -> usize {
+        crate::btree::page::max_key_len(self.page_size())
+    }
+    /// The options the connection was opened with.
+    pub fn options(&self) -> &Options {
+        &self.opts
+    }
+    /// Counters since open.
+    pub fn stats(&self) -> ConnStats {
+        let w = self.pages.writer_stats();
+        ConnStats {
+            frames_written: w.frames,
+            syncs: self.stats.syncs + w.header_syncs,
+            ..self.stats
+        }
+    }
+    /// Whether a transaction is open, and whether it is a write transaction.
+    pub fn in_transaction(&self) -> Option<bool> {
+        match self.mode {
+            Mode::Idle => None,
+            Mode::Read { .. } => Some(false),
+            Mode::Write { .. } => Some(true),
+        }
+    }
+
+    /// The published wal-index header: frames in the WAL (`mx_frame`), pages,
+    /// salts, checkpoint sequence; and the backfilled frame count.
+    /// Errors: `Protocol` (the header kept changing), `InvalidArgument` (a
+    /// damaged region).
+    pub fn wal_state(&self) -> Result<(IndexHeader, u32)> {
+        let idx = self.geo.index(&self.region)?;
+        Ok((read_header_retry(&idx)?, idx.nbackfill()))
+    }
+
+    /// The pager bound to the wal-index, and the scratch memory.
+    fn parts(&mut self) -> Result<(Pager<'_, S>, Scratch<'_>)> {
+        let idx = self.geo.index(&self.region)?;
+        Ok(self.pages.bind(idx))
+    }
+
+    fn check_usable(&self) -> Result<()> {
+        let idx = self.geo.index(&self.region)?;
+        if self.poisoned || idx.poisoned() {
+            return Err(Error::Poisoned);
+        }
+        Ok(())
+    }
+
+    /// Usable, writable, and no transaction open.
+    fn check_idle_writable(&self) -> Result<()> {
+        self.check_usable()?;
+        if self.opts.read_only {
+            return Err(Error::ReadOnly);
+        }
+        if !matches!(self.mode, Mode::Idle) {
+            return Err(Error::InvalidArgument("a transaction is already open on this connection"));
+        }
+        Ok(())
+    }
+
+    /// An `Io` error poisons this connection and the region (every
+    /// connection of the database), as the error type documents.
+    fn poison_on_io<T>(&mut self, r: Result<T>) -> Result<T> {
+        if let Err(Error::Io { .. }) = r {
+            self.poisoned = true;
+            if let Ok(idx) = self.geo.index(&self.region) {
+                idx.poison();
+            }
+        }
+        r
+    }
+}
+
+impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Drop for Connection<S, R, B> {
+    fn drop(&mut self) {
+        self.abort();
+        self.end_read();
+    }
+}

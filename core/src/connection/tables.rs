@@ -1,0 +1,350 @@
+//! The table, key-value and cursor API of a connection: thin wrappers that
+//! check the transaction state and the arguments, bind the pager and run
+//! the B+tree (`crate::btree`).
+
+use core::ops::Deref;
+
+use super::{Connection, Mode};
+use crate::btree::cursor::{self, Cursor};
+use crate::btree::page::leaf_cell;
+use crate::btree::tree::Tree;
+use crate::btree::verify::{check_snapshot, VerifyReport};
+use crate::error::{corrupt, Error, FileKind, Result};
+use crate::format::DbHeader;
+use crate::storage::Storage;
+use crate::sync::AtomicU32;
+
+/// A table of the open transaction: a handle valid until the transaction
+/// ends or a table is dropped in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Table {
+    root: u32,
+    txn: u32,
+}
+
+impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R, B> {
+    // ------------------------------------------------------------------
+    // Tables
+    // ------------------------------------------------------------------
+
+    fn in_txn(&self) -> Result<()> {
+        match self.mode {
+            Mode::Idle => Err(Error::InvalidArgument("no transaction is open")),
+            Mode::Write { failed: true, .. } => Err(Error::InvalidArgument("the write transaction failed earlier; abort it")),
+            _ => Ok(()),
+        }
+    }
+
+    fn check_table(&self, t: Table) -> Result<u32> {
+        self.in_txn()?;
+        if t.txn != self.txn {
+            return Err(Error::InvalidArgument(
+                "table handle from another transaction (or its table was dropped)",
+            ));
+        }
+        Ok(t.root)
+    }
+
+    fn check_key(&self, key: &[u8]) -> Result<()> {
+        if key.len() > self.max_key_len() {
+            return Err(Error::InvalidArgument("key longer than max_key_len(page_size)"));
+        }
+        Ok(())
+    }
+
+    /// The default (unnamed) table, which every database has.
+    pub fn default_table(&mut self) -> Result<Table> {
+        let h = self.header()?;
+        Ok(Table {
+            root: h.default_root,
+            txn: self.txn,
+        })
+    }
+
+    /// The table named `name`, or `None`. Names are byte strings of 1 to
+    /// `max_key_len` bytes.
+    pub fn table(&mut self, name: &[u8]) -> Result<Option<Table>> {
+        self.in_txn()?;
+        if name.is_empty() {
+            return Err(Error::InvalidArgument("empty table name"));
+        }
+        self.check_key(name)?;
+        let r = (|| {
+            let (mut pg, scr) = self.parts()?;
+            let cat = pg.header()?.catalog_root;
+            let mut t = Tree { pg: &mut pg, scr };
+            let Some((leaf, i)) = t.find(cat, name)? else { return Ok(None) };
+            let mut b = [0u8; 4];
+            if t.read_value(leaf, i, 0, &mut b)? != 4 {
+                return Err(corrupt(FileKind::Database, leaf, "catalog entry is not a page number"));
+            }
+            Ok(Some(u32::from_le_bytes(b)))
+        })();
+        let Some(root) = self.poison_on_io(r)? else { return Ok(None) };
+        Ok(Some(Table { root, txn: self.txn }))
+    }
+
+    /// The table named `name`, created (empty) if missing. Write transaction
+    /// only.
+    pub fn create_table(&mut self, name: &[u8]) -> Result<Table> {
+        if let Some(t) = self.table(name)? {
+            return Ok(t);
+        }
+        self.write_state()?;
+        let r = (|| {
+            let (mut pg, scr) = self.parts()?;
+            let cat = pg.header()?.catalog_root;
+            let mut t = Tree { pg: &mut pg, scr };
+            let root = t.create()?;
+            t.insert(cat, name, &root.to_le_bytes())?;
+            Ok(root)
+        })();
+        let root = self.fail_txn(r)?;
+        self.gen = self.gen.wrapping_add(1);
+        Ok(Table { root, txn: self.txn })
+    }
+
+    /// Drops the table named `name` and frees its pages; returns whether it
+    /// existed. Invalidates every `Table` handle of the transaction. Write
+    /// transaction only.
+    pub fn drop_table(&mut self, name: &[u8]) -> Result<bool> {
+        self.write_state()?;
+        let Some(t) = self.table(name)? else { return Ok(false) };
+        let r = (|| {
+            let (mut pg, scr) = self.parts()?;
+            let cat = pg.header()?.catalog_root;
+            let mut tr = Tree { pg: &mut pg, scr };
+            tr.delete(cat, name)?;
+            tr.free_tree(t.root)
+        })();
+        self.fail_txn(r)?;
+        self.txn = self.txn.wrapping_add(1);
+        self.gen = self.gen.wrapping_add(1);
+        Ok(true)
+    }
+
+    /// The catalog as a table: keys are table names, values their root page
+    /// (4 bytes LE). Read it with a cursor to list tables.
+    pub fn catalog(&mut self) -> Result<Table> {
+        let h = self.header()?;
+        Ok(Table {
+            root: h.catalog_root,
+            txn: self.txn,
+        })
+    }
+
+    // ------------------------------------------------------------------
+    // Keys and values
+    // ------------------------------------------------------------------
+
+    /// Copies the value of `key` into `out`; returns its length in bytes, or
+    /// `None` if absent. Errors: `BufferTooSmall { needed }` when `out` is
+    /// shorter than the value (nothing copied), `InvalidArgument` (key too
+    /// long, stale table), `Corrupt`, `Io`, and in a write transaction
+    /// `Full`: a read that must bring a page into a cache whose every page
+    /// is dirty spills one to the WAL, which may be at `max_wal_frames`
+    /// (the transaction stays usable). The same errors apply to
+    /// [`Connection::value_len`], [`Connection::read_value`], the cursor
+    /// methods and [`Connection::verify`].
+    pub fn get(&mut self, t: Table, key: &[u8], out: &mut [u8]) -> Result<Option<usize>> {
+        let Some(len) = self.value_len(t, key)? else { return Ok(None) };
+        if out.len() < len {
+            return Err(Error::BufferTooSmall { needed: len });
+        }
+        self.read_value(t, key, 0, &mut out[..len])
+    }
+
+    /// Length in bytes of the value of `key`, or `None` if absent.
+    pub fn value_len(&mut self, t: Table, key: &[u8]) -> Result<Option<usize>> {
+        let root = self.check_table(t)?;
+        self.check_key(key)?;
+        let r = (|| {
+            let (mut pg, scr) = self.parts()?;
+            let mut tr = Tree { pg: &mut pg, scr };
+            let Some((leaf, i)) = tr.find(root, key)? else { return Ok(None) };
+            let p = tr.pg.read(leaf)?;
+            Ok(Some(leaf_cell(p, leaf, i)?.vlen as usize))
+        })();
+        self.poison_on_io(r)
+    }
+
+    /// Copies up to `out.len()` bytes of the value of `key` starting at byte
+    /// `offset` of the value; returns the bytes copied (0 past the end), or
+    /// `None` if the key is absent. Reads a large value piece by piece.
+    pub fn read_value(&mut self, t: Table, key: &[u8], offset: usize, out: &mut [u8]) -> Result<Option<usize>> {
+        let root = self.check_table(t)?;
+        self.check_key(key)?;
+        let r = (|| {
+            let (mut pg, scr) = self.parts()?;
+            let mut tr = Tree { pg: &mut pg, scr };
+            let Some((leaf, i)) = tr.find(root, key)? else { return Ok(None) };
+            tr.read_value(leaf, i, offset, out).map(Some)
+        })();
+        self.poison_on_io(r)
+    }
+
+    /// Inserts or replaces `key` with `value` (up to 4 GiB - 1 bytes; values
+    /// too large for a page go to overflow pages). Write transaction only.
+    /// Errors: `ReadOnly`, `InvalidArgument` (key longer than
+    /// [`Connection::max_key_len`], value of 4 GiB or more, stale table),
+    /// `Full`, `Io`, `Corrupt`. After an error other than `InvalidArgument`,
+    /// the transaction can only be aborted.
+    pub fn put(&mut self, t: Table, key: &[u8], value: &[u8]) -> Result<()> {
+        self.write_state()?;
+        let root = self.check_table(t)?;
+        self.check_key(key)?;
+        if value.len() > u32::MAX as usize {
+            return Err(Error::InvalidArgument("value of 4 GiB or more"));
+        }
+        let r = (|| {
+            let (mut pg, scr) = self.parts()?;
+            Tree { pg: &mut pg, scr }.insert(root, key, value)
+        })();
+        self.gen = self.gen.wrapping_add(1);
+        self.fail_txn(r)
+    }
+
+    /// Deletes `key`; returns whether it was present. Write transaction only.
+    pub fn delete(&mut self, t: Table, key: &[u8]) -> Result<bool> {
+        self.write_state()?;
+        let root = self.check_table(t)?;
+        self.check_key(key)?;
+        let r = (|| {
+            let (mut pg, scr) = self.parts()?;
+            Tree { pg: &mut pg, scr }.delete(root, key)
+        })();
+        self.gen = self.gen.wrapping_add(1);
+        self.fail_txn(r)
+    }
+
+    // ------------------------------------------------------------------
+    // Cursors
+    // ------------------------------------------------------------------
+
+    fn cursor_prep(&mut self, c: &mut Cursor, t: Table) -> Result<()> {
+        c.root = self.check_table(t)?;
+        c.txn = self.txn;
+        c.gen = self.gen;
+        c.valid = false;
+        Ok(())
+    }
+
+    /// Positions `c` on the first entry of `t`; returns false if `t` is empty.
+    /// Errors of this and every cursor method: as [`Connection::get`].
+    pub fn cursor_first(&mut self, c: &mut Cursor, t: Table) -> Result<bool> {
+        self.cursor_prep(c, t)?;
+        let r = (|| {
+            let (mut pg, _) = self.parts()?;
+            cursor::first(&mut pg, c)
+        })();
+        self.poison_on_io(r)
+    }
+
+    /// Positions `c` on the last entry of `t`; returns false if `t` is empty.
+    pub fn cursor_last(&mut self, c: &mut Cursor, t: Table) -> Result<bool> {
+        self.cursor_prep(c, t)?;
+        let r = (|| {
+            let (mut pg, _) = self.parts()?;
+            cursor::last(&mut pg, c)
+        })();
+        self.poison_on_io(r)
+    }
+
+    /// Positions `c` on the first entry of `t` whose key is >= `key`; returns
+    /// false if there is none.
+    pub fn cursor_seek(&mut self, c: &mut Cursor, t: Table, key: &[u8]) -> Result<bool> {
+        self.check_key(key)?;
+        self.cursor_prep(c, t)?;
+        let r = (|| {
+            let (mut pg, _) = self.parts()?;
+            cursor::seek(&mut pg, c, key)
+        })();
+        self.poison_on_io(r)
+    }
+
+    fn cursor_move(&mut self, c: &mut Cursor, fwd: bool) -> Result<bool> {
+        self.in_txn()?;
+        if !c.valid {
+            return Ok(false);
+        }
+        if c.txn != self.txn {
+            return Err(Error::InvalidArgument("cursor from another transaction"));
+        }
+        let gen = self.gen;
+        let r = (|| {
+            let (mut pg, _) = self.parts()?;
+            if c.gen != gen {
+                c.gen = gen;
+                let on_key = cursor::resync(&mut pg, c)?;
+                if !c.valid {
+                    // Nothing at or after the saved key.
+                    return if fwd { Ok(false) } else { cursor::last(&mut pg, c) };
+                }
+                if !on_key && fwd {
+                    return Ok(true);
+                }
+            }
+            cursor::step(&mut pg, c, fwd)
+        })();
+        self.poison_on_io(r)
+    }
+
+    /// Moves `c` to the next entry; returns false past the end.
+    pub fn cursor_next(&mut self, c: &mut Cursor) -> Result<bool> {
+        self.cursor_move(c, true)
+    }
+
+    /// Moves `c` to the previous entry; returns false before the start.
+    pub fn cursor_prev(&mut self, c: &mut Cursor) -> Result<bool> {
+        self.cursor_move(c, false)
+    }
+
+    /// Length in bytes of the value under `c`.
+    pub fn cursor_value_len(&mut self, c: &Cursor) -> Result<usize> {
+        self.in_txn()?;
+        let (leaf, i) = c.leaf().ok_or(Error::InvalidArgument("cursor is not on an entry"))?;
+        if c.gen != self.gen || c.txn != self.txn {
+            return Err(Error::InvalidArgument("cursor moved by a modification; step it first"));
+        }
+        let r = (|| {
+            let (mut pg, _) = self.parts()?;
+            let p = pg.read(leaf)?;
+            Ok(leaf_cell(p, leaf, i)?.vlen as usize)
+        })();
+        self.poison_on_io(r)
+    }
+
+    /// Copies value bytes under `c` from `offset` into `out`; returns bytes
+    /// copied.
+    pub fn cursor_value(&mut self, c: &Cursor, offset: usize, out: &mut [u8]) -> Result<usize> {
+        self.cursor_value_len(c)?;
+        let (leaf, i) = c.leaf().ok_or(Error::InvalidArgument("cursor is not on an entry"))?;
+        let r = (|| {
+            let (mut pg, scr) = self.parts()?;
+            Tree { pg: &mut pg, scr }.read_value(leaf, i, offset, out)
+        })();
+        self.poison_on_io(r)
+    }
+
+    /// Checks the integrity of the open transaction's snapshot (see
+    /// [`crate::verify`]). `bitmap` is scratch memory of at least
+    /// [`crate::verify::bitmap_len`]`(page count)` bytes. Problems are in the
+    /// report; errors are only `InvalidArgument` (no transaction, bitmap too
+    /// small), `Io`, `Poisoned`.
+    pub fn verify(&mut self, bitmap: &mut [u8]) -> Result<VerifyReport> {
+        self.in_txn()?;
+        let (mut pg, _) = self.parts()?;
+        check_snapshot(&mut pg, bitmap)
+    }
+
+    /// The database header as the open transaction sees it.
+    pub fn header(&mut self) -> Result<DbHeader> {
+        self.in_txn()?;
+        let r = (|| {
+            let (mut pg, _) = self.parts()?;
+            pg.header()
+        })();
+        self.poison_on_io(r)
+    }
+}
+

@@ -1,0 +1,151 @@
+//! What a caller chooses: the options of a connection, the sync modes and
+//! the checkpoint modes. Plain data; the layers that act on them check them
+//! (the wal-index its layout, the pager its memory, recovery the page size).
+
+use core::fmt;
+use core::str::FromStr;
+
+use crate::format;
+
+/// When a commit's frames are made durable (SQLite's `PRAGMA synchronous`
+/// in WAL mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SyncMode {
+    /// Never sync. An OS crash or power cut may corrupt the database; a
+    /// process crash loses nothing.
+    Off,
+    /// Sync the WAL before a checkpoint copies frames and the database file
+    /// after it, and a new WAL header before the first frame of its
+    /// generation; no sync per commit. A power cut may lose the last commits
+    /// but never consistency.
+    Normal,
+    /// Sync the WAL on every commit, one sync per commit: an acknowledged
+    /// commit survives a power cut. The default. Two exceptions add syncs:
+    /// the first commit of a WAL generation (after a restart) syncs the new
+    /// WAL header before its frames, as SQLite's `syncHeader`; a commit that
+    /// runs the automatic checkpoint adds that checkpoint's syncs of the WAL
+    /// and the database file.
+    #[default]
+    Full,
+}
+
+/// How much a checkpoint does (SQLite's `sqlite3_wal_checkpoint_v2` modes).
+///
+/// Parses from and prints as `passive`, `full`, `restart`, `truncate`
+/// (`FromStr`, `Display`), the names the CLI and the C header use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckpointMode {
+    /// Copy as many frames as possible without waiting for anyone.
+    Passive,
+    /// Take the write lock and copy every frame; `Busy` if a reader's
+    /// snapshot still needs frames, or a writer is active.
+    Full,
+    /// As `Full`, then restart the WAL (new salts) so that the next writer
+    /// writes from its beginning; `Busy` if a reader still uses the WAL.
+    Restart,
+    /// As `Restart`, then truncate the WAL file to zero bytes.
+    Truncate,
+}
+
+impl CheckpointMode {
+    /// Every mode, weakest first.
+    pub const ALL: [CheckpointMode; 4] = [
+        CheckpointMode::Passive,
+        CheckpointMode::Full,
+        CheckpointMode::Restart,
+        CheckpointMode::Truncate,
+    ];
+
+    /// The mode's lower-case name: `passive`, `full`, `restart`, `truncate`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            CheckpointMode::Passive => "passive",
+            CheckpointMode::Full => "full",
+            CheckpointMode::Restart => "restart",
+            CheckpointMode::Truncate => "truncate",
+        }
+    }
+}
+
+impl fmt::Display for CheckpointMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The error of parsing a [`CheckpointMode`]: the name was none of
+/// `passive`, `full`, `restart`, `truncate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnknownCheckpointMode;
+
+impl fmt::Display for UnknownCheckpointMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("unknown checkpoint mode (expected passive, full, restart or truncate)")
+    }
+}
+
+impl core::error::Error for UnknownCheckpointMode {}
+
+impl FromStr for CheckpointMode {
+    type Err = UnknownCheckpointMode;
+    /// Parses a mode name, ignoring ASCII case.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        CheckpointMode::ALL
+            .into_iter()
+            .find(|m| m.name().eq_ignore_ascii_case(s))
+            .ok_or(UnknownCheckpointMode)
+    }
+}
+
+/// Result of a checkpoint, in frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CheckpointInfo {
+    /// Frames in the WAL after the checkpoint (0 after a restart).
+    pub wal_frames: u32,
+    /// Frames of those already copied into the database file.
+    pub backfilled: u32,
+}
+
+/// Options of a connection. The first connection to a region fixes the
+/// region's layout (`max_wal_frames`, `read_marks`; limits in
+/// [`crate::wal::index`]); `page_size` is used only when the database is
+/// created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Page size in bytes for a new database: a power of two, 512..=65536.
+    pub page_size: u32,
+    /// Durability of commits.
+    pub sync: SyncMode,
+    /// Run a passive checkpoint after a commit that leaves at least this many
+    /// frames in the WAL; 0 disables. Default 1,000 frames.
+    pub autocheckpoint_frames: u32,
+    /// Frames the wal-index can hold (the WAL's largest size in frames),
+    /// [`crate::wal::index::MIN_WAL_FRAMES`] to
+    /// [`crate::wal::index::MAX_WAL_FRAMES`]. Default 4,096.
+    pub max_wal_frames: u32,
+    /// Read-mark slots, slot 0 included
+    /// ([`crate::wal::index::MIN_READ_MARKS`] to
+    /// [`crate::wal::index::MAX_READ_MARKS`]). Default 8.
+    pub read_marks: u32,
+    /// Refuse writes.
+    pub read_only: bool,
+    /// Create the database when the database storage is empty.
+    pub create: bool,
+    /// Seed for WAL salts (any value; a random one is better).
+    pub salt_seed: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            page_size: format::DEFAULT_PAGE_SIZE,
+            sync: SyncMode::Full,
+            autocheckpoint_frames: 1000,
+            max_wal_frames: 4096,
+            read_marks: 8,
+            read_only: false,
+            create: true,
+            salt_seed: 0x9e37_79b9,
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! The checkpoint: copying WAL frames back into the database file
+//! (backfill), checking what was copied (read-back), and restarting or
+//! truncating the WAL, as SQLite's `walCheckpoint`.
+//!
+//! # Order of work
+//!
+//! 1. **Locks.** The checkpoint lock (`Busy` if held); for `Full`,
+//!    `Restart` and `Truncate` also the write lock, so that no commit
+//!    happens meanwhile; `Passive` runs beside a writer.
+//! 2. **Safe frame** ([`crate::wal::protocol`]): the last commit frame,
+//!    lowered to the smallest mark of a shared WAL read-mark slot. A reader
+//!    whose snapshot ends at frame `m` reads every page not in frames 1..m
+//!    from the database file, so no frame after `m` may reach it.
+//! 3. **Slot 0.** With something to copy, read-mark slot 0 is locked
+//!    exclusively (its readers read the database file alone); if it is
+//!    shared, `Passive` copies nothing and the other modes return `Busy`.
+//! 4. **Backfill** of frames `nbackfill + 1 ..= safe`:
+//!    - sync the WAL (unless `Off`): no page reaches the database file before
+//!      the frame it came from is durable (the write-ahead rule);
+//!    - check that the safe frame is a commit frame: a checkpoint ends on a
+//!      transaction boundary;
+//!    - check every frame of the range with the frame reader
+//!      ([`crate::wal::frames`]) before copying anything, and that each holds
+//!      the page the wal-index says: a frame whose body a lost or
+//!      misdirected write left stale still holds a validly sealed older
+//!      image, which only the chain exposes; and checking first means a
+//!      failure never leaves part of a transaction in the database file;
+//!    - copy the newest frame at or below the safe frame of each page within
+//!      the committed database size (its page checksum verified again);
+//!    - shrink the database file to the committed size if it is longer;
+//!    - sync the database file (unless `Off`);
+//!    - read back every page copied and compare it with its frame: a write
+//!      the storage lost or put elsewhere leaves the old, validly sealed
+//!      page in place, which no checksum tells from the new one (`Corrupt`).
+//!
+//!    Only then is the new `nbackfill` published; after a failure it stays,
+//!    so the WAL stays authoritative for those frames and a later
+//!    checkpoint copies them again.
+//! 5. **Modes.** `Passive` returns `(frames, backfilled)`; the others return
+//!    `Busy` unless every frame is backfilled. `Restart` then restarts the
+//!    WAL (every WAL read mark locked, new salts; `Busy` if a reader still
+//!    uses the WAL); `Truncate` also truncates the WAL file to zero bytes
+//!    and syncs it (unless `Off`). Nothing is written in place first: page
+//!    1 in the database file carries the WAL generation of the last commit
+//!    (`wal_seq`), and recovery of an empty WAL starts above it.
+//!
+//! Why the writer needs no read mark: a checkpoint copies only frames at or
+//! below the latest commit, and every page it writes is in the WAL at or
+//! below the writer's snapshot, so the writer reads it from the WAL.
+
+use crate::error::{corrupt, Error, FileKind, Result};
+use crate::format::{self, FrameHeader, FRAME_HEADER_LEN, WAL_HEADER_LEN};
+use crate::options::{CheckpointInfo, CheckpointMode, SyncMode};
+use crate::pager::FileIo;
+use crate::storage::{io_err, Storage};
+use crate::wal::frames::{read_wal_header, FrameReader};
+use crate::wal::index::{Index, IndexHeader};
+use crate::wal::protocol::{backfill_protocol, try_restart};
+
+/// Runs a checkpoint of `mode` with the files and scratch memory of `io`:
+/// takes and releases the locks, backfills, restarts or truncates. `syncs`
+/// counts the syncs made. `seed` seeds the salts of a restart.
+///
+/// Errors: `Busy` (a lock is held, or a reader needs frames or the WAL),
+/// `Corrupt` (a frame fails its check, a page reads back different), `Io`.
+pub(crate) fn checkpoint<S: Storage>(
+    io: FileIo<'_, S>,
+    idx: &Index<'_>,
+    mode: CheckpointMode,
+    sync: SyncMode,
+    seed: u32,
+    syncs: &mut u64,
+) -> Result<CheckpointInfo> {
+    if !idx.try_lock_checkpoint() {
+        return Err(Error::Busy);
+    }
+    let want_writer = mode != CheckpointMode::Passive;
+    if want_writer && !idx.try_lock_writer() {
+        idx.unlock_checkpoint();
+        return Err(Error::Busy);
+    }
+    let r = Checkpointer { io, idx, sync, syncs }.run(mode, seed);
+    if want_writer {
+        idx.unlock_writer();
+    }
+    idx.unlock_checkpoint();
+    r
+}
+
+struct Checkpointer<'c, 'a, S: Storage> {
+    io: FileIo<'a, S>,
+    idx: &'c Index<'c>,
+    sync: SyncMode,
+    syncs: &'c mut u64,
+}
+
+impl<S: Storage> Checkpointer<'_, '_, S> {
+    fn run(&mut self, mode: CheckpointMode, seed: u32) -> Result<CheckpointInfo> {
+        let idx = self.idx;
+        let (hdr, backfilled) = backfill_protocol(idx, mode == CheckpointMode::Passive, |hdr, nb, safe| self.backfill(hdr, nb, safe))?;
+        let mx = hdr.mx_frame;
+        let info = CheckpointInfo {
+            wal_frames: mx,
+            backfilled,
+        };
+        if mode == CheckpointMode::Passive {
+            return Ok(info);
+        }
+        if backfilled < mx {
+            return Err(Error::Busy);
+        }
+        if mode == CheckpointMode::Full {
+            return Ok(info);
+        }
+        if mx > 0 && try_restart(idx, &hdr, seed).is_none() {
+            return Err(Error::Busy);
+        }
+        if mode == CheckpointMode::Truncate {
+            self.io.wal.set_len(0).map_err(io_err(FileKind::Wal))?;
+            if self.sync != SyncMode::Off {
+                self.sync_file(FileKind::Wal)?;
+            }
+        }
+        Ok(CheckpointInfo::default())
+    }
+
+    fn sync_file(&mut self, file: FileKind) -> Result<()> {
+        *self.syncs += 1;
+        match file {
+            FileKind::Wal => self.io.wal.sync().map_err(io_err(FileKind::Wal)),
+            FileKind::Database => self.io.db.sync().map_err(io_err(FileKind::Database)),
+        }
+    }
+
+    /// Copies frames `nb+1..=safe` (the newest version of each page) into
+    /// the database file, after checking them all.
+    fn backfill(&mut self, hdr: &IndexHeader, nb: u32, safe: u32) -> Result<()> {
+        if self.sync != SyncMode::Off {
+            self.sync_file(FileKind::Wal)?;
+        }
+        let ps = hdr.page_size;
+        let mut fh = [0u8; FRAME_HEADER_LEN];
+        let n = self.io.wal.read_at(format::frame_offset(safe, ps), &mut fh).map_err(io_err(FileKind::Wal))?;
+        let commit_size = FrameHeader::decode(&fh).commit_size;
+        if n < FRAME_HEADER_LEN || (safe == hdr.mx_frame && commit_size != hdr.n_pages) || commit_size == 0 {
+            return Err(corrupt(FileKind::Wal, 0, "checkpoint end is not a commit frame"));
+        }
+        self.check_chain(hdr, nb, safe)?;
+        let idx = self.idx;
+        for f in nb + 1..=safe {
+            let pgno = idx.frame_pgno(f);
+            if pgno > commit_size || idx.lookup(pgno, safe) != Some(f) {
+                continue;
+            }
+            let tmp = &mut self.io.scratch[..ps as usize];
+            let off = format::frame_offset(f, ps) + FRAME_HEADER_LEN as u64;
+            let got = self.io.wal.read_at(off, tmp).map_err(io_err(FileKind::Wal))?;
+            if got < ps as usize {
+                return Err(corrupt(FileKind::Wal, pgno, "WAL truncated under a frame"));
+            }
+            format::verify_page(FileKind::Wal, pgno, tmp)?;
+            self.io
+                .db
+                .write_at((pgno as u64 - 1) * ps as u64, tmp)
+                .map_err(io_err(FileKind::Database))?;
+        }
+        let want = commit_size as u64 * ps as u64;
+        let have = self.io.db.size().map_err(io_err(FileKind::Database))?;
+        if have > want {
+            self.io.db.set_len(want).map_err(io_err(FileKind::Database))?;
+        }
+        if self.sync != SyncMode::Off {
+            self.sync_file(FileKind::Database)?;
+        }
+        self.read_back(ps, nb, safe, commit_size)
+    }
+
+    /// Checks every frame of `nb+1..=safe` with the frame reader, and that
+    /// each holds the page the wal-index records for it. The chain starts
+    /// from the checksum of frame `nb`, or of the WAL header.
+    fn check_chain(&mut self, hdr: &IndexHeader, nb: u32, safe: u32) -> Result<()> {
+        let ps = hdr.page_size;
+        let wal_len = self.io.wal.size().map_err(io_err(FileKind::Wal))?;
+        let mut reader = if nb == 0 {
+            let mut raw = [0u8; WAL_HEADER_LEN];
+            match read_wal_header(self.io.wal, wal_len, &mut raw)? {
+                Some((h, seed)) if h.salt1 == hdr.salt1 && h.salt2 == hdr.salt2 && h.page_size == ps => FrameReader::new(&h, seed, wal_len),
+                _ => return Err(corrupt(FileKind::Wal, 0, "WAL header changed under the checkpoint")),
+            }
+        } else {
+            let mut fh = [0u8; FRAME_HEADER_LEN];
+            let off = format::frame_offset(nb, ps);
+            if self.io.wal.read_at(off, &mut fh).map_err(io_err(FileKind::Wal))? < FRAME_HEADER_LEN {
+                return Err(corrupt(FileKind::Wal, 0, "WAL truncated under a frame"));
+            }
+            FrameReader::resume(ps, hdr.salt1, hdr.salt2, nb + 1, FrameHeader::decode(&fh).cksum, wal_len)
+        };
+        for f in nb + 1..=safe {
+            let pgno = self.idx.frame_pgno(f);
+            match reader.next(self.io.wal, self.io.scratch).map_err(io_err(FileKind::Wal))? {
+                Ok(h) if h.pgno == pgno => {}
+                _ => return Err(corrupt(FileKind::Wal, pgno, "WAL frame fails its checksum at checkpoint")),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads back every page the checkpoint copied and compares it with its
+    /// frame, before the backfill count is published (and so before the WAL
+    /// may restart). `Corrupt` when a page differs; the WAL then stays
+    /// authoritative and the next checkpoint writes the pages again. On a
+    /// host the read may come from the OS page cache, which only sees faults
+    /// of the layers above it.
+    fn read_back(&mut self, ps: u32, nb: u32, safe: u32, commit_size: u32) -> Result<()> {
+        let idx = self.idx;
+        let n = ps as usize;
+        for f in nb + 1..=safe {
+            let pgno = idx.frame_pgno(f);
+            if pgno > commit_size || idx.lookup(pgno, safe) != Some(f) {
+                continue;
+            }
+            let (frame, page) = self.io.scratch[..2 * n].split_at_mut(n);
+            let off = format::frame_offset(f, ps) + FRAME_HEADER_LEN as u64;
+            let a = self.io.wal.read_at(off, frame).map_err(io_err(FileKind::Wal))?;
+            let b = self
+                .io
+                .db
+                .read_at((pgno as u64 - 1) * ps as u64, page)
+                .map_err(io_err(FileKind::Database))?;
+            if a != n || b != n || frame != page {
+                return Err(corrupt(
+                    FileKind::Database,
+                    pgno,
+                    "page read back after the checkpoint differs from its frame (lost or misdirected write)",
+                ));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,317 @@
+//! The lock-free protocol of the wal-index: how a reader takes a snapshot,
+//! how the writer begins, how far a checkpoint may copy, how the WAL
+//! restarts, and how recovery publishes. These functions touch only the
+//! region's atomics (no I/O), so that the loom models (`loom_tests.rs`)
+//! drive exactly the code the connection runs.
+//!
+//! # Read marks, share counts, `LOCKED`, slot 0
+//!
+//! A slot is a pair of words: a mark (a frame number) and a share count.
+//! - A **shared hold** (`Index::try_share`) increments the count unless it
+//!   is `LOCKED` (or one below it, so that it never overflows into
+//!   `LOCKED`). Readers with the same snapshot share one slot, so `M - 1` is
+//!   the number of *distinct* WAL snapshots live at once, not of readers.
+//! - An **exclusive hold** (`Index::try_lock_slot`) swaps the count from 0
+//!   to `LOCKED`. A mark changes only under an exclusive hold, so while a
+//!   slot is shared its mark is stable.
+//! - **Slot 0** has no mark: a shared hold means "my snapshot is the
+//!   database file alone". A checkpoint holds slot 0 exclusively while it
+//!   writes the database file.
+//! - **Slots 1..M**: a shared hold on a slot with mark `m` promises that the
+//!   database file never gets ahead of frame `m` (checkpoints stop at the
+//!   smallest shared mark, [`safe_frame`]) and that the WAL is not restarted
+//!   (a restart locks every such slot, [`try_restart`]).
+//!
+//! # Who takes what
+//!
+//! | operation | write lock | checkpoint lock | slot 0 | slots 1..M |
+//! |---|---|---|---|---|
+//! | read, WAL snapshot | | | | shares one (may briefly lock a free one to set its mark) |
+//! | read, database-only snapshot | | | shares | |
+//! | write transaction | held from `begin_write` to `commit`/`abort` | only for a restart in `begin_write` (skipped if busy) | | all, briefly, for a restart |
+//! | `Passive` checkpoint | | held | exclusive while backfilling | reads counts and marks |
+//! | `Full` checkpoint | held | held | exclusive while backfilling | reads counts and marks |
+//! | `Restart`, `Truncate` | held | held | exclusive while backfilling | all, briefly, for the restart |
+//! | recovery | (the region is not initialised yet: nobody else uses it) | | | |
+//!
+//! Every lock is a try-lock: this module never waits. Contention is `Busy`
+//! (a lock) or `Protocol` (a snapshot that did not settle within a bounded
+//! number of spins); the std backend turns both into bounded waiting (its
+//! `busy_timeout`).
+//!
+//! # Why a restart needs every WAL read mark locked
+//!
+//! A restart reuses frame numbers and empties the hash. Whoever still holds
+//! a frame number of the old generation would apply it to the new one: a
+//! reader with a WAL snapshot (or about to take a slot with an old header),
+//! a checkpointer between its header read and its `nbackfill` store, the
+//! writer appending after the old `mx_frame`. The write lock excludes the
+//! writer, the checkpoint lock the checkpointers (so `nbackfill` is only
+//! stored by a checkpoint that saw one generation from start to end), and
+//! an exclusive hold on every WAL slot the readers: a reader and the
+//! restarter compete for the same word by compare-and-swap, and a reader
+//! whose hold lands after the restart sees a new change counter on its
+//! re-check and retries. (This is the class of SQLite's "WAL-reset bug",
+//! where a checkpoint overlapping a restart stored a backfill count of the
+//! old generation.)
+//!
+//! # The reader/checkpointer handshake (Dekker's pattern)
+//!
+//! ```text
+//! reader (acquire_snapshot)                checkpointer (backfill_protocol, safe_frame)
+//!   shared hold on the slot (SeqCst RMW)     read the header: mx_frame
+//!   fence(SeqCst)                            fence(SeqCst)
+//!   re-read the mark and the header          read the share counts (SeqCst) and marks
+//! ```
+//!
+//! The two fences are ordered in the single total order of `SeqCst`. If the
+//! reader's comes first, the checkpointer's scan sees the hold and stops at
+//! the reader's mark. If the checkpointer's comes first, the reader's
+//! re-read returns a header at least as new as the checkpointer's; the
+//! reader keeps its snapshot only if it equals the header it started from,
+//! so the checkpointer's safe frame is at or below the reader's snapshot.
+//! Either way no frame beyond a reader's snapshot reaches the database
+//! file. The slot-0 path has the same shape, and there the checkpointer
+//! locks slot 0 with a compare-and-swap on the very word the reader
+//! increments. Every other ordering is justified where it is used, in
+//! [`crate::wal::index`].
+
+use crate::error::{Error, Result};
+use crate::sync::{fence, spin_hint, Ordering};
+use crate::wal::index::{Index, IndexHeader, LOCKED, MARK_UNUSED};
+
+/// Attempts of [`acquire_snapshot`] and [`read_header_retry`] before
+/// `Protocol` (spins, no sleep; 3 under loom).
+pub const READ_RETRIES: u32 = if cfg!(loom) { 3 } else { 1000 };
+
+/// Reads the wal-index header, retrying while a publication is in
+/// progress. Errors: `Protocol` after [`READ_RETRIES`] attempts.
+pub(crate) fn read_header_retry(idx: &Index<'_>) -> Result<IndexHeader> {
+    for _ in 0..READ_RETRIES {
+        if let Some(h) = idx.read_header() {
+            return Ok(h);
+        }
+        spin_hint();
+    }
+    Err(Error::Protocol)
+}
+
+/// The read-mark protocol of a read transaction (as SQLite's
+/// `walTryBeginRead`); returns the snapshot's header and the slot it
+/// shares.
+///
+/// Read the header; if every WAL frame is backfilled, share slot 0 and
+/// ignore the WAL; otherwise share a slot whose mark is the header's last
+/// frame (setting a free slot's mark if none matches), or else the slot with
+/// the largest mark below it. Then, after a `SeqCst` fence, re-read the
+/// mark and the header: if either changed, release and retry. A checkpoint
+/// never copies frames past a shared mark, and a WAL restart needs every
+/// slot, so the snapshot stays valid until the hold is released
+/// (`Index::unshare`).
+///
+/// Errors: `Protocol` after [`READ_RETRIES`] attempts.
+pub(crate) fn acquire_snapshot(idx: &Index<'_>) -> Result<(IndexHeader, usize)> {
+    for _ in 0..READ_RETRIES {
+        let Some(hdr) = idx.read_header() else {
+            spin_hint();
+            continue;
+        };
+        let mx = hdr.mx_frame;
+        if idx.nbackfill() == mx {
+            if idx.try_share(0) {
+                // SeqCst fence: as below, against a checkpointer locking slot 0.
+                fence(Ordering::SeqCst);
+                if idx.read_header() == Some(hdr) && idx.nbackfill() == mx {
+                    return Ok((hdr, 0));
+                }
+                idx.unshare(0);
+                spin_hint();
+                continue;
+            }
+            if mx == 0 {
+                spin_hint();
+                continue;
+            }
+        }
+        // Find or set a slot whose mark is mx.
+        let n = idx.read_marks();
+        let mut best: Option<(usize, u32)> = None;
+        for i in 1..n {
+            let m = idx.mark(i);
+            if m != MARK_UNUSED && m <= mx && best.is_none_or(|(_, bm)| m > bm) {
+                best = Some((i, m));
+            }
+        }
+        if best.is_none_or(|(_, m)| m != mx) {
+            for i in 1..n {
+                if idx.try_lock_slot(i) {
+                    idx.set_mark(i, mx);
+                    idx.unlock_slot(i);
+                    best = Some((i, mx));
+                    break;
+                }
+            }
+        }
+        let Some((slot, m)) = best else {
+            spin_hint();
+            continue;
+        };
+        if !idx.try_share(slot) {
+            spin_hint();
+            continue;
+        }
+        // SeqCst fence: the share above and the header re-read below form
+        // one side of a Dekker pattern with the checkpointer (header read,
+        // fence, share-count scan): either the checkpointer sees our share,
+        // or we see the header it saw and any commit before it.
+        fence(Ordering::SeqCst);
+        if idx.mark(slot) != m || idx.read_header() != Some(hdr) {
+            idx.unshare(slot);
+            spin_hint();
+            continue;
+        }
+        return Ok((hdr, slot));
+    }
+    Err(Error::Protocol)
+}
+
+/// The write-lock protocol of a write transaction: takes the write lock,
+/// reads the header, and restarts the WAL when it is fully backfilled and
+/// no reader uses it (as SQLite's `walRestartLog`). Returns the header the
+/// transaction starts from; the lock is held on success only.
+///
+/// Errors: `Busy` (another writer holds the lock), `Protocol`.
+pub(crate) fn begin_write_protocol(idx: &Index<'_>, seed: u32) -> Result<IndexHeader> {
+    if !idx.try_lock_writer() {
+        return Err(Error::Busy);
+    }
+    let mut hdr = match read_header_retry(idx) {
+        Ok(h) => h,
+        Err(e) => {
+            idx.unlock_writer();
+            return Err(e);
+        }
+    };
+    if hdr.mx_frame > 0 && idx.nbackfill() == hdr.mx_frame && idx.try_lock_checkpoint() {
+        if let Some(h) = try_restart(idx, &hdr, seed) {
+            hdr = h;
+        }
+        idx.unlock_checkpoint();
+    }
+    Ok(hdr)
+}
+
+/// The frame a checkpoint may copy up to: the last commit frame `mx`, or
+/// the smallest mark of a read-mark slot in use (slots 1..) below it.
+pub(crate) fn safe_frame(idx: &Index<'_>, mx: u32) -> u32 {
+    // SeqCst fence: the other side of the reader's Dekker pattern (see
+    // acquire_snapshot): a reader whose share we miss below re-reads a
+    // header at least as new as the one we read and retries if it is newer.
+    fence(Ordering::SeqCst);
+    let mut safe = mx;
+    for i in 1..idx.read_marks() {
+        let c = idx.share_count(i);
+        if c > 0 && c != LOCKED {
+            let m = idx.mark(i);
+            if m != MARK_UNUSED && m < safe {
+                safe = m;
+            }
+        }
+    }
+    safe
+}
+
+/// The backfill protocol of a checkpoint, apart from the I/O: with the
+/// checkpoint lock held, reads the header, computes the safe frame, and if
+/// there are frames to copy locks read-mark slot 0 (so that no reader starts
+/// reading the database file alone meanwhile), calls `copy(header,
+/// nbackfill, safe)` to copy frames `nbackfill+1..=safe`, and publishes the
+/// new backfill count only if it succeeded. Returns the header and the
+/// frames backfilled.
+///
+/// Errors: `Busy` when slot 0 is in use and `passive` is false; `Protocol`;
+/// whatever `copy` returns.
+pub(crate) fn backfill_protocol(
+    idx: &Index<'_>,
+    passive: bool,
+    mut copy: impl FnMut(&IndexHeader, u32, u32) -> Result<()>,
+) -> Result<(IndexHeader, u32)> {
+    let hdr = read_header_retry(idx)?;
+    let nb = idx.nbackfill();
+    let safe = safe_frame(idx, hdr.mx_frame);
+    if safe <= nb {
+        return Ok((hdr, nb));
+    }
+    if !idx.try_lock_slot(0) {
+        return if passive { Ok((hdr, nb)) } else { Err(Error::Busy) };
+    }
+    let r = copy(&hdr, nb, safe);
+    if r.is_ok() {
+        idx.set_nbackfill(safe);
+    }
+    idx.unlock_slot(0);
+    r.map(|()| (hdr, safe))
+}
+
+/// Resets the WAL to its start when it is fully backfilled and every WAL
+/// read mark can be locked: clears the hash, moves to new salts and the next
+/// checkpoint sequence, publishes the header. The caller holds the write
+/// lock and the checkpoint lock. `None` if a reader uses the WAL.
+///
+/// The WAL file is not touched: the next writer writes a new WAL header
+/// (synced unless `Off`) before its first frame, and frames of the old
+/// generation left beyond the new end carry the old salts, so recovery
+/// never accepts them.
+pub(crate) fn try_restart(idx: &Index<'_>, hdr: &IndexHeader, seed: u32) -> Option<IndexHeader> {
+    let n = idx.read_marks();
+    let mut locked = 1;
+    while locked < n && idx.try_lock_slot(locked) {
+        locked += 1;
+    }
+    let ok = locked == n && idx.nbackfill() == hdr.mx_frame;
+    let mut new = None;
+    if ok {
+        idx.truncate(0);
+        let h = IndexHeader {
+            change: hdr.change.wrapping_add(1),
+            mx_frame: 0,
+            n_pages: hdr.n_pages,
+            salt1: hdr.salt1.wrapping_add(1),
+            salt2: mix(hdr.salt2 ^ seed ^ hdr.change),
+            ckpt_seq: hdr.ckpt_seq.wrapping_add(1),
+            last_cksum: 0,
+            page_size: hdr.page_size,
+            wal_header_valid: 0,
+        };
+        idx.publish_header(&h);
+        idx.set_nbackfill(0);
+        for i in 1..n {
+            idx.set_mark(i, if i == 1 { 0 } else { MARK_UNUSED });
+        }
+        new = Some(h);
+    }
+    for i in 1..locked {
+        idx.unlock_slot(i);
+    }
+    new
+}
+
+/// The last step of recovery: resets the read marks and the backfill count,
+/// publishes `hdr` and marks the region initialised.
+pub(crate) fn publish_recovered(idx: &Index<'_>, hdr: &IndexHeader) {
+    for i in 1..idx.read_marks() {
+        idx.set_mark(i, if i == 1 { 0 } else { MARK_UNUSED });
+    }
+    idx.set_nbackfill(0);
+    idx.publish_header(hdr);
+    idx.mark_initialised();
+}
+
+/// A 32-bit mixing function (for salts).
+pub(crate) fn mix(mut x: u32) -> u32 {
+    x ^= x >> 16;
+    x = x.wrapping_mul(0x7feb_352d);
+    x ^= x >> 15;
+    x = x.wrapping_mul(0x846c_a68b);
+    x ^ (x >> 16)
+}

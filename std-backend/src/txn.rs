@@ -1,0 +1,571 @@
+//! Transactions of the std backend: [`ReadTxn`] and [`WriteTxn`] over a
+//! pooled core connection, [`Table`], the [`Range`] iterator and the
+//! positioned [`Cursor`].
+
+use std::cell::RefCell;
+use std::ops::{Bound, RangeBounds};
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use walden_core::Cursor as CoreCursor;
+
+use crate::busy::Wait;
+use crate::db::{Conn, Database};
+use crate::error::{Error, Result};
+
+impl Database {
+    /// Begins a read transaction: a snapshot of the last commit, which later
+    /// commits and checkpoints do not change. Never waits for the writer;
+    /// when commits and checkpoints keep changing the wal-index under it
+    /// (the core gives up with `Protocol` after its bounded spins), it
+    /// backs off and tries again for up to the busy timeout, as SQLite's
+    /// `walTryBeginRead` sleeps between attempts.
+    /// Errors: `Poisoned`, `Protocol`, `Io`.
+    pub fn begin_read(&self) -> Result<ReadTxn> {
+        let mut c = self.take_conn()?;
+        let r = Wait::new(self.inner.opts.busy_timeout).retry(|| c.begin_read(), |e| *e == walden_core::Error::Protocol);
+        match r {
+            Ok(()) => {
+                let id = self.inner.next_reader.fetch_add(1, Ordering::Relaxed);
+                if let Ok(mut m) = self.inner.readers.lock() {
+                    m.insert(id, Instant::now());
+                }
+                Ok(ReadTxn {
+                    txn: Txn {
+                        conn: RefCell::new(Some(c)),
+                        db: self.clone(),
+                    },
+                    id,
+                })
+            }
+            Err(e) => {
+                self.put_conn(c);
+                Err(self.err(e))
+            }
+        }
+    }
+
+    /// Begins the write transaction, waiting up to the busy timeout for the
+    /// write lock.
+    ///
+    /// Checkpoint starvation policy: readers that hold old snapshots stop a
+    /// checkpoint from copying the frames after them, so the WAL grows. When
+    /// the WAL holds three quarters of its limit (`Stats::wal_limit`, the
+    /// wal-index capacity), this first runs a passive checkpoint (the WAL
+    /// then restarts at the next write if it could copy everything), and
+    /// while the WAL stays that full it waits up to the busy timeout for the
+    /// old readers to finish; then it returns `Full` rather than let the WAL
+    /// grow silently to its limit (`Stats::oldest_reader_age` shows who
+    /// holds it back).
+    ///
+    /// Errors: `Busy`, `Full` (the WAL is held at its soft limit by an old
+    /// reader), `ReadOnly`, `Poisoned`.
+    pub fn begin_write(&self) -> Result<WriteTxn> {
+        let mut c = self.take_conn()?;
+        let soft = (self.inner.max_frames as u64 * 3 / 4) as u32;
+        let frames = c.wal_state().map(|(h, _)| h.mx_frame).map_err(|e| self.err(e));
+        if !self.inner.opts.read_only && !matches!(frames, Ok(f) if f < soft) {
+            self.put_conn(c);
+            frames?;
+            self.wait_for_wal_room()?;
+            c = self.take_conn()?;
+        }
+        match self.with_busy(|| c.begin_write()) {
+            Ok(()) => Ok(WriteTxn {
+                txn: Txn {
+                    conn: RefCell::new(Some(c)),
+                    db: self.clone(),
+                },
+            }),
+            Err(e) => {
+                self.put_conn(c);
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs the integrity check on a snapshot of the last commit: every
+    /// tree, overflow chain and the freelist; checksums, key order, pages
+    /// owned twice or leaked, header counts. Problems are in the report
+    /// (`report.is_ok()`); errors are `Io`, `Poisoned`, `Protocol`.
+    pub fn verify(&self) -> Result<walden_core::VerifyReport> {
+        let r = self.begin_read()?;
+        let pages = r.with(|c| c.header().map(|h| h.page_count)).unwrap_or(0);
+        let mut bitmap = vec![0u8; walden_core::verify::bitmap_len(pages)];
+        r.with(|c| c.verify(&mut bitmap))
+    }
+
+}
+
+/// What read and write transactions share.
+pub struct Txn {
+    conn: RefCell<Option<Conn>>,
+    db: Database,
+}
+
+impl Txn {
+    fn with<T>(&self, f: impl FnOnce(&mut Conn) -> walden_core::Result<T>) -> Result<T> {
+        let mut g = self
+            .conn
+            .try_borrow_mut()
+            .map_err(|_| Error::InvalidArgument("transaction used re-entrantly"))?;
+        let c = g.as_mut().ok_or(Error::InvalidArgument("transaction already ended"))?;
+        f(c).map_err(|e| self.db.err(e))
+    }
+
+    /// The default (unnamed) table.
+    pub fn default_table(&self) -> Result<Table<'_>> {
+        let t = self.with(|c| c.default_table())?;
+        Ok(Table { txn: self, t })
+    }
+
+    /// Names of the named tables, in order.
+    pub fn list_tables(&self) -> Result<Vec<String>> {
+        let cat = self.with(|c| c.catalog())?;
+        let t = Table { txn: self, t: cat };
+        t.iter()?
+            .map(|r| r.map(|(k, _)| String::from_utf8_lossy(&k).into_owned()))
+            .collect()
+    }
+
+    /// Value of `key` in the default table.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.default_table()?.get(key)
+    }
+
+    /// Entries of the default table within `range`.
+    pub fn range<'a, R: RangeBounds<&'a [u8]>>(&self, range: R) -> Result<Range<'_>> {
+        let t = self.with(|c| c.default_table())?;
+        Table { txn: self, t }.range_owned(bounds(&range))
+    }
+
+    /// A cursor over the table `name` (`None`: the default table).
+    /// Errors: `NotFound` if the named table does not exist.
+    pub fn cursor(&self, name: Option<&str>) -> Result<Cursor<'_>> {
+        let t = match name {
+            None => self.with(|c| c.default_table())?,
+            Some(n) => self.with(|c| c.table(n.as_bytes()))?.ok_or(Error::NotFound)?,
+        };
+        Ok(Cursor {
+            txn: self,
+            t,
+            c: Box::default(),
+            key: Vec::new(),
+            val: Vec::new(),
+        })
+    }
+
+    /// The database header (page 1) as this transaction sees it: page size,
+    /// page count, freelist, roots, change counter.
+    pub fn header(&self) -> Result<walden_core::DbHeader> {
+        self.with(|c| c.header())
+    }
+
+    /// The wal-index state: frames in the WAL, salts, checkpoint sequence
+    /// (`IndexHeader`), and frames backfilled.
+    pub fn wal_state(&self) -> Result<(walden_core::IndexHeader, u32)> {
+        self.with(|c| c.wal_state())
+    }
+
+    fn end(&self) -> Option<Conn> {
+        self.conn.borrow_mut().take()
+    }
+}
+
+fn bounds<'a, R: RangeBounds<&'a [u8]>>(r: &R) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    let f = |b: Bound<&&[u8]>| match b {
+        Bound::Included(k) => Bound::Included(k.to_vec()),
+        Bound::Excluded(k) => Bound::Excluded(k.to_vec()),
+        Bound::Unbounded => Bound::Unbounded,
+    };
+    (f(r.start_bound()), f(r.end_bound()))
+}
+
+/// A read transaction: a snapshot. Ends when dropped.
+pub struct ReadTxn {
+    txn: Txn,
+    id: u64,
+}
+
+impl std::ops::Deref for ReadTxn {
+    type Target = Txn;
+    fn deref(&self) -> &Txn {
+        &self.txn
+    }
+}
+
+impl ReadTxn {
+    /// The table named `name`. Errors: `NotFound` if it does not exist.
+    pub fn table(&self, name: &str) -> Result<Table<'_>> {
+        match self.txn.with(|c| c.table(name.as_bytes()))? {
+            Some(t) => Ok(Table { txn: &self.txn, t }),
+            None => Err(Error::NotFound),
+        }
+    }
+}
+
+impl Drop for ReadTxn {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.txn.end() {
+            c.end_read();
+            self.txn.db.put_conn(c);
+        }
+        if let Ok(mut m) = self.txn.db.inner.readers.lock() {
+            m.remove(&self.id);
+        }
+    }
+}
+
+/// The write transaction. Dropping it without [`WriteTxn::commit`] aborts.
+pub struct WriteTxn {
+    txn: Txn,
+}
+
+impl std::ops::Deref for WriteTxn {
+    type Target = Txn;
+    fn deref(&self) -> &Txn {
+        &self.txn
+    }
+}
+
+impl WriteTxn {
+    /// The table named `name`, created empty if it does not exist.
+    pub fn table(&self, name: &str) -> Result<Table<'_>> {
+        let t = self.txn.with(|c| c.create_table(name.as_bytes()))?;
+        Ok(Table { txn: &self.txn, t })
+    }
+
+    /// The table named `name` if it exists (does not create it).
+    pub fn open_table(&self, name: &str) -> Result<Table<'_>> {
+        match self.txn.with(|c| c.table(name.as_bytes()))? {
+            Some(t) => Ok(Table { txn: &self.txn, t }),
+            None => Err(Error::NotFound),
+        }
+    }
+
+    /// Drops the table `name` and frees its pages; returns whether it
+    /// existed. Table handles of this transaction become invalid.
+    pub fn drop_table(&self, name: &str) -> Result<bool> {
+        self.txn.with(|c| c.drop_table(name.as_bytes()))
+    }
+
+    /// Inserts or replaces `key` in the default table.
+    pub fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.default_table()?.put(key, value)
+    }
+
+    /// Deletes `key` from the default table; returns whether it existed.
+    pub fn delete(&self, key: &[u8]) -> Result<bool> {
+        self.default_table()?.delete(key)
+    }
+
+    /// Commits: returns once the commit is durable as the sync mode says
+    /// (`Full`: after the WAL fsync). Returns the commit's LSN, or `None` if
+    /// nothing changed. On error the transaction is rolled back; an `Io`
+    /// error poisons the database (reopen to recover).
+    pub fn commit(self) -> Result<Option<u64>> {
+        let Some(mut c) = self.txn.end() else {
+            return Err(Error::InvalidArgument("transaction already ended"));
+        };
+        let before = c.stats().checkpoints;
+        let r = c.commit();
+        let after = c.stats().checkpoints;
+        let db = self.txn.db.clone();
+        db.inner.checkpoints.fetch_add(after - before, Ordering::Relaxed);
+        db.put_conn(c);
+        let lsn = r.map_err(|e| db.err(e))?;
+        if lsn.is_some() {
+            db.inner.commits.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(lsn)
+    }
+
+    /// Discards every change of the transaction.
+    pub fn abort(self) {}
+}
+
+impl Drop for WriteTxn {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.txn.end() {
+            c.abort();
+            self.txn.db.put_conn(c);
+        }
+    }
+}
+
+/// A table in a transaction.
+pub struct Table<'t> {
+    txn: &'t Txn,
+    t: walden_core::Table,
+}
+
+impl<'t> Table<'t> {
+    /// The value of `key`, or `None`. Errors: `InvalidArgument` (key longer
+    /// than [`Database::max_key_len`]), `Corrupt`, `Io`.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let t = self.t;
+        self.txn.with(|c| {
+            let Some(n) = c.value_len(t, key)? else { return Ok(None) };
+            let mut v = vec![0u8; n];
+            c.read_value(t, key, 0, &mut v)?;
+            Ok(Some(v))
+        })
+    }
+
+    /// Inserts or replaces `key` (values up to 4 GiB - 1 bytes). Errors:
+    /// `ReadOnly` in a read transaction, `InvalidArgument` (oversized key),
+    /// `Full`, `Io`.
+    pub fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        let t = self.t;
+        self.txn.with(|c| c.put(t, key, value))
+    }
+
+    /// Deletes `key`; returns whether it existed.
+    pub fn delete(&self, key: &[u8]) -> Result<bool> {
+        let t = self.t;
+        self.txn.with(|c| c.delete(t, key))
+    }
+
+    /// Entries with keys in `range`, in key order; `.rev()` iterates
+    /// backward. Example: `t.range(&b"a"[..]..&b"m"[..])`.
+    pub fn range<'a, R: RangeBounds<&'a [u8]>>(&self, range: R) -> Result<Range<'t>> {
+        self.range_owned(bounds(&range))
+    }
+
+    /// Every entry, in key order.
+    pub fn iter(&self) -> Result<Range<'t>> {
+        self.range_owned((Bound::Unbounded, Bound::Unbounded))
+    }
+
+    /// Number of entries (a scan).
+    pub fn len(&self) -> Result<u64> {
+        let mut n = 0;
+        let mut c = CoreCursor::new();
+        let t = self.t;
+        let mut ok = self.txn.with(|conn| conn.cursor_first(&mut c, t))?;
+        while ok {
+            n += 1;
+            ok = self.txn.with(|conn| conn.cursor_next(&mut c))?;
+        }
+        Ok(n)
+    }
+
+    /// Whether the table has no entry.
+    pub fn is_empty(&self) -> Result<bool> {
+        let mut c = CoreCursor::new();
+        let t = self.t;
+        Ok(!self.txn.with(|conn| conn.cursor_first(&mut c, t))?)
+    }
+
+    fn range_owned(&self, b: (Bound<Vec<u8>>, Bound<Vec<u8>>)) -> Result<Range<'t>> {
+        Ok(Range {
+            txn: self.txn,
+            t: self.t,
+            start: b.0,
+            end: b.1,
+            front: None,
+            back: None,
+            done: false,
+        })
+    }
+}
+
+/// An iterator over a key range: `Result<(key, value)>` items.
+pub struct Range<'t> {
+    txn: &'t Txn,
+    t: walden_core::Table,
+    start: Bound<Vec<u8>>,
+    end: Bound<Vec<u8>>,
+    front: Option<Box<CoreCursor>>,
+    back: Option<Box<CoreCursor>>,
+    done: bool,
+}
+
+impl Range<'_> {
+    fn in_end(&self, k: &[u8]) -> bool {
+        match &self.end {
+            Bound::Included(e) => k <= e.as_slice(),
+            Bound::Excluded(e) => k < e.as_slice(),
+            Bound::Unbounded => true,
+        }
+    }
+    fn in_start(&self, k: &[u8]) -> bool {
+        match &self.start {
+            Bound::Included(s) => k >= s.as_slice(),
+            Bound::Excluded(s) => k > s.as_slice(),
+            Bound::Unbounded => true,
+        }
+    }
+
+    fn step(&mut self, fwd: bool) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        let t = self.t;
+        let (start, end) = (self.start.clone(), self.end.clone());
+        let slot = if fwd { &mut self.front } else { &mut self.back };
+        let fresh = slot.is_none();
+        let cur = slot.get_or_insert_with(|| Box::new(CoreCursor::new()));
+        let on = self.txn.with(|c| {
+            if fresh {
+                if fwd {
+                    match &start {
+                        Bound::Unbounded => c.cursor_first(cur, t),
+                        Bound::Included(k) => c.cursor_seek(cur, t, k),
+                        Bound::Excluded(k) => {
+                            let ok = c.cursor_seek(cur, t, k)?;
+                            if ok && cur.key() == Some(k.as_slice()) {
+                                c.cursor_next(cur)
+                            } else {
+                                Ok(ok)
+                            }
+                        }
+                    }
+                } else {
+                    match &end {
+                        Bound::Unbounded => c.cursor_last(cur, t),
+                        Bound::Included(k) | Bound::Excluded(k) => {
+                            let incl = matches!(end, Bound::Included(_));
+                            if c.cursor_seek(cur, t, k)? {
+                                if incl && cur.key() == Some(k.as_slice()) {
+                                    Ok(true)
+                                } else {
+                                    c.cursor_prev(cur)
+                                }
+                            } else {
+                                c.cursor_last(cur, t)
+                            }
+                        }
+                    }
+                }
+            } else if fwd {
+                c.cursor_next(cur)
+            } else {
+                c.cursor_prev(cur)
+            }
+        })?;
+        if !on {
+            return Ok(None);
+        }
+        let key = cur.key().map(<[u8]>::to_vec).unwrap_or_default();
+        // Stop where the other end has already been.
+        let other = if fwd { self.back.as_ref() } else { self.front.as_ref() };
+        if let Some(o) = other.and_then(|o| o.key()) {
+            if (fwd && key.as_slice() >= o) || (!fwd && key.as_slice() <= o) {
+                return Ok(None);
+            }
+        }
+        if (fwd && !self.in_end(&key)) || (!fwd && !self.in_start(&key)) {
+            return Ok(None);
+        }
+        let cur = if fwd { self.front.as_ref() } else { self.back.as_ref() };
+        let cur = cur.ok_or(Error::InvalidArgument("cursor"))?;
+        let val = self.txn.with(|c| {
+            let n = c.cursor_value_len(cur)?;
+            let mut v = vec![0u8; n];
+            c.cursor_value(cur, 0, &mut v)?;
+            Ok(v)
+        })?;
+        Ok(Some((key, val)))
+    }
+
+    fn advance(&mut self, fwd: bool) -> Option<Result<(Vec<u8>, Vec<u8>)>> {
+        if self.done {
+            return None;
+        }
+        match self.step(fwd) {
+            Ok(Some(kv)) => Some(Ok(kv)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+impl Iterator for Range<'_> {
+    type Item = Result<(Vec<u8>, Vec<u8>)>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.advance(true)
+    }
+}
+
+impl DoubleEndedIterator for Range<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.advance(false)
+    }
+}
+
+/// A positioned cursor (as LMDB's and SQLite's): `first`, `last`, `seek`,
+/// `next`, `prev` return whether it is on an entry; `key` and `value`
+/// borrow the current entry until the cursor moves. It survives puts and
+/// deletes of its own write transaction (it re-seeks from its key).
+pub struct Cursor<'t> {
+    txn: &'t Txn,
+    t: walden_core::Table,
+    c: Box<CoreCursor>,
+    key: Vec<u8>,
+    val: Vec<u8>,
+}
+
+impl Cursor<'_> {
+    fn load(&mut self, on: bool) -> Result<bool> {
+        self.key.clear();
+        self.val.clear();
+        if !on {
+            return Ok(false);
+        }
+        self.key.extend_from_slice(self.c.key().unwrap_or_default());
+        let c = &self.c;
+        let val = &mut self.val;
+        self.txn.with(|conn| {
+            let n = conn.cursor_value_len(c)?;
+            val.resize(n, 0);
+            conn.cursor_value(c, 0, val)?;
+            Ok(())
+        })?;
+        Ok(true)
+    }
+    /// Moves to the first entry; false if the table is empty.
+    pub fn first(&mut self) -> Result<bool> {
+        let (t, c) = (self.t, &mut self.c);
+        let on = self.txn.with(|conn| conn.cursor_first(c, t))?;
+        self.load(on)
+    }
+    /// Moves to the last entry; false if the table is empty.
+    pub fn last(&mut self) -> Result<bool> {
+        let (t, c) = (self.t, &mut self.c);
+        let on = self.txn.with(|conn| conn.cursor_last(c, t))?;
+        self.load(on)
+    }
+    /// Moves to the first entry whose key is >= `key`; false if none.
+    pub fn seek(&mut self, key: &[u8]) -> Result<bool> {
+        let (t, c) = (self.t, &mut self.c);
+        let on = self.txn.with(|conn| conn.cursor_seek(c, t, key))?;
+        self.load(on)
+    }
+    /// Moves to the next entry; false past the end (or if not positioned).
+    // Named as LMDB's and SQLite's cursor step; not an `Iterator` (it
+    // returns whether it moved, and can fail). `Table::range` is the iterator.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Result<bool> {
+        let c = &mut self.c;
+        let on = self.txn.with(|conn| conn.cursor_next(c))?;
+        self.load(on)
+    }
+    /// Moves to the previous entry; false before the start.
+    pub fn prev(&mut self) -> Result<bool> {
+        let c = &mut self.c;
+        let on = self.txn.with(|conn| conn.cursor_prev(c))?;
+        self.load(on)
+    }
+    /// The current key, or `None` when not on an entry.
+    pub fn key(&self) -> Option<&[u8]> {
+        self.c.is_valid().then_some(self.key.as_slice())
+    }
+    /// The current value, or `None` when not on an entry.
+    pub fn value(&self) -> Option<&[u8]> {
+        self.c.is_valid().then_some(self.val.as_slice())
+    }
+}
