@@ -4,9 +4,9 @@
 //! engine returns a `Corrupt` error or the integrity check reports the
 //! damage, or the data is right; never wrong data that passes every check.
 
-use walden_testkit::sim::{Fault, SimDisk};
 use walden_core::{CheckpointMode, Error, SyncMode};
 use walden_testkit::exec::{recover, run, History, Outcome};
+use walden_testkit::sim::{Fault, SimDisk};
 use walden_testkit::workload::{catalogue, open, options, read_state, verify, Workload, PAGE_SIZE};
 
 fn workload(name: &str) -> Workload {

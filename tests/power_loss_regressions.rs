@@ -2,9 +2,9 @@
 //! (docs/RELIABILITY.md lists them), each reduced to the operation that
 //! went wrong, on the simulated disk.
 
-use walden_testkit::sim::{Crash, SimDisk, SimOp};
 use walden_core::{CheckpointMode, FileKind, SyncMode};
 use walden_testkit::exec::recover;
+use walden_testkit::sim::{Crash, SimDisk, SimOp};
 use walden_testkit::workload::{catalogue, empty_state, open, options, value, Map, State, Workload};
 
 fn plain() -> Workload {

@@ -2,9 +2,9 @@
 //! writes until a sync, what a crash does to them, crash points, injected
 //! faults, determinism from the seed, and replay from a log.
 
-use walden_testkit::sim::{Crash, Fault, SimDisk, SimError, SimOp};
 use walden_core::storage::Storage;
 use walden_core::FileKind::{Database as Db, Wal};
+use walden_testkit::sim::{Crash, Fault, SimDisk, SimError, SimOp};
 
 fn write(d: &SimDisk, off: u64, data: &[u8]) {
     d.file(Db).write_at(off, data).expect("write");

@@ -96,12 +96,12 @@ struct Keys {
 impl Keys {
     fn new(c: &Counts) -> Keys {
         let gen = |seed, n| {
-            let mut r = Rng(seed);
+            let mut r = Rng::new(seed);
             (0..n).map(|_| r.key()).collect::<Vec<Key>>()
         };
         let loaded = gen(1, c.n);
         let mut shuffled = loaded.clone();
-        let mut r = Rng(2);
+        let mut r = Rng::new(2);
         for i in (1..shuffled.len()).rev() {
             shuffled.swap(i, r.below(i + 1));
         }
@@ -188,17 +188,9 @@ fn log(sys: &str, what: &str, p: &Phase, ops: Option<usize>) {
     eprintln!("{sys:<7} {what:<48} {:>9.3} s {rate}", p.secs);
 }
 
+/// Thousands separators (`indicatif::HumanCount`): 1234567.4 -> "1,234,567".
 fn group(x: f64) -> String {
-    let n = x.round() as u64;
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    indicatif::HumanCount(x.round() as u64).to_string()
 }
 
 const MIB: f64 = 1024.0 * 1024.0;
@@ -351,7 +343,7 @@ fn crash_child(a: &[String], cfg: Config) -> R<()> {
     let dir = PathBuf::from(dir);
     let wal_bytes: u64 = wal_bytes.parse()?;
     let txns: u64 = txns.parse()?;
-    let mut rng = Rng(7);
+    let mut rng = Rng::new(7);
     let mut batch = || (0..100).map(|_| rng.key()).collect::<Vec<Key>>();
     let size = |p: PathBuf| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
     let done = |t: u64, wal: u64| if txns > 0 { t >= txns } else { wal >= wal_bytes };
@@ -450,7 +442,7 @@ fn crash(name: &str, dir: &Path, wal_bytes: u64, txns: u64, args: &Args) -> R<(u
 /// Workload 8: open (and first read) after the crash, then a full
 /// checkpoint of the WAL.
 fn recover(name: &str, col: usize, dir: &Path, cfg: Config, wal: u64, rep: &mut Report) -> R<()> {
-    let first = Rng(7).key();
+    let first = Rng::new(7).key();
     let t = Instant::now();
     let ckpt_secs = match name {
         "walden" => {

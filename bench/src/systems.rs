@@ -6,6 +6,7 @@ use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+use walden_testkit::sim::SimRng;
 
 /// Result of the bench code: any error, with its message.
 pub type R<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -25,18 +26,19 @@ pub fn value_of(k: &Key) -> [u8; VAL_LEN] {
     v
 }
 
-/// A small fast PRNG (splitmix64): deterministic keys and orders.
+/// Deterministic keys and orders, from the test kit's SplitMix64
+/// generator (`walden_testkit::sim::SimRng`).
 #[derive(Clone)]
-pub struct Rng(pub u64);
+pub struct Rng(SimRng);
 
 impl Rng {
+    /// A generator from `seed`.
+    pub fn new(seed: u64) -> Rng {
+        Rng(SimRng(seed))
+    }
     /// The next 64 random bits.
     pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
     /// A random key.
     pub fn key(&mut self) -> Key {
@@ -47,7 +49,7 @@ impl Rng {
     }
     /// A random index below `n` (n > 0).
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        self.0.below(n as u64) as usize
     }
 }
 
@@ -214,7 +216,7 @@ impl System for Walden {
     }
     fn reader(&self, keys: &[Key], seed: u64, stop: &AtomicBool) -> R<u64> {
         let db = self.db()?;
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         let mut n = 0;
         while !stop.load(Ordering::Relaxed) {
             let r = db.begin_read()?;
@@ -227,7 +229,7 @@ impl System for Walden {
     }
     fn writer(&self, seed: u64, stop: &AtomicBool) -> R<u64> {
         let db = self.db()?;
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         let mut n = 0;
         while !stop.load(Ordering::Relaxed) {
             let k = rng.key();
@@ -384,7 +386,7 @@ impl System for Sqlite {
     }
     fn reader(&self, keys: &[Key], seed: u64, stop: &AtomicBool) -> R<u64> {
         let mut c = sqlite_connect(&self.path, &self.cfg, Durability::Normal, true)?;
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         let mut n = 0;
         while !stop.load(Ordering::Relaxed) {
             let tx = c.transaction()?;
@@ -402,7 +404,7 @@ impl System for Sqlite {
     fn writer(&self, seed: u64, stop: &AtomicBool) -> R<u64> {
         let c = self.conn()?;
         let mut st = c.prepare_cached(SQL_PUT)?;
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         let mut n = 0;
         while !stop.load(Ordering::Relaxed) {
             let k = rng.key();
@@ -526,7 +528,7 @@ impl System for Redb {
     }
     fn reader(&self, keys: &[Key], seed: u64, stop: &AtomicBool) -> R<u64> {
         use redb::ReadableDatabase;
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         let mut n = 0;
         while !stop.load(Ordering::Relaxed) {
             let r = self.db.begin_read()?;
@@ -538,7 +540,7 @@ impl System for Redb {
         Ok(n)
     }
     fn writer(&self, seed: u64, stop: &AtomicBool) -> R<u64> {
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         let mut n = 0;
         while !stop.load(Ordering::Relaxed) {
             let k = rng.key();
@@ -662,7 +664,7 @@ impl System for Lmdb {
         Ok(n)
     }
     fn reader(&self, keys: &[Key], seed: u64, stop: &AtomicBool) -> R<u64> {
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         let mut n = 0;
         while !stop.load(Ordering::Relaxed) {
             let r = self.env.read_txn()?;
@@ -673,7 +675,7 @@ impl System for Lmdb {
         Ok(n)
     }
     fn writer(&self, seed: u64, stop: &AtomicBool) -> R<u64> {
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         let mut n = 0;
         while !stop.load(Ordering::Relaxed) {
             let k = rng.key();

@@ -32,7 +32,7 @@ use crate::error::EXIT_CODES_HELP;
     long_about = "Inspect, query, load, check and dump Walden databases.\n\n\
                   A database is the file DB and its write-ahead log DB-wal. Every command but \
                   `waldump` opens the database through the engine (recovering from the WAL), and \
-                  only one process may have a database open at a time.",
+                  only one process may have a database open at a time (the others wait up to --timeout).",
     after_help = EXIT_CODES_HELP,
     propagate_version = true
 )]

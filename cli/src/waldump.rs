@@ -31,7 +31,6 @@ pub struct WaldumpArgs {
     pub stats: bool,
 }
 
-
 /// One transaction: consecutive frames up to a commit frame.
 #[derive(Default)]
 struct Txn {

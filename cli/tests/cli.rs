@@ -582,3 +582,65 @@ fn closed_stdout_is_not_an_error() {
     assert_eq!(o.status.code(), Some(OK), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(o.stderr.is_empty(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// A WAL of one frame per commit (`put`s of keys `k0..k5`, after the three
+/// frames of the creation commit), with page size 4,096.
+fn one_frame_commits(e: &Env, name: &str) -> Vec<u8> {
+    for i in 0..6 {
+        e.ok(&["put", name, &format!("k{i}"), "v"]);
+    }
+    std::fs::read(e.path(&format!("{name}-wal"))).expect("read WAL")
+}
+
+/// The keys `k0..k5` the engine recovers from the database `name`.
+fn recovered_keys(e: &Env, name: &str) -> usize {
+    (0..6)
+        .filter(|i| e.run(&["get", name, &format!("k{i}")]).status.code() == Some(OK))
+        .count()
+}
+
+/// Frame `f` (1-based) of a WAL of 4,096-byte pages: its byte range.
+fn frame_at(f: usize) -> std::ops::Range<usize> {
+    let start = 32 + (f - 1) * (24 + 4096);
+    start..start + 24 + 4096
+}
+
+/// waldump stops exactly where recovery stops: at a frame whose page image
+/// fails its page checksum although its frame checksum is right (the frame
+/// checksum recomputed over the damaged page), and at a frame whose stored
+/// frame checksum is wrong; and what it reports as committed is what the
+/// engine recovers.
+#[test]
+fn waldump_reports_exactly_the_frames_recovery_keeps() {
+    use walden::core::format::{frame_checksum, FrameHeader};
+    for (case, bad_page) in [("page checksum", true), ("frame checksum", false)] {
+        let e = Env::new();
+        let mut wal = one_frame_commits(&e, "d.db");
+        // Frames 1-3 are the creation commit; frame 4 + i holds k{i} and
+        // is a commit frame. Damage frame 6 (the commit of k2).
+        let r = frame_at(6);
+        if bad_page {
+            wal[r.start + 24 + 100] ^= 0x55;
+            let prev = FrameHeader::decode(&wal[frame_at(5)]).cksum;
+            let c = frame_checksum(prev, &wal[r.start..r.start + 20], &wal[r.start + 24..r.end]);
+            wal[r.start + 20..r.start + 24].copy_from_slice(&c.to_le_bytes());
+        } else {
+            wal[r.start + 21] ^= 0x01;
+        }
+        std::fs::write(e.path("d.db-wal"), &wal).expect("write WAL");
+        let o = e.run(&["waldump", "d.db"]);
+        let out = check(&o, DAMAGED, &["waldump", case]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(out.lines().filter(|l| l.starts_with("lsn: ")).count(), 5, "{case}: {out}");
+        assert!(out.contains("5 valid frames: 5 committed in 3 transactions"), "{case}: {out}");
+        assert!(err.contains("stopped at frame 6"), "{case}: {err}");
+        if bad_page {
+            assert!(err.contains("fails its page checksum"), "{case}: {err}");
+        } else {
+            assert!(err.contains("checksum mismatch"), "{case}: {err}");
+        }
+        // The engine keeps the same two commits of k0 and k1, and nothing
+        // after the damaged frame.
+        assert_eq!(recovered_keys(&e, "d.db"), 2, "{case}");
+    }
+}

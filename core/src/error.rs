@@ -106,7 +106,10 @@ impl fmt::Display for Error {
             Error::Corrupt { file, page: 0, reason } => write!(f, "{file} is corrupt: {reason}"),
             Error::Corrupt { file, page, reason } => write!(f, "{file} is corrupt at page {page}: {reason}"),
             Error::UnsupportedVersion { found, supported } => {
-                write!(f, "unsupported database format version {found} (this build reads version {supported})")
+                write!(
+                    f,
+                    "unsupported database format version {found} (this build reads version {supported})"
+                )
             }
             Error::Io { file, kind } => write!(f, "I/O error on the {file}: {kind:?}"),
             Error::Full { what } => write!(f, "capacity reached: {what}"),

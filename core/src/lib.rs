@@ -39,11 +39,11 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod btree;
-mod connection;
+pub mod connection;
 pub mod error;
 pub mod format;
 pub mod options;
-mod pager;
+pub mod pager;
 pub mod storage;
 pub mod sync;
 pub mod wal;
@@ -56,7 +56,8 @@ mod loom_tests;
 pub use btree::cursor::Cursor;
 pub use btree::page::{max_key_len, MAX_KEY_CAP};
 pub use btree::verify::{self, Problem, VerifyReport};
-pub use connection::{ConnStats, Connection, Table};
+pub use connection::tables::Table;
+pub use connection::{ConnStats, Connection};
 pub use error::{Error, FileKind, Result};
 pub use format::DbHeader;
 pub use options::{CheckpointInfo, CheckpointMode, Options, SyncMode};

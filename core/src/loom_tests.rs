@@ -11,6 +11,24 @@
 //! model; run times are in docs/BENCHMARKS.md. Each model runs twice, the
 //! second time with the main thread yielding right after it spawns, so
 //! that loom also explores schedules that start with the spawned thread.
+//! Each model depends on no process-global state, so the models run in
+//! parallel test threads.
+//!
+//! | model | threads | asserts | bound |
+//! |---|---|---|---|
+//! | 1 `loom_reader_begin_vs_writer_commit` | a reader begins while a writer commits page 1 again | the snapshot is the old or the new one, never a torn header or half-published frame | 3 |
+//! | 2 `loom_checkpoint_vs_reader` | a reader begins while the other thread commits page 2 and checkpoints | no frame the reader's snapshot lacks reaches the database file (the handshake of `wal::protocol`) | 2 |
+//! | 3 `loom_wal_restart_vs_reader` | a reader begins while the other thread checkpoints, restarts the WAL and commits | no snapshot reads a frame of a generation it does not belong to (SQLite's WAL-reset class) | 1 |
+//! | 4 `loom_hash_insert_vs_lookup` | inserts that collide in the hash and an abort's removal, against lookups | a lookup never sees a frame past its snapshot | 3 |
+//! | 5 `loom_more_readers_than_slots` | two readers share one WAL slot while the main thread commits | no reader takes slot 0; each reads its snapshot's version | 1 |
+//! | 6 `loom_writer_lock_handoff` | two writers retrying the write lock | never two writers inside; every commit published | 3 |
+//! | 7 `loom_restart_refused_while_a_reader_holds_a_mark` | one (a direct check) | `try_restart` refuses while a WAL mark is shared | 1 |
+//!
+//! Loom treats `SeqCst` accesses as `AcqRel` but models `fence(SeqCst)`,
+//! on which the handshake rests; bounded preemptions and the time cap make
+//! the models strong evidence, not a proof. Under loom the snapshot
+//! protocol makes 3 attempts, so a reader may give up with `Protocol`: the
+//! models check safety, not progress.
 
 use std::prelude::rust_2021::*;
 use std::{assert, assert_eq, assert_ne, panic};

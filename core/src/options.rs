@@ -1,6 +1,17 @@
 //! What a caller chooses: the options of a connection, the sync modes and
 //! the checkpoint modes. Plain data; the layers that act on them check them
 //! (the wal-index its layout, the pager its memory, recovery the page size).
+//!
+//! # What each sync mode costs and keeps
+//!
+//! | mode | syncs per commit | syncs per checkpoint | what survives |
+//! |---|---|---|---|
+//! | `Off` | none | none | a process crash loses nothing; an OS crash or power cut may lose commits and corrupt the database |
+//! | `Normal` | none, but one after a new WAL header (the first frame of a generation) | the WAL before copying, the database file after (and the WAL after a truncation) | a power cut may lose the commits since the last checkpoint, never consistency |
+//! | `Full` | one WAL sync before the commit is published (two when it starts a generation) | as `Normal` | every acknowledged commit survives a power cut |
+//!
+//! The storage is assumed to make every earlier write of a file durable when
+//! its `sync` returns `Ok`; see `docs/RELIABILITY.md` for the fault model.
 
 use core::fmt;
 use core::str::FromStr;

@@ -34,7 +34,7 @@
 //!
 //! # Memory layout
 //!
-//! [`Pages::new`] lays out the caller's cache memory once: two scratch
+//! `Pages::new` lays out the caller's cache memory once: two scratch
 //! pages (a page copy for splits and merges; a cell buffer and a separator
 //! buffer, half a page each), then `n` page slots, then 8 bytes of
 //! metadata per slot (page number, flags). [`cache_mem_len`] is the size of
@@ -43,6 +43,7 @@
 use crate::error::{corrupt, Error, FileKind, Result};
 use crate::format::{self, get_u32, put_u32, DbHeader, FRAME_HEADER_LEN};
 use crate::storage::{io_err, Storage};
+use crate::wal::checkpoint::FileIo;
 use crate::wal::frames::{FrameWriter, WriterStats};
 use crate::wal::index::{Index, IndexHeader};
 
@@ -105,14 +106,6 @@ pub(crate) struct Scratch<'s> {
     pub cell: &'s mut [u8],
     /// A separator key travelling up or down the tree (half a page).
     pub sep: &'s mut [u8],
-}
-
-/// What a checkpoint borrows: both files and two pages of scratch memory.
-pub(crate) struct FileIo<'a, S: Storage> {
-    pub db: &'a mut S,
-    pub wal: &'a mut S,
-    /// Two pages of scratch memory (`2 * page_size` bytes).
-    pub scratch: &'a mut [u8],
 }
 
 impl<S: Storage, B: AsMut<[u8]>> Pages<S, B> {
@@ -399,7 +392,9 @@ impl<S: Storage> Pager<'_, S> {
     /// makes it a commit frame); the writer's own snapshot moves to it.
     fn append_frame(&mut self, slot: usize, pgno: u32, commit_size: u32) -> Result<()> {
         let r = self.page_range(slot);
-        let Some(w) = self.st.writer.as_mut() else { return Err(Error::ReadOnly) };
+        let Some(w) = self.st.writer.as_mut() else {
+            return Err(Error::ReadOnly);
+        };
         let frame = w.append(self.wal, &self.idx, pgno, commit_size, &mut self.mem[r], &mut self.st.wstats)?;
         self.st.read.max_frame = frame;
         Ok(())

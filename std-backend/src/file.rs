@@ -26,7 +26,7 @@ impl IoShared {
 }
 
 /// The error type of [`FileStorage`]: an `io::ErrorKind` mapped to
-/// `embedded-io`'s kinds (the full error is kept in [`IoShared`]).
+/// `embedded-io`'s kinds (the full error, with its path, is kept beside it: `FileStorage::take_error`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileError(pub io::ErrorKind);
 

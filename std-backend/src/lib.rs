@@ -6,7 +6,7 @@
 //! carry the file's path (`fs-err`). [`Database`] is an owned, `Send +
 //! Sync` handle with transactions that need no lifetimes or buffers from the
 //! caller. Every wait is bounded by one option, [`Options::busy_timeout`]
-//! (module `busy`).
+//! (module [`busy`]).
 //!
 //! ```
 //! use walden_std::{Database, Options};
@@ -24,7 +24,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
-mod busy;
+pub mod busy;
 mod db;
 mod error;
 mod file;

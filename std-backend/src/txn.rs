@@ -94,7 +94,6 @@ impl Database {
         let mut bitmap = vec![0u8; walden_core::verify::bitmap_len(pages)];
         r.with(|c| c.verify(&mut bitmap))
     }
-
 }
 
 /// What read and write transactions share.

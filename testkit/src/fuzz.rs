@@ -183,7 +183,13 @@ pub struct WalPrefix {
 
 /// Computes the committed prefix of `wal` for a database of `page_size`
 /// bytes per page (see [`WalPrefix`]). Never fails: invalid bytes just end
-/// the prefix. A header whose page size differs from `page_size` makes the
+/// the prefix.
+///
+/// An independent oracle, on purpose: it re-implements the frame validity
+/// rule from `docs/FORMAT.md` section 4.3 alone, without the engine's frame
+/// reader (`walden_core::wal::frames::FrameReader`), so that the harnesses
+/// can check the engine against the specification rather than against
+/// itself. A header whose page size differs from `page_size` makes the
 /// whole WAL invalid, and so does a page size the format does not allow.
 pub fn wal_commit_prefix(wal: &[u8], page_size: u32) -> WalPrefix {
     let mut out = WalPrefix::default();

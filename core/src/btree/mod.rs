@@ -8,7 +8,7 @@
 //! leaf cell go to overflow chains; free pages are on the freelist.
 
 pub mod cursor;
-pub(crate) mod freelist;
+pub mod freelist;
 pub mod page;
-pub(crate) mod tree;
+pub mod tree;
 pub mod verify;

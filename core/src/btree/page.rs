@@ -293,4 +293,3 @@ pub(crate) fn push_cell(p: &mut [u8], cell: &[u8]) {
     let n = ncells(p);
     insert_cell(p, n, cell);
 }
-

@@ -6,9 +6,31 @@
 //! transaction state machine and the commit ([`txn`](self)), and the table,
 //! key-value and cursor API (`tables`). The work is done by the layers
 //! below: `btree` over `pager` over `wal` over `storage`.
+//!
+//! # Invariants
+//! - At most one write transaction per region (the write lock); at most one
+//!   transaction per connection.
+//! - A commit becomes visible only by the wal-index header publication,
+//!   after all its frames are written (and, in `Full`, synced); a commit
+//!   that returned `Ok` stays committed (the automatic checkpoint after it
+//!   never turns it into an error).
+//! - LSNs returned by `commit` strictly increase, across restarts,
+//!   `Truncate` checkpoints and reopens.
+//! - A database exists once its creation commit (pages 1 to 3, in the WAL)
+//!   is durable; until then the next open creates it again.
+//!
+//! # Poisoning
+//! An `Error::Io` from a commit, a checkpoint, or a read or write inside a
+//! transaction poisons the connection and the region: every connection of
+//! the database then refuses to begin a transaction or a checkpoint
+//! (`Poisoned`). A failed fsync is never retried (after a failed fsync the
+//! kernel may have dropped the dirty pages, so a later success would prove
+//! nothing); closing every handle and reopening runs recovery, which rebuilds
+//! the state from what is on disk. Table and header lookups and `verify`
+//! return their `Io` errors without poisoning.
 
-mod tables;
-mod txn;
+pub mod tables;
+pub mod txn;
 
 use core::ops::Deref;
 
@@ -21,8 +43,6 @@ use crate::sync::AtomicU32;
 use crate::wal::index::{Index, IndexHeader};
 use crate::wal::protocol::read_header_retry;
 use crate::wal::recovery::recover;
-
-pub use tables::Table;
 
 /// Counters since the connection opened.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -114,7 +134,9 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
                     read_marks: opts.read_marks,
                 };
                 let idx = geo.index(&region)?;
-                let r = recover(&mut db, &mut wal, &idx, mem.as_mut(), &opts, |ps| cache_mem_len(ps, MIN_CACHE_PAGES))?;
+                let r = recover(&mut db, &mut wal, &idx, mem.as_mut(), &opts, |ps| {
+                    cache_mem_len(ps, MIN_CACHE_PAGES)
+                })?;
                 page_size = r.page_size;
                 recovered = r.frames;
                 fresh = r.fresh;

@@ -347,4 +347,3 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
         self.poison_on_io(r)
     }
 }
-

@@ -51,11 +51,21 @@
 use crate::error::{corrupt, Error, FileKind, Result};
 use crate::format::{self, FrameHeader, FRAME_HEADER_LEN, WAL_HEADER_LEN};
 use crate::options::{CheckpointInfo, CheckpointMode, SyncMode};
-use crate::pager::FileIo;
 use crate::storage::{io_err, Storage};
 use crate::wal::frames::{read_wal_header, FrameReader};
 use crate::wal::index::{Index, IndexHeader};
 use crate::wal::protocol::{backfill_protocol, try_restart};
+
+/// What a checkpoint borrows from a connection: both files and two pages
+/// of scratch memory (the pager lends them, `Pages::file_io`).
+pub(crate) struct FileIo<'a, S: Storage> {
+    /// The database file.
+    pub db: &'a mut S,
+    /// The WAL.
+    pub wal: &'a mut S,
+    /// Two pages of scratch memory (`2 * page_size` bytes).
+    pub scratch: &'a mut [u8],
+}
 
 /// Runs a checkpoint of `mode` with the files and scratch memory of `io`:
 /// takes and releases the locks, backfills, restarts or truncates. `syncs`
@@ -140,7 +150,11 @@ impl<S: Storage> Checkpointer<'_, '_, S> {
         }
         let ps = hdr.page_size;
         let mut fh = [0u8; FRAME_HEADER_LEN];
-        let n = self.io.wal.read_at(format::frame_offset(safe, ps), &mut fh).map_err(io_err(FileKind::Wal))?;
+        let n = self
+            .io
+            .wal
+            .read_at(format::frame_offset(safe, ps), &mut fh)
+            .map_err(io_err(FileKind::Wal))?;
         let commit_size = FrameHeader::decode(&fh).commit_size;
         if n < FRAME_HEADER_LEN || (safe == hdr.mx_frame && commit_size != hdr.n_pages) || commit_size == 0 {
             return Err(corrupt(FileKind::Wal, 0, "checkpoint end is not a commit frame"));

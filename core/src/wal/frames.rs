@@ -154,7 +154,11 @@ impl FrameReader {
     /// frame's bytes are in `buf`). `Err` is the storage's error.
     ///
     /// Panics never; a `buf` shorter than `frame_len` reads as `Truncated`.
-    pub fn next<S: Storage>(&mut self, wal: &mut S, buf: &mut [u8]) -> core::result::Result<core::result::Result<FrameHeader, FrameFault>, S::Error> {
+    pub fn next<S: Storage>(
+        &mut self,
+        wal: &mut S,
+        buf: &mut [u8],
+    ) -> core::result::Result<core::result::Result<FrameHeader, FrameFault>, S::Error> {
         let len = self.frame_len();
         let off = format::frame_offset(self.next, self.page_size);
         if off >= self.wal_len {

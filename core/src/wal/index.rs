@@ -43,6 +43,25 @@
 //!   backfilling. Slots 1.. hold the last frame of a snapshot; a checkpoint
 //!   never backfills past the smallest mark with a nonzero share count; a
 //!   WAL restart must lock every slot 1...
+//!
+//! # Memory orderings
+//!
+//! Every atomic access carries a one-line justification where it is made;
+//! in summary:
+//!
+//! | word(s) | operation | ordering | why |
+//! |---|---|---|---|
+//! | header copy 1 | publish | `Relaxed` stores, then a `Release` fence | all of copy 1 before any word of copy 0 |
+//! | header copy 0 | publish | `Release` stores | frames and hash entries written before publishing happen-before a reader's acquire load |
+//! | header copies | read | `Acquire` copy 0, `Acquire` fence, `Relaxed` copy 1 | copy 1 is read after copy 0, the reverse of the write order |
+//! | init word | set / attach | `Release` / `Acquire` | publishes the layout words and the recovered header |
+//! | `nbackfill` | store / load | `Release` / `Acquire` | a reader that sees the count sees the database writes before it |
+//! | write, checkpoint locks | take / release | CAS `AcqRel` / `Release` store | the next holder sees the previous holder's writes |
+//! | poison flag | set / test | `Relaxed` | carries no data |
+//! | read marks | set / load | `Release` / `Acquire` | set under the slot's exclusive hold, visible before it is released |
+//! | share counts | every access | `SeqCst` | the reader/checkpointer handshake (`wal::protocol`) |
+//! | frame page number, hash slot | insert | `Relaxed`, then `Release` slot | a reader that acquire-loads the slot sees the page number |
+//! | high-water mark, `truncate`'s scan | writer only | `Relaxed` | only the write-lock holder touches them |
 
 use crate::error::{Error, Result};
 use crate::sync::{fence, AtomicU32, Ordering};

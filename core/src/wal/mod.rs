@@ -74,10 +74,10 @@
 //! cache: [`recovery`] rebuilds it from the WAL when the first connection
 //! opens.
 
-pub(crate) mod checkpoint;
+pub mod checkpoint;
 pub mod frames;
 pub mod index;
-pub(crate) mod protocol;
-pub(crate) mod recovery;
+pub mod protocol;
+pub mod recovery;
 
 pub use protocol::READ_RETRIES;

@@ -19,8 +19,8 @@
 //!   writes the database file.
 //! - **Slots 1..M**: a shared hold on a slot with mark `m` promises that the
 //!   database file never gets ahead of frame `m` (checkpoints stop at the
-//!   smallest shared mark, [`safe_frame`]) and that the WAL is not restarted
-//!   (a restart locks every such slot, [`try_restart`]).
+//!   smallest shared mark, `safe_frame`) and that the WAL is not restarted
+//!   (a restart locks every such slot, `try_restart`).
 //!
 //! # Who takes what
 //!
@@ -80,7 +80,7 @@ use crate::error::{Error, Result};
 use crate::sync::{fence, spin_hint, Ordering};
 use crate::wal::index::{Index, IndexHeader, LOCKED, MARK_UNUSED};
 
-/// Attempts of [`acquire_snapshot`] and [`read_header_retry`] before
+/// Attempts of `acquire_snapshot` and `read_header_retry` before
 /// `Protocol` (spins, no sleep; 3 under loom).
 pub const READ_RETRIES: u32 = if cfg!(loom) { 3 } else { 1000 };
 

@@ -2,7 +2,7 @@
 //! connection of a region opens, as SQLite's `walIndexRecover`. Recovery
 //! writes nothing to either file.
 //!
-//! # Steps ([`recover`])
+//! # Steps (`recover`)
 //!
 //! 1. **Database header** (`read_db_header`). If the database file is not
 //!    empty, decode its header (magic, checksum, version, page size, field
@@ -82,7 +82,12 @@ pub(crate) fn recover<S: Storage>(
     };
     let wal_len = wal.size().map_err(io_err(FileKind::Wal))?;
     let mut raw = [0u8; WAL_HEADER_LEN];
-    let wh = choose_wal(read_wal_header(wal, wal_len, &mut raw)?, db_header.as_ref().ok(), mem.len(), min_mem)?;
+    let wh = choose_wal(
+        read_wal_header(wal, wal_len, &mut raw)?,
+        db_header.as_ref().ok(),
+        mem.len(),
+        min_mem,
+    )?;
     let page_size = match (&db_header, &wh) {
         (Ok(d), _) => d.page_size,
         (Err(_), Some((h, _))) => h.page_size,
@@ -161,7 +166,12 @@ fn read_db_header<S: Storage>(db: &mut S, db_len: u64, mem: &mut [u8]) -> Result
 /// Step 2: whether the WAL header `wh` counts beside the database header
 /// `db` (a WAL of another page size is ignored). Without a database header
 /// a WAL the memory cannot hold is an error, never ignored.
-fn choose_wal(wh: Option<(WalHeader, u32)>, db: Option<&DbHeader>, mem_len: usize, min_mem: fn(u32) -> usize) -> Result<Option<(WalHeader, u32)>> {
+fn choose_wal(
+    wh: Option<(WalHeader, u32)>,
+    db: Option<&DbHeader>,
+    mem_len: usize,
+    min_mem: fn(u32) -> usize,
+) -> Result<Option<(WalHeader, u32)>> {
     match (db, wh) {
         (Some(d), Some((h, seed))) if h.page_size == d.page_size => Ok(Some((h, seed))),
         (Some(_), _) => Ok(None),
@@ -210,7 +220,9 @@ fn scan<S: Storage>(
     let mut last_commit = (0u32, 0u32, seed);
     loop {
         let f = reader.frame();
-        let Ok(fh) = reader.next(wal, mem).map_err(io_err(FileKind::Wal))? else { break };
+        let Ok(fh) = reader.next(wal, mem).map_err(io_err(FileKind::Wal))? else {
+            break;
+        };
         if f > idx.capacity() {
             return Err(Error::Full {
                 what: "the WAL holds more frames than max_wal_frames",
@@ -242,7 +254,13 @@ fn scan<S: Storage>(
 /// Step 5: the database header from the newest committed frame of page 1,
 /// or `None` when the committed WAL does not hold page 1. Raises the
 /// checkpoint sequence to the header's `wal_seq`.
-fn header_from_wal<S: Storage>(wal: &mut S, idx: &Index<'_>, mem: &mut [u8], hdr: &mut IndexHeader, page_size: u32) -> Result<Option<DbHeader>> {
+fn header_from_wal<S: Storage>(
+    wal: &mut S,
+    idx: &Index<'_>,
+    mem: &mut [u8],
+    hdr: &mut IndexHeader,
+    page_size: u32,
+) -> Result<Option<DbHeader>> {
     let Some(f) = (if hdr.mx_frame > 0 { idx.lookup(1, hdr.mx_frame) } else { None }) else {
         return Ok(None);
     };
