@@ -596,7 +596,7 @@ fn wal_of_another_page_size_is_ignored() {
     let fx = fixture(3, 1);
     let mut wal = fx.wal.clone();
     wal[8..12].copy_from_slice(&1024u32.to_le_bytes());
-    let c = walden::core::format::CRC32C.checksum(&wal[..28]);
+    let c = walden::core::format::crc32c(&[&wal[..28]]);
     wal[28..32].copy_from_slice(&c.to_le_bytes());
     run_case(&fx.db, &wal, |d| verify(&d.map_err(|e| e.to_string())?, &fx.states[1], true)).unwrap();
 }

@@ -68,10 +68,11 @@ fn region(words: usize) -> Vec<AtomicU32> {
 
 #[test]
 fn formula_components() {
-    // cache_mem_len(ps, n) = (n + 2) * ps + 8 * n
+    // cache_mem_len(ps, n) = (n + 2) * ps + 16 * n + 8 * next_pow2(n)
     for ps in [512u32, 1024, 4096, 65_536] {
-        for n in [4u32, 5, 16, 256] {
-            assert_eq!(cache_mem_len(ps, n), (n as usize + 2) * ps as usize + 8 * n as usize);
+        for n in [4u32, 5, 16, 256, 1000] {
+            let want = (n as usize + 2) * ps as usize + 16 * n as usize + 8 * (n as usize).next_power_of_two();
+            assert_eq!(cache_mem_len(ps, n), want);
         }
     }
     // region_words(F, M) = 32 + 2M + F + 1 + next_pow2(2F)

@@ -74,7 +74,7 @@ fn header_problem(b: &[u8]) -> String {
     format!(
         "header checksum mismatch: stored 0x{:08x}, computed 0x{:08x}",
         le32(b, 28),
-        format::CRC32C.checksum(&b[..28])
+        format::crc32c(&[&b[..28]])
     )
 }
 

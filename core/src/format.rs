@@ -1,8 +1,9 @@
 //! Byte layouts of every on-disk structure (see `docs/FORMAT.md`).
 //!
 //! All integers are little-endian. Page, header and WAL-header checksums are
-//! CRC-32C (Castagnoli, the `crc` crate's `CRC_32_ISCSI`); the chained frame
-//! checksum is CRC-32 (`CRC_32_ISO_HDLC`, zlib's), see [`frame_checksum`].
+//! CRC-32C (Castagnoli, `CRC_32_ISCSI`); the chained frame checksum is
+//! CRC-32 (`CRC_32_ISO_HDLC`, zlib's), see [`frame_checksum`]. Both come
+//! from [`crate::checksum`], whose implementation a cargo feature chooses.
 //!
 //! Database file: pages of `page_size` bytes, page `n` (1-based) at byte
 //! offset `(n - 1) * page_size`. The last 4 bytes of every page are the
@@ -15,20 +16,11 @@
 //! This module holds the file-level structures only: the database header,
 //! the WAL header, the frame header, the checksums and the LSN. The B+tree
 //! page format is `btree::page`'s; when a frame is valid is `wal::frames`'
-//! (the one frame reader). It imports nothing of the crate but `error`.
+//! (the one frame reader). It imports nothing of the crate but `error` and
+//! `checksum`.
 
+pub use crate::checksum::{crc32, crc32c};
 use crate::error::{corrupt, Error, FileKind, Result};
-use crc::{Crc, Table, CRC_32_ISCSI, CRC_32_ISO_HDLC};
-
-/// The CRC-32C algorithm of the page, database-header and WAL-header
-/// checksums (not the frame chain: [`CRC32_FRAME`]), slicing-by-16 (a 16 KiB
-/// table in flash; about ten times the byte-at-a-time table's speed).
-pub const CRC32C: Crc<u32, Table<16>> = Crc::<u32, Table<16>>::new(&CRC_32_ISCSI);
-
-/// The CRC-32 (ISO-HDLC polynomial, zlib's) of the chained frame checksum,
-/// slicing-by-16. A different polynomial from the page checksums' on
-/// purpose: see [`frame_checksum`].
-pub const CRC32_FRAME: Crc<u32, Table<16>> = Crc::<u32, Table<16>>::new(&CRC_32_ISO_HDLC);
 
 /// The on-disk format version this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -80,17 +72,14 @@ pub(crate) fn put_u64(b: &mut [u8], at: usize, v: u64) {
 
 /// The page checksum of `page` as page number `pgno`.
 pub fn page_checksum(pgno: u32, page: &[u8]) -> u32 {
-    let mut d = CRC32C.digest();
-    d.update(&pgno.to_le_bytes());
-    d.update(&page[..page.len() - PAGE_TRAILER]);
-    d.finalize()
+    crc32c(&[&pgno.to_le_bytes(), &page[..page.len() - PAGE_TRAILER]])
 }
 
 /// Writes the page checksum into the last 4 bytes of `page` (and, for page
 /// 1, the header checksum first).
 pub fn seal_page(pgno: u32, page: &mut [u8]) {
     if pgno == 1 {
-        let c = CRC32C.checksum(&page[..DbHeader::CKSUM_AT]);
+        let c = crc32c(&[&page[..DbHeader::CKSUM_AT]]);
         put_u32(page, DbHeader::CKSUM_AT, c);
     }
     let c = page_checksum(pgno, page);
@@ -193,7 +182,7 @@ impl DbHeader {
         if b[0..8] != DB_MAGIC {
             return Err(bad("not a Walden database (bad magic)"));
         }
-        if get_u32(b, Self::CKSUM_AT) != CRC32C.checksum(&b[..Self::CKSUM_AT]) {
+        if get_u32(b, Self::CKSUM_AT) != crc32c(&[&b[..Self::CKSUM_AT]]) {
             return Err(bad("database header checksum mismatch"));
         }
         let version = get_u32(b, 8);
@@ -265,7 +254,7 @@ impl WalHeader {
         put_u32(b, 16, self.salt1);
         put_u32(b, 20, self.salt2);
         put_u32(b, 24, 0);
-        let c = CRC32C.checksum(&b[..28]);
+        let c = crc32c(&[&b[..28]]);
         put_u32(b, 28, c);
         c
     }
@@ -276,7 +265,7 @@ impl WalHeader {
             return None;
         }
         let c = get_u32(b, 28);
-        if c != CRC32C.checksum(&b[..28]) {
+        if c != crc32c(&[&b[..28]]) {
             return None;
         }
         let h = WalHeader {
@@ -301,7 +290,7 @@ impl WalHeader {
 /// | 8 | 4 | salt 1 |
 /// | 12 | 4 | salt 2 |
 /// | 16 | 4 | reserved, 0 |
-/// | 20 | 4 | checksum: CRC-32 (ISO-HDLC, [`CRC32_FRAME`]) of the previous checksum (4 bytes LE; the WAL header checksum for frame 1), bytes 0..20 of this header, and the whole page image ([`frame_checksum`]) |
+/// | 20 | 4 | checksum: CRC-32 (ISO-HDLC, [`crc32`]) of the previous checksum (4 bytes LE; the WAL header checksum for frame 1), bytes 0..20 of this header, and the whole page image ([`frame_checksum`]) |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameHeader {
     /// Page number the frame holds.
@@ -340,7 +329,7 @@ impl FrameHeader {
     }
 }
 
-/// The chained frame checksum: CRC-32 (ISO-HDLC, [`CRC32_FRAME`]) of the
+/// The chained frame checksum: CRC-32 (ISO-HDLC, [`crc32`]) of the
 /// previous checksum (4 bytes LE), the first 20 bytes of the frame header
 /// and the whole page image.
 ///
@@ -355,11 +344,7 @@ impl FrameHeader {
 /// Found by the crash-point suite (`tests/crash_points.rs`, workload
 /// `checkpoint_full`); regression tests in `tests/recovery.rs`.
 pub fn frame_checksum(prev: u32, header20: &[u8], page: &[u8]) -> u32 {
-    let mut d = CRC32_FRAME.digest();
-    d.update(&prev.to_le_bytes());
-    d.update(header20);
-    d.update(page);
-    d.finalize()
+    crc32(&[&prev.to_le_bytes(), header20, page])
 }
 
 /// Byte offset of frame `frame` (1-based) in a WAL of `page_size` pages.

@@ -28,7 +28,7 @@
 //!
 //! `4 * region_words(max_wal_frames, read_marks) + cache_mem_len(page_size, cache_pages) + size_of::<Connection<..>>()`
 //!
-//! where `cache_mem_len(ps, n) = (n + 2) * ps + 8 * n` and `region_words(F, M)
+//! where `cache_mem_len(ps, n) = (n + 2) * ps + 16 * n + 8 * next_pow2(n)` and `region_words(F, M)
 //! = 32 + 2M + F + 1 + next_pow2(2F)`. Each open [`Cursor`] adds
 //! `size_of::<Cursor>()` (about 2.3 KiB).
 //!
@@ -39,6 +39,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod btree;
+pub mod checksum;
 pub mod connection;
 pub mod error;
 pub mod format;

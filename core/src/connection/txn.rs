@@ -59,7 +59,7 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
         let (hdr, slot) = acquire_snapshot(&idx)?;
         self.mode = Mode::Read { slot };
         self.txn = self.txn.wrapping_add(1);
-        self.pages.enter_snapshot(&hdr, slot == 0);
+        self.pages.enter_snapshot(&hdr, slot == 0, &idx);
         Ok(())
     }
 
@@ -90,7 +90,7 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
         self.txn = self.txn.wrapping_add(1);
         self.gen = self.gen.wrapping_add(1);
         self.pages.set_writer(Some(FrameWriter::new(&hdr, self.opts.sync != SyncMode::Off)));
-        self.pages.enter_snapshot(&hdr, false);
+        self.pages.enter_snapshot(&hdr, false, &idx);
         Ok(())
     }
 
@@ -162,7 +162,7 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
     /// nothing.
     fn commit_frames(&mut self, base: IndexHeader) -> Result<Option<IndexHeader>> {
         let sync = self.opts.sync;
-        let (mut pg, _) = self.parts()?;
+        let (mut pg, scr) = self.parts()?;
         let spilled = pg.spilled();
         let dirty = pg.dirty_count();
         if dirty == 0 && spilled == 0 {
@@ -181,7 +181,7 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
             pg.set_header(&h)?;
         }
         let n_pages = h.page_count;
-        let w = pg.write_commit(n_pages)?;
+        let w = pg.write_commit(n_pages, scr.tmp)?;
         if sync == SyncMode::Full {
             self.stats.syncs += 1;
             self.pages.file_io().wal.sync().map_err(io_err(crate::error::FileKind::Wal))?;
@@ -198,7 +198,7 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
             wal_header_valid: 1,
         };
         self.geo.index(&self.region)?.publish_header(&new);
-        self.pages.set_cache_change(new.change);
+        self.pages.set_tag(&new);
         Ok(Some(new))
     }
 

@@ -236,6 +236,14 @@ pub(crate) struct FrameWriter {
     pub last_frame: u32,
     /// Checksum of `last_frame` (chain seed).
     cksum: u32,
+    /// The last committed frame when the transaction began: frames above it
+    /// are this transaction's.
+    base: u32,
+    /// The chain value of frame `base` (the published `last_cksum`).
+    base_cksum: u32,
+    /// The first frame rewritten in place since the chain was last sealed
+    /// (0: none): the chain from it on must be re-sealed before the commit.
+    reseal_from: u32,
     pub salt1: u32,
     pub salt2: u32,
     pub ckpt_seq: u32,
@@ -261,6 +269,9 @@ impl FrameWriter {
         FrameWriter {
             last_frame: hdr.mx_frame,
             cksum: hdr.last_cksum,
+            base: hdr.mx_frame,
+            base_cksum: hdr.last_cksum,
+            reseal_from: 0,
             salt1: hdr.salt1,
             salt2: hdr.salt2,
             ckpt_seq: hdr.ckpt_seq,
@@ -274,6 +285,82 @@ impl FrameWriter {
     /// publishes).
     pub(crate) fn chain(&self) -> u32 {
         self.cksum
+    }
+
+    /// The last committed frame when the transaction began; frames above
+    /// it are this transaction's.
+    pub(crate) fn base_frame(&self) -> u32 {
+        self.base
+    }
+
+    /// Rewrites frame `frame`, which this transaction wrote earlier for page
+    /// `pgno`, with the new image `page` (sealed here), as SQLite rewrites a
+    /// page's frame in the uncommitted part of the WAL. Its checksum is left
+    /// stale until [`FrameWriter::reseal`]: the frame stays invalid, like
+    /// every uncommitted frame, until the commit re-seals the chain.
+    /// Errors: `Io`.
+    pub(crate) fn rewrite<S: Storage>(
+        &mut self,
+        wal: &mut S,
+        frame: u32,
+        pgno: u32,
+        page: &mut [u8],
+        stats: &mut WriterStats,
+    ) -> Result<()> {
+        let ps = page.len() as u32;
+        format::seal_page(pgno, page);
+        let mut fh = [0u8; FRAME_HEADER_LEN];
+        FrameHeader::encode(pgno, 0, self.salt1, self.salt2, 0, page, &mut fh);
+        // Not a valid chain value: re-sealed at the commit.
+        fh[20..24].fill(0);
+        let off = format::frame_offset(frame, ps);
+        wal.write_at(off, &fh).map_err(io_err(FileKind::Wal))?;
+        wal.write_at(off + FRAME_HEADER_LEN as u64, page).map_err(io_err(FileKind::Wal))?;
+        if self.reseal_from == 0 || frame < self.reseal_from {
+            self.reseal_from = frame;
+        }
+        stats.frames += 1;
+        Ok(())
+    }
+
+    /// Recomputes the checksum chain from the first frame rewritten in place
+    /// to the last frame written, reading each frame back through `buf` (at
+    /// least a page), and rewrites the checksums that changed (SQLite's
+    /// `walRewriteChecksums`). A no-op when nothing was rewritten.
+    /// Errors: `Io`, `Corrupt` (a frame reads back short).
+    pub(crate) fn reseal<S: Storage>(&mut self, wal: &mut S, page_size: u32, buf: &mut [u8]) -> Result<()> {
+        if self.reseal_from == 0 {
+            return Ok(());
+        }
+        let ps = page_size as usize;
+        let first = self.reseal_from;
+        let mut fh = [0u8; FRAME_HEADER_LEN];
+        let mut prev = if first - 1 == self.base {
+            self.base_cksum
+        } else {
+            let off = format::frame_offset(first - 1, page_size);
+            if wal.read_at(off, &mut fh).map_err(io_err(FileKind::Wal))? < FRAME_HEADER_LEN {
+                return Err(crate::error::corrupt(FileKind::Wal, 0, "WAL truncated under a frame"));
+            }
+            FrameHeader::decode(&fh).cksum
+        };
+        let page = &mut buf[..ps];
+        for f in first..=self.last_frame {
+            let off = format::frame_offset(f, page_size);
+            let a = wal.read_at(off, &mut fh).map_err(io_err(FileKind::Wal))?;
+            let b = wal.read_at(off + FRAME_HEADER_LEN as u64, page).map_err(io_err(FileKind::Wal))?;
+            if a < FRAME_HEADER_LEN || b < ps {
+                return Err(crate::error::corrupt(FileKind::Wal, 0, "WAL truncated under a frame"));
+            }
+            let c = format::frame_checksum(prev, &fh[..20], page);
+            if FrameHeader::decode(&fh).cksum != c {
+                wal.write_at(off + 20, &c.to_le_bytes()).map_err(io_err(FileKind::Wal))?;
+            }
+            prev = c;
+        }
+        self.cksum = prev;
+        self.reseal_from = 0;
+        Ok(())
     }
 
     /// Appends `page` (sealed here: page checksum, and for page 1 the
@@ -311,6 +398,8 @@ impl FrameWriter {
                 salt2: w.salt2,
             };
             w.cksum = wh.encode(&mut hb);
+            // Frame 1's chain starts from the new header's checksum.
+            w.base_cksum = w.cksum;
             wal.write_at(0, &hb).map_err(io_err(FileKind::Wal))?;
             if w.sync_header {
                 stats.header_syncs += 1;

@@ -191,11 +191,11 @@ impl IndexHeader {
 }
 
 fn words_checksum(w: &[u32]) -> u32 {
-    let mut d = crate::format::CRC32C.digest();
-    for x in w {
-        d.update(&x.to_le_bytes());
+    let mut b = [0u8; 4 * HDR_WORDS];
+    for (i, x) in w.iter().enumerate() {
+        b[4 * i..4 * i + 4].copy_from_slice(&x.to_le_bytes());
     }
-    d.finalize()
+    crate::checksum::crc32c(&[&b[..4 * w.len()]])
 }
 
 /// A view of a wal-index region with its layout worked out.

@@ -187,7 +187,7 @@ fn choose_wal(
 /// frames left in it); the checkpoint sequence above the floor of an
 /// existing database (0 for a new one).
 fn start_generation(opts: &Options, raw: &[u8; WAL_HEADER_LEN], wal_len: u64, page_size: u32, has_db: bool, floor: u32) -> IndexHeader {
-    let stale = format::CRC32C.checksum(raw) ^ wal_len as u32;
+    let stale = format::crc32c(&[raw]) ^ wal_len as u32;
     IndexHeader {
         change: 1,
         mx_frame: 0,
