@@ -389,7 +389,10 @@ fn autocheckpoint_with_a_pinned_reader() {
     drop(r);
     commit_keys(&db, 1100, 1);
     let s = db.stats();
-    assert_eq!(s.wal_backfilled, s.wal_frames, "{s:?}");
+    // With the reader gone, the next write restarts the large WAL (its
+    // commit then starts from frame 1), or its automatic checkpoint copies
+    // everything.
+    assert!(s.wal_backfilled == s.wal_frames || s.wal_frames < 20, "{s:?}");
     check_keys(&db, 1101);
 }
 

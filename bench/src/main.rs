@@ -40,12 +40,26 @@ struct Args {
     /// Cache budget of SQLite (per connection) and redb, in MiB
     #[arg(long, default_value_t = 256)]
     cache_mib: usize,
+    /// Which options the systems run with: `equal-memory` (the same cache
+    /// budget for all: --walden-cache-pages, --cache-mib) or `defaults`
+    /// (each system's default options, what a new user gets)
+    #[arg(long, value_enum, default_value = "equal-memory")]
+    config: ConfigKind,
     /// Seconds per concurrent-read configuration (default: 2 s times the scale, at least 0.1 s)
     #[arg(long)]
     concurrent_secs: Option<f64>,
     /// Internal: fill a WAL for the recovery workload and exit without closing
     #[arg(long, hide = true, num_args = 4, value_names = ["SYSTEM", "DIR", "WAL_BYTES", "TXNS"])]
     crash_child: Option<Vec<String>>,
+}
+
+/// The two configurations of the benchmark.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum ConfigKind {
+    /// The same cache budget for every system
+    EqualMemory,
+    /// Every system with its default options
+    Defaults,
 }
 
 const SYSTEMS: [&str; 4] = ["walden", "sqlite", "redb", "lmdb"];
@@ -355,8 +369,7 @@ fn crash_child(a: &[String], cfg: Config) -> R<()> {
         "walden" => {
             let opts = walden::Options {
                 autocheckpoint_frames: 0,
-                cache_pages: cfg.walden_cache_pages,
-                ..walden::Options::default()
+                ..systems::walden_options(&cfg, Durability::Full)
             };
             let db = walden::Database::open(dir.join("walden.db"), opts)?;
             loop {
@@ -420,6 +433,12 @@ fn crash(name: &str, dir: &Path, wal_bytes: u64, txns: u64, args: &Args) -> R<(u
         .arg(args.walden_cache_pages.to_string())
         .arg("--cache-mib")
         .arg(args.cache_mib.to_string())
+        .arg("--config")
+        .arg(if args.config == ConfigKind::Defaults {
+            "defaults"
+        } else {
+            "equal-memory"
+        })
         .arg("--crash-child")
         .args([name, &dir.display().to_string(), &wal_bytes.to_string(), &txns.to_string()])
         .output()?;
@@ -446,10 +465,7 @@ fn recover(name: &str, col: usize, dir: &Path, cfg: Config, wal: u64, rep: &mut 
     let t = Instant::now();
     let ckpt_secs = match name {
         "walden" => {
-            let opts = walden::Options {
-                cache_pages: cfg.walden_cache_pages,
-                ..walden::Options::default()
-            };
+            let opts = systems::walden_options(&cfg, Durability::Full);
             let db = walden::Database::open(dir.join("walden.db"), opts)?;
             if db.begin_read()?.get(&first)?.is_none() {
                 return Err("Walden lost a committed key in recovery".into());
@@ -554,6 +570,7 @@ fn main() {
     let cfg = Config {
         walden_cache_pages: args.walden_cache_pages,
         cache_bytes: args.cache_mib << 20,
+        defaults: args.config == ConfigKind::Defaults,
     };
     if let Some(child) = &args.crash_child {
         if let Err(e) = crash_child(child, cfg) {
@@ -705,13 +722,19 @@ fn run(args: &Args, cfg: Config) -> R<()> {
         std::fs::remove_dir_all(&cdir)?;
     }
     let _ = std::fs::remove_dir_all(&base);
+    let memory = if cfg.defaults {
+        "every system with its default options".to_string()
+    } else {
+        format!(
+            "equal memory: Walden cache {} pages per connection, SQLite/redb cache {} MiB",
+            args.walden_cache_pages, args.cache_mib
+        )
+    };
     rep.notes.push(format!(
-        "scale {}; {}; SQLite {}; Walden cache {} pages per connection, SQLite/redb cache {} MiB; run took {:.0} s",
+        "scale {}; {}; SQLite {}; {memory}; run took {:.0} s",
         args.scale,
         procfs::machine(),
         rusqlite::version(),
-        args.walden_cache_pages,
-        args.cache_mib,
         t0.elapsed().as_secs_f64()
     ));
     print_report(&rep, &ran);

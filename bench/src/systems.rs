@@ -71,6 +71,11 @@ pub struct Config {
     pub walden_cache_pages: u32,
     /// Cache budget of SQLite (per connection) and redb, in bytes.
     pub cache_bytes: usize,
+    /// Every system with its default options (what a new user gets): the
+    /// two settings above are ignored, and so is Walden's raised WAL limit.
+    /// LMDB still gets its map size (its default, 10 MiB, holds no
+    /// workload).
+    pub defaults: bool,
 }
 
 /// One database under test.
@@ -113,16 +118,22 @@ pub struct Walden {
     db: Option<walden::Database>,
 }
 
-fn walden_options(cfg: &Config, d: Durability) -> walden::Options {
+/// Walden's options: its defaults, but the sync mode of the workload and,
+/// in the equal-memory configuration, the cache.
+pub fn walden_options(cfg: &Config, d: Durability) -> walden::Options {
+    let sync = match d {
+        Durability::Normal => walden::SyncMode::Normal,
+        Durability::Full => walden::SyncMode::Full,
+    };
+    if cfg.defaults {
+        return walden::Options {
+            sync,
+            ..walden::Options::default()
+        };
+    }
     walden::Options {
         cache_pages: cfg.walden_cache_pages,
-        sync: match d {
-            Durability::Normal => walden::SyncMode::Normal,
-            Durability::Full => walden::SyncMode::Full,
-        },
-        // Room for a whole one-transaction load even when a small cache
-        // makes it spill (a page re-spilled is a new frame).
-        max_wal_frames: 1 << 22,
+        sync,
         ..walden::Options::default()
     }
 }
@@ -156,14 +167,15 @@ impl System for Walden {
         w.commit()?;
         Ok(())
     }
+    // Reads borrow keys and values (`get_with`, `for_each_in`), as the
+    // other systems' reads do (SQLite's `get_ref`, redb's guards, LMDB's
+    // slices).
     fn get_all(&self, keys: &[Key]) -> R<u64> {
         let r = self.db()?.begin_read()?;
         let t = r.default_table()?;
         let mut n = 0;
         for k in keys {
-            if let Some(v) = t.get(k)? {
-                n += v.len() as u64;
-            }
+            n += t.get_with(k, |v| v.len() as u64)?.unwrap_or(0);
         }
         Ok(n)
     }
@@ -171,10 +183,10 @@ impl System for Walden {
         let r = self.db()?.begin_read()?;
         let t = r.default_table()?;
         let mut n = 0;
-        for e in t.iter()? {
-            let (k, v) = e?;
+        t.for_each_in::<std::ops::RangeFull>(.., |k, v| {
             n += u64::from(!k.is_empty() && !v.is_empty());
-        }
+            true
+        })?;
         Ok(n)
     }
     fn ranges(&self, starts: &[Key], len: usize) -> R<u64> {
@@ -182,10 +194,12 @@ impl System for Walden {
         let t = r.default_table()?;
         let mut n = 0;
         for s in starts {
-            for e in t.range(&s[..]..)?.take(len) {
-                let (k, _v) = e?;
+            let mut left = len;
+            t.for_each_in(&s[..].., |k, _v| {
                 n += u64::from(!k.is_empty());
-            }
+                left -= 1;
+                left > 0
+            })?;
         }
         Ok(n)
     }
@@ -222,7 +236,7 @@ impl System for Walden {
             let r = db.begin_read()?;
             let t = r.default_table()?;
             for _ in 0..READS_PER_TXN {
-                n += u64::from(t.get(&keys[rng.below(keys.len())])?.is_some());
+                n += u64::from(t.get_with(&keys[rng.below(keys.len())], |v| v.len())?.is_some());
             }
         }
         Ok(n)
@@ -278,7 +292,9 @@ pub fn sqlite_connect(path: &Path, cfg: &Config, d: Durability, read_only: bool)
         }
     }
     c.pragma_update(None, "synchronous", if d == Durability::Full { "FULL" } else { "NORMAL" })?;
-    c.pragma_update(None, "cache_size", -((cfg.cache_bytes / 1024) as i64))?;
+    if !cfg.defaults {
+        c.pragma_update(None, "cache_size", -((cfg.cache_bytes / 1024) as i64))?;
+    }
     if !read_only {
         c.execute_batch("CREATE TABLE IF NOT EXISTS kv(k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID")?;
     }
@@ -436,9 +452,11 @@ pub struct Redb {
 impl Redb {
     /// Creates (or opens) `dir/redb.db`.
     pub fn open(dir: &Path, cfg: Config) -> R<Redb> {
-        let db = redb::Database::builder()
-            .set_cache_size(cfg.cache_bytes)
-            .create(dir.join("redb.db"))?;
+        let mut b = redb::Database::builder();
+        if !cfg.defaults {
+            b.set_cache_size(cfg.cache_bytes);
+        }
+        let db = b.create(dir.join("redb.db"))?;
         Ok(Redb {
             db,
             durability: redb::Durability::Immediate,

@@ -49,28 +49,35 @@ pub fn check_page_size(page_size: u32) -> Result<()> {
     }
 }
 
+#[inline]
 pub(crate) fn get_u16(b: &[u8], at: usize) -> u16 {
     u16::from_le_bytes([b[at], b[at + 1]])
 }
+#[inline]
 pub(crate) fn put_u16(b: &mut [u8], at: usize, v: u16) {
     b[at..at + 2].copy_from_slice(&v.to_le_bytes());
 }
+#[inline]
 pub(crate) fn get_u32(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
+#[inline]
 pub(crate) fn put_u32(b: &mut [u8], at: usize, v: u32) {
     b[at..at + 4].copy_from_slice(&v.to_le_bytes());
 }
+#[inline]
 pub(crate) fn get_u64(b: &[u8], at: usize) -> u64 {
     let mut a = [0u8; 8];
     a.copy_from_slice(&b[at..at + 8]);
     u64::from_le_bytes(a)
 }
+#[inline]
 pub(crate) fn put_u64(b: &mut [u8], at: usize, v: u64) {
     b[at..at + 8].copy_from_slice(&v.to_le_bytes());
 }
 
 /// The page checksum of `page` as page number `pgno`.
+#[inline]
 pub fn page_checksum(pgno: u32, page: &[u8]) -> u32 {
     crc32c(&[&pgno.to_le_bytes(), &page[..page.len() - PAGE_TRAILER]])
 }
@@ -88,6 +95,7 @@ pub fn seal_page(pgno: u32, page: &mut [u8]) {
 }
 
 /// Verifies the page checksum of `page` as page `pgno` of `file`.
+#[inline]
 pub fn verify_page(file: FileKind, pgno: u32, page: &[u8]) -> Result<()> {
     let n = page.len();
     if get_u32(page, n - PAGE_TRAILER) != page_checksum(pgno, page) {
@@ -348,6 +356,7 @@ pub fn frame_checksum(prev: u32, header20: &[u8], page: &[u8]) -> u32 {
 }
 
 /// Byte offset of frame `frame` (1-based) in a WAL of `page_size` pages.
+#[inline]
 pub const fn frame_offset(frame: u32, page_size: u32) -> u64 {
     WAL_HEADER_LEN as u64 + (frame as u64 - 1) * (FRAME_HEADER_LEN as u64 + page_size as u64)
 }

@@ -57,7 +57,7 @@ mod loom_tests;
 pub use btree::cursor::Cursor;
 pub use btree::page::{max_key_len, MAX_KEY_CAP};
 pub use btree::verify::{self, Problem, VerifyReport};
-pub use connection::tables::Table;
+pub use connection::tables::{Table, ValueRef};
 pub use connection::{ConnStats, Connection};
 pub use error::{Error, FileKind, Result};
 pub use format::DbHeader;

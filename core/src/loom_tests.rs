@@ -114,7 +114,7 @@ impl World {
         if !idx.try_lock_checkpoint() {
             return Err(Error::Busy);
         }
-        let r = backfill_protocol(&idx, true, |_, nb, safe| {
+        let r = backfill_protocol(&idx, true, 0, |_, nb, safe| {
             for f in nb + 1..=safe {
                 let pg = idx.frame_pgno(f);
                 if idx.lookup(pg, safe) == Some(f) {

@@ -120,6 +120,9 @@ pub(crate) struct Inner {
     pub(crate) max_frames: u32,
     /// Start times of the open read transactions, by id.
     pub(crate) readers: Mutex<std::collections::BTreeMap<u64, Instant>>,
+    /// WAL frames when `begin_write` last tried to restart a large WAL (0:
+    /// no attempt pending).
+    pub(crate) restart_attempt_at: std::sync::atomic::AtomicU32,
     pub(crate) next_reader: AtomicU64,
 }
 
@@ -242,6 +245,7 @@ impl Database {
             max_frames,
             readers: Mutex::new(std::collections::BTreeMap::new()),
             next_reader: AtomicU64::new(0),
+            restart_attempt_at: std::sync::atomic::AtomicU32::new(0),
         };
         Ok(Database { inner: Arc::new(inner) })
     }
@@ -292,6 +296,38 @@ impl Database {
         Wait::new(self.inner.opts.busy_timeout)
             .retry(f, |e| *e == walden_core::Error::Busy)
             .map_err(|e| self.err(e))
+    }
+
+    /// Brings a WAL that the automatic checkpoint could not restart back to
+    /// its start: when it holds `frames`, at least the autocheckpoint
+    /// threshold (and one threshold more than at the last attempt), runs a
+    /// `Restart` checkpoint, waiting for readers for at most 10 ms (or the
+    /// busy timeout, if shorter). Under readers that come and go the WAL
+    /// cannot restart at a commit (a reader nearly always holds a recent
+    /// snapshot), but once this holds the write lock and has copied every
+    /// frame, new readers take read mark 0 and the old ones finish: the WAL
+    /// restarts and stays within a few thresholds (SQLite's `walRestartLog`
+    /// relies on the same property). A failure is not an error: a reader
+    /// with an old snapshot may hold the WAL back; the soft limit of
+    /// `begin_write` handles that.
+    pub(crate) fn restart_large_wal(&self, c: &mut Conn, frames: u32) {
+        let t = self.inner.opts.autocheckpoint_frames;
+        if t == 0 || self.inner.opts.read_only || frames < t {
+            self.inner.restart_attempt_at.store(0, Ordering::Relaxed);
+            return;
+        }
+        let last = self.inner.restart_attempt_at.load(Ordering::Relaxed);
+        if last != 0 && frames < last.saturating_add(t) {
+            return;
+        }
+        self.inner.restart_attempt_at.store(frames, Ordering::Relaxed);
+        let bound = self.inner.opts.busy_timeout.min(Duration::from_millis(10));
+        // Not counted in `Stats::checkpoints`: the write path runs it, not
+        // the user, and it usually only restarts a WAL already copied.
+        let r = Wait::new(bound).retry(|| c.checkpoint(CheckpointMode::Restart), |e| *e == walden_core::Error::Busy);
+        if r.is_ok() {
+            self.inner.restart_attempt_at.store(0, Ordering::Relaxed);
+        }
     }
 
     /// The soft WAL limit of `begin_write` (see there), once the WAL is at

@@ -7,7 +7,7 @@ use std::ops::{Bound, RangeBounds};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use walden_core::Cursor as CoreCursor;
+use walden_core::{Cursor as CoreCursor, ValueRef};
 
 use crate::busy::Wait;
 use crate::db::{Conn, Database};
@@ -64,6 +64,9 @@ impl Database {
         let mut c = self.take_conn()?;
         let soft = (self.inner.max_frames as u64 * 3 / 4) as u32;
         let frames = c.wal_state().map(|(h, _)| h.mx_frame).map_err(|e| self.err(e));
+        if let Ok(f) = frames {
+            self.restart_large_wal(&mut c, f);
+        }
         if !self.inner.opts.read_only && !matches!(frames, Ok(f) if f < soft) {
             self.put_conn(c);
             frames?;
@@ -302,12 +305,76 @@ impl<'t> Table<'t> {
     /// The value of `key`, or `None`. Errors: `InvalidArgument` (key longer
     /// than [`Database::max_key_len`]), `Corrupt`, `Io`.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.get_with(key, <[u8]>::to_vec)
+    }
+
+    /// Calls `f` with the value of `key`, borrowed from the page cache
+    /// without a copy when it is stored in its leaf (values in overflow
+    /// pages are first read into a buffer), and returns what `f` returns;
+    /// `None` if the key is absent. One descent of the tree, no allocation
+    /// for inline values (redb's `AccessGuard`, LMDB's `&[u8]`).
+    /// Errors: as [`Table::get`].
+    pub fn get_with<T>(&self, key: &[u8], f: impl FnOnce(&[u8]) -> T) -> Result<Option<T>> {
         let t = self.t;
         self.txn.with(|c| {
-            let Some(n) = c.value_len(t, key)? else { return Ok(None) };
-            let mut v = vec![0u8; n];
+            let len = match c.lookup(t, key)? {
+                None => return Ok(None),
+                Some(ValueRef::Inline(v)) => return Ok(Some(f(v))),
+                Some(ValueRef::Overflow { len }) => len,
+            };
+            let mut v = vec![0u8; len];
             c.read_value(t, key, 0, &mut v)?;
-            Ok(Some(v))
+            Ok(Some(f(&v)))
+        })
+    }
+
+    /// Calls `f` with each entry of `range` in key order, the key and value
+    /// borrowed (no allocation per entry but for values in overflow pages),
+    /// until `f` returns `false`; returns the entries visited. The fastest
+    /// way to scan. Errors: as [`Table::range`].
+    pub fn for_each_in<'a, R: RangeBounds<&'a [u8]>>(&self, range: R, mut f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<u64> {
+        let (start, end) = bounds(&range);
+        let t = self.t;
+        let mut cur = CoreCursor::new();
+        let mut n = 0;
+        let mut buf = Vec::new();
+        self.txn.with(|c| {
+            let mut on = match &start {
+                Bound::Unbounded => c.cursor_first(&mut cur, t)?,
+                Bound::Included(k) | Bound::Excluded(k) => {
+                    let on = c.cursor_seek(&mut cur, t, k)?;
+                    if on && matches!(start, Bound::Excluded(_)) && cur.key() == Some(k.as_slice()) {
+                        c.cursor_next(&mut cur)?
+                    } else {
+                        on
+                    }
+                }
+            };
+            while on {
+                let Some(k) = cur.key() else { break };
+                let past = match &end {
+                    Bound::Included(e) => k > e.as_slice(),
+                    Bound::Excluded(e) => k >= e.as_slice(),
+                    Bound::Unbounded => false,
+                };
+                if past {
+                    break;
+                }
+                n += 1;
+                let go = match c.cursor_value_ref(&cur)? {
+                    ValueRef::Inline(v) => f(k, v),
+                    ValueRef::Overflow { len } => {
+                        buf.resize(len, 0);
+                        c.cursor_value(&cur, 0, &mut buf)?;
+                        f(k, &buf)
+                    }
+                };
+                if !go {
+                    break;
+                }
+                on = c.cursor_next(&mut cur)?;
+            }
+            Ok(n)
         })
     }
 
@@ -457,8 +524,11 @@ impl Range<'_> {
         let cur = if fwd { self.front.as_ref() } else { self.back.as_ref() };
         let cur = cur.ok_or(Error::InvalidArgument("cursor"))?;
         let val = self.txn.with(|c| {
-            let n = c.cursor_value_len(cur)?;
-            let mut v = vec![0u8; n];
+            let len = match c.cursor_value_ref(cur)? {
+                ValueRef::Inline(v) => return Ok(v.to_vec()),
+                ValueRef::Overflow { len } => len,
+            };
+            let mut v = vec![0u8; len];
             c.cursor_value(cur, 0, &mut v)?;
             Ok(v)
         })?;
@@ -519,8 +589,14 @@ impl Cursor<'_> {
         let c = &self.c;
         let val = &mut self.val;
         self.txn.with(|conn| {
-            let n = conn.cursor_value_len(c)?;
-            val.resize(n, 0);
+            let len = match conn.cursor_value_ref(c)? {
+                ValueRef::Inline(v) => {
+                    val.extend_from_slice(v);
+                    return Ok(());
+                }
+                ValueRef::Overflow { len } => len,
+            };
+            val.resize(len, 0);
             conn.cursor_value(c, 0, val)?;
             Ok(())
         })?;

@@ -7,7 +7,7 @@
 //! (in a write transaction), the next step re-seeks from the saved key, so a
 //! cursor survives puts and deletes of its own transaction.
 
-use crate::btree::page::{self, child_at, leaf_cell, ncells, search_branch, search_leaf, MAX_DEPTH, MAX_KEY_CAP, PT_LEAF};
+use crate::btree::page::{self, child_at, ncells, search_branch, search_leaf, MAX_DEPTH, MAX_KEY_CAP, PT_LEAF};
 use crate::error::{corrupt, Error, FileKind, Result};
 use crate::pager::Pager;
 use crate::storage::Storage;
@@ -73,10 +73,16 @@ fn load_key<S: Storage>(pg: &mut Pager<'_, S>, c: &mut Cursor) -> Result<()> {
         return Ok(());
     };
     let p = pg.read(pgno)?;
-    let cell = leaf_cell(p, pgno, i as usize)?;
+    set_key(c, p, pgno, i as usize)
+}
+
+/// Copies the key of cell `i` of leaf `p` (page `pgno`) into the cursor;
+/// marks it valid.
+fn set_key(c: &mut Cursor, p: &[u8], pgno: u32, i: usize) -> Result<()> {
+    let k = page::leaf_key(p, pgno, i)?;
     c.key.clear();
     c.key
-        .extend_from_slice(&p[cell.key])
+        .extend_from_slice(k)
         .map_err(|_| corrupt(FileKind::Database, pgno, "key longer than the maximum"))?;
     c.valid = true;
     Ok(())
@@ -152,18 +158,20 @@ pub(crate) fn step<S: Storage>(pg: &mut Pager<'_, S>, c: &mut Cursor, fwd: bool)
         c.valid = false;
         return Ok(false);
     };
-    let n = ncells(pg.read(pgno)?);
+    let p = pg.read(pgno)?;
+    let n = ncells(p);
     let i = i as usize;
-    if fwd && i + 1 < n {
-        c.stack.pop();
-        push(c, pgno, i + 1)?;
-        load_key(pg, c)?;
-        return Ok(true);
-    }
-    if !fwd && i > 0 && i <= n {
-        c.stack.pop();
-        push(c, pgno, i - 1)?;
-        load_key(pg, c)?;
+    // The common case: the next entry is in the same leaf (one page read).
+    let next = if fwd {
+        (i + 1 < n).then_some(i + 1)
+    } else {
+        (i > 0 && i <= n).then(|| i - 1)
+    };
+    if let Some(j) = next {
+        set_key(c, p, pgno, j)?;
+        if let Some(top) = c.stack.last_mut() {
+            top.1 = j as u16;
+        }
         return Ok(true);
     }
     // Climb to the first ancestor with a sibling in that direction.

@@ -75,23 +75,29 @@ pub(crate) const fn bad(page: u32, reason: &'static str) -> Error {
 // ---------- page accessors (all bounds-checked: a page that passed its
 // checksum may still have been crafted) ----------
 
+#[inline]
 pub(crate) fn ncells(p: &[u8]) -> usize {
     get_u16(p, 2) as usize
 }
+#[inline]
 pub(crate) fn content_start(p: &[u8]) -> usize {
     get_u32(p, 4) as usize
 }
+#[inline]
 pub(crate) fn usable(p: &[u8]) -> usize {
     p.len() - PAGE_TRAILER
 }
+#[inline]
 pub(crate) fn right_child(p: &[u8]) -> u32 {
     get_u32(p, 8)
 }
+#[inline]
 pub(crate) fn set_ncells(p: &mut [u8], n: usize) {
     put_u16(p, 2, n as u16)
 }
 
 /// Checks the page header of a tree page.
+#[inline]
 pub(crate) fn check_header(p: &[u8], pgno: u32) -> Result<()> {
     if p[0] != PT_LEAF && p[0] != PT_BRANCH {
         return Err(bad(pgno, "not a B+tree page"));
@@ -104,6 +110,7 @@ pub(crate) fn check_header(p: &[u8], pgno: u32) -> Result<()> {
     Ok(())
 }
 
+#[inline]
 pub(crate) fn slot(p: &[u8], i: usize) -> usize {
     get_u16(p, PAGE_HEADER + 2 * i) as usize
 }
@@ -120,6 +127,7 @@ pub(crate) struct LeafCell {
     pub size: usize,
 }
 
+#[inline]
 pub(crate) fn leaf_cell(p: &[u8], pgno: u32, i: usize) -> Result<LeafCell> {
     let off = slot(p, i);
     let end = usable(p);
@@ -159,6 +167,7 @@ pub(crate) fn leaf_cell(p: &[u8], pgno: u32, i: usize) -> Result<LeafCell> {
 }
 
 /// Branch cell `i`: (child page, key range, cell size).
+#[inline]
 pub(crate) fn branch_cell(p: &[u8], pgno: u32, i: usize) -> Result<(u32, Range<usize>, usize)> {
     let off = slot(p, i);
     let end = usable(p);
@@ -187,6 +196,7 @@ pub(crate) fn raw_cell(p: &[u8], pgno: u32, i: usize) -> Result<(Range<usize>, R
 }
 
 /// Child pointer `i` of a branch (`i == n` is the right-most child).
+#[inline]
 pub(crate) fn child_at(p: &[u8], pgno: u32, i: usize) -> Result<u32> {
     let c = if i == ncells(p) {
         right_child(p)
@@ -208,14 +218,45 @@ pub(crate) fn set_child_at(p: &mut [u8], i: usize, child: u32) {
     }
 }
 
+/// The key of leaf cell `i` (a lighter decoding than [`leaf_cell`], for
+/// searches).
+#[inline]
+pub(crate) fn leaf_key<'p>(p: &'p [u8], pgno: u32, i: usize) -> Result<&'p [u8]> {
+    let off = slot(p, i);
+    let end = usable(p);
+    if off < content_start(p) || off + 7 > end {
+        return Err(bad(pgno, "leaf cell offset out of range"));
+    }
+    let kend = off + 7 + get_u16(p, off) as usize;
+    if kend > end {
+        return Err(bad(pgno, "leaf cell out of range"));
+    }
+    Ok(&p[off + 7..kend])
+}
+
+/// The key of branch cell `i`.
+#[inline]
+fn branch_key<'p>(p: &'p [u8], pgno: u32, i: usize) -> Result<&'p [u8]> {
+    let off = slot(p, i);
+    let end = usable(p);
+    if off < content_start(p) || off + 6 > end {
+        return Err(bad(pgno, "branch cell offset out of range"));
+    }
+    let kend = off + 6 + get_u16(p, off + 4) as usize;
+    if kend > end {
+        return Err(bad(pgno, "branch cell out of range"));
+    }
+    Ok(&p[off + 6..kend])
+}
+
 /// Index of the first cell whose key is >= `key` (leaf search), and whether
 /// it is equal.
+#[inline]
 pub(crate) fn search_leaf(p: &[u8], pgno: u32, key: &[u8]) -> Result<(usize, bool)> {
     let (mut lo, mut hi) = (0, ncells(p));
     while lo < hi {
         let mid = (lo + hi) / 2;
-        let c = leaf_cell(p, pgno, mid)?;
-        match p[c.key].cmp(key) {
+        match leaf_key(p, pgno, mid)?.cmp(key) {
             Cmp::Less => lo = mid + 1,
             Cmp::Equal => return Ok((mid, true)),
             Cmp::Greater => hi = mid,
@@ -226,12 +267,12 @@ pub(crate) fn search_leaf(p: &[u8], pgno: u32, key: &[u8]) -> Result<(usize, boo
 
 /// Index of the child of a branch that covers `key`: the first cell whose
 /// key is > `key`, or `n` (the right-most child).
+#[inline]
 pub(crate) fn search_branch(p: &[u8], pgno: u32, key: &[u8]) -> Result<usize> {
     let (mut lo, mut hi) = (0, ncells(p));
     while lo < hi {
         let mid = (lo + hi) / 2;
-        let (_, k, _) = branch_cell(p, pgno, mid)?;
-        if &p[k] <= key {
+        if branch_key(p, pgno, mid)? <= key {
             lo = mid + 1;
         } else {
             hi = mid;

@@ -14,6 +14,34 @@ use crate::format::DbHeader;
 use crate::storage::Storage;
 use crate::sync::AtomicU32;
 
+/// A value as its leaf stores it ([`Connection::lookup`],
+/// [`Connection::cursor_value_ref`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueRef<'a> {
+    /// The value, borrowed from the page cache.
+    Inline(&'a [u8]),
+    /// A value in overflow pages: its length in bytes (read it with
+    /// [`Connection::read_value`] or [`Connection::cursor_value`]).
+    Overflow {
+        /// Bytes of the value.
+        len: usize,
+    },
+}
+
+impl ValueRef<'_> {
+    /// Length of the value in bytes.
+    pub fn len(&self) -> usize {
+        match self {
+            ValueRef::Inline(v) => v.len(),
+            ValueRef::Overflow { len } => *len,
+        }
+    }
+    /// Whether the value is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// A table of the open transaction: a handle valid until the transaction
 /// ends or a table is dropped in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,11 +175,48 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
     /// [`Connection::value_len`], [`Connection::read_value`], the cursor
     /// methods and [`Connection::verify`].
     pub fn get(&mut self, t: Table, key: &[u8], out: &mut [u8]) -> Result<Option<usize>> {
-        let Some(len) = self.value_len(t, key)? else { return Ok(None) };
-        if out.len() < len {
-            return Err(Error::BufferTooSmall { needed: len });
-        }
-        self.read_value(t, key, 0, &mut out[..len])
+        let root = self.check_table(t)?;
+        self.check_key(key)?;
+        let r = (|| {
+            let (mut pg, scr) = self.parts()?;
+            let mut tr = Tree { pg: &mut pg, scr };
+            let Some((leaf, i)) = tr.find(root, key)? else { return Ok(None) };
+            let p = tr.pg.read(leaf)?;
+            let len = leaf_cell(p, leaf, i)?.vlen as usize;
+            if out.len() < len {
+                return Err(Error::BufferTooSmall { needed: len });
+            }
+            tr.read_value(leaf, i, 0, &mut out[..len]).map(Some)
+        })();
+        self.poison_on_io(r)
+    }
+
+    /// The value of `key` as it is stored, in one descent of the tree:
+    /// [`ValueRef::Inline`] borrows it from the page cache (no copy), until
+    /// the next call on the connection; a value in overflow pages comes back
+    /// as its length, to read with [`Connection::read_value`]. `None` if the
+    /// key is absent. Errors: as [`Connection::get`].
+    pub fn lookup(&mut self, t: Table, key: &[u8]) -> Result<Option<ValueRef<'_>>> {
+        let root = self.check_table(t)?;
+        self.check_key(key)?;
+        let r = (|| {
+            let (mut pg, scr) = self.parts()?;
+            Tree { pg: &mut pg, scr }.find(root, key)
+        })();
+        let Some((leaf, i)) = self.poison_on_io(r)? else { return Ok(None) };
+        self.value_ref(leaf, i).map(Some)
+    }
+
+    /// The value of cell `i` of leaf `leaf`, which the caller just read (so
+    /// this is a cache hit).
+    fn value_ref(&mut self, leaf: u32, i: usize) -> Result<ValueRef<'_>> {
+        let (pg, _) = self.parts()?;
+        let p = pg.into_page(leaf)?;
+        let c = leaf_cell(p, leaf, i)?;
+        Ok(match c.ovfl {
+            None => ValueRef::Inline(&p[c.val]),
+            Some(_) => ValueRef::Overflow { len: c.vlen as usize },
+        })
     }
 
     /// Length in bytes of the value of `key`, or `None` if absent.
@@ -312,6 +377,16 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
             Ok(leaf_cell(p, leaf, i)?.vlen as usize)
         })();
         self.poison_on_io(r)
+    }
+
+    /// The value under `c` as it is stored (see [`Connection::lookup`]).
+    pub fn cursor_value_ref(&mut self, c: &Cursor) -> Result<ValueRef<'_>> {
+        self.in_txn()?;
+        let (leaf, i) = c.leaf().ok_or(Error::InvalidArgument("cursor is not on an entry"))?;
+        if c.gen != self.gen || c.txn != self.txn {
+            return Err(Error::InvalidArgument("cursor moved by a modification; step it first"));
+        }
+        self.value_ref(leaf, i)
     }
 
     /// Copies value bytes under `c` from `offset` into `out`; returns bytes

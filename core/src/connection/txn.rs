@@ -153,7 +153,7 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
             // The commit is durable and published whatever happens here: a
             // failed automatic checkpoint is not the commit's error (an I/O
             // failure has poisoned the connection; the next call reports it).
-            let _ = self.checkpoint(CheckpointMode::Passive);
+            let _ = self.checkpoint_with(CheckpointMode::Passive, self.opts.autocheckpoint_frames / 4);
         }
         Ok(Some(format::lsn(h.ckpt_seq, h.mx_frame)))
     }
@@ -196,6 +196,7 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
             last_cksum: w.chain(),
             page_size: base.page_size,
             wal_header_valid: 1,
+            restart_change: base.restart_change,
         };
         self.geo.index(&self.region)?.publish_header(&new);
         self.pages.set_tag(&new);
@@ -234,10 +235,19 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
     /// transaction is open), `Corrupt` (a WAL frame failed its check, or a
     /// copied page read back different), `Io` (poisons).
     pub fn checkpoint(&mut self, mode: CheckpointMode) -> Result<CheckpointInfo> {
+        self.checkpoint_with(mode, 0)
+    }
+
+    /// A checkpoint that skips a backfill that cannot reach the last commit
+    /// frame when it would copy fewer than `min_progress` frames (the
+    /// automatic checkpoint passes a quarter of its threshold: under readers
+    /// whose snapshots lag a commit or two behind, it then copies in batches
+    /// instead of syncing the WAL for every commit).
+    fn checkpoint_with(&mut self, mode: CheckpointMode, min_progress: u32) -> Result<CheckpointInfo> {
         self.check_idle_writable()?;
         let idx = self.geo.index(&self.region)?;
         let (sync, seed) = (self.opts.sync, self.opts.salt_seed);
-        let r = checkpoint(self.pages.file_io(), &idx, mode, sync, seed, &mut self.stats.syncs);
+        let r = checkpoint(self.pages.file_io(), &idx, mode, sync, seed, min_progress, &mut self.stats.syncs);
         let r = self.poison_on_io(r);
         if r.is_ok() {
             self.stats.checkpoints += 1;

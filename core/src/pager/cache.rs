@@ -16,10 +16,14 @@ pub(super) const SLOT_META: usize = 16;
 /// No slot (end of a list).
 pub(super) const NIL: u32 = u32::MAX;
 
-/// The lists a slot can be on.
+/// The lists a slot can be on (the low bits of its list word).
 pub(super) const FREE: u32 = 0;
 pub(super) const CLEAN: u32 = 1;
 pub(super) const DIRTY: u32 = 2;
+/// The list word's reference bit: a clean page used since it was last
+/// looked at for eviction (second chance, so that a hit costs one store
+/// rather than a move to the front of the list).
+const REF: u32 = 0x100;
 
 /// Hash entries for `n` slots: twice the next power of two.
 pub(super) const fn hash_entries(n: usize) -> usize {
@@ -74,6 +78,7 @@ impl Slots {
     }
 
     /// Bytes of slot `slot`'s page.
+    #[inline]
     pub(super) fn page_range(&self, slot: u32) -> core::ops::Range<usize> {
         let at = slot as usize * self.page_size;
         at..at + self.page_size
@@ -98,37 +103,60 @@ impl Slots {
         };
     }
 
+    #[inline]
     fn meta(&self, slot: u32) -> usize {
         self.meta_at + slot as usize * SLOT_META
     }
     /// The page in `slot` (0: none).
+    #[inline]
     pub(super) fn pgno(&self, mem: &[u8], slot: u32) -> u32 {
         get_u32(mem, self.meta(slot))
     }
     /// The list `slot` is on.
+    #[inline]
     pub(super) fn list_of(&self, mem: &[u8], slot: u32) -> u32 {
-        get_u32(mem, self.meta(slot) + 4)
+        get_u32(mem, self.meta(slot) + 4) & !REF
+    }
+    /// Marks `slot` used (its reference bit).
+    #[inline]
+    pub(super) fn touch(&self, mem: &mut [u8], slot: u32) {
+        let m = self.meta(slot) + 4;
+        let w = get_u32(mem, m);
+        if w & REF == 0 {
+            put_u32(mem, m, w | REF);
+        }
+    }
+    /// Clears `slot`'s reference bit; returns whether it was set.
+    pub(super) fn take_ref(&self, mem: &mut [u8], slot: u32) -> bool {
+        let m = self.meta(slot) + 4;
+        let w = get_u32(mem, m);
+        put_u32(mem, m, w & !REF);
+        w & REF != 0
     }
     /// The slot after `slot` on its list.
+    #[inline]
     pub(super) fn next(&self, mem: &[u8], slot: u32) -> u32 {
         get_u32(mem, self.meta(slot) + 12)
     }
     /// The first slot of `list` (NIL when empty).
+    #[inline]
     pub(super) fn head(&self, list: u32) -> u32 {
         self.lists[list as usize].head
     }
     /// The last slot of `list` (NIL when empty).
+    #[inline]
     pub(super) fn tail(&self, list: u32) -> u32 {
         self.lists[list as usize].tail
     }
     /// Slots on `list`.
+    #[inline]
     pub(super) fn count(&self, list: u32) -> usize {
         self.lists[list as usize].len as usize
     }
 
     fn unlink(&mut self, mem: &mut [u8], slot: u32) {
         let m = self.meta(slot);
-        let (list, prev, next) = (get_u32(mem, m + 4), get_u32(mem, m + 8), get_u32(mem, m + 12));
+        let (list, prev, next) = (get_u32(mem, m + 4) & !REF, get_u32(mem, m + 8), get_u32(mem, m + 12));
         if prev == NIL {
             self.lists[list as usize].head = next;
         } else {
@@ -174,17 +202,21 @@ impl Slots {
         self.link(mem, slot, list, front);
     }
 
+    #[inline]
     fn home(&self, pgno: u32) -> u32 {
         pgno.wrapping_mul(0x9E37_79B1) >> self.hash_shift
     }
+    #[inline]
     fn entry(&self, mem: &[u8], i: u32) -> u32 {
         get_u32(mem, self.hash_at + 4 * i as usize)
     }
+    #[inline]
     fn set_entry(&self, mem: &mut [u8], i: u32, v: u32) {
         put_u32(mem, self.hash_at + 4 * i as usize, v);
     }
 
     /// The slot holding `pgno`, and its hash position.
+    #[inline]
     fn lookup(&self, mem: &[u8], pgno: u32) -> Option<(u32, u32)> {
         let mut i = self.home(pgno);
         loop {
@@ -200,6 +232,7 @@ impl Slots {
     }
 
     /// The slot holding page `pgno`, if it is cached.
+    #[inline]
     pub(super) fn find(&self, mem: &[u8], pgno: u32) -> Option<u32> {
         self.lookup(mem, pgno).map(|(s, _)| s)
     }

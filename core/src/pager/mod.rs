@@ -8,15 +8,16 @@
 //! Every operation is O(1), as SQLite's `pcache1`: a hash table from page
 //! number to slot (open addressing with linear probing, in the caller's
 //! memory), and three intrusive lists over the slots: free slots, clean
-//! pages in least-recently-used order, and dirty pages in the order they
-//! were first dirtied. A miss takes a free slot, else evicts the least
-//! recently used clean page; when every page is dirty it spills the oldest
-//! dirty page to the WAL first (it then stays cached, clean). A commit walks
-//! the dirty list only.
+//! pages in least-recently-used order (with a reference bit, so that a hit
+//! is one store: "second chance"), and dirty pages in the order they were
+//! first dirtied. A miss takes a free slot, else evicts the least recently
+//! used clean page; when every page is dirty it spills the oldest dirty
+//! page to the WAL first (it then stays cached, clean). A commit walks the
+//! dirty list only.
 //!
 //! # The read path
 //!
-//! 1. On a cache hit the page moves to the front of the clean list and is
+//! 1. On a cache hit the page's reference bit is set and the page is
 //!    returned.
 //! 2. On a miss a slot is taken (above) and is not in the hash until the
 //!    read and the checksum succeed, so a failed read never leaves it
@@ -39,8 +40,11 @@
 //! under. A new snapshot of the same WAL generation (same salts) at or after
 //! that header only changed the pages of the frames committed in between:
 //! those pages, read from the wal-index, are dropped and the rest is kept.
-//! Any other change (a WAL restart, an abort) empties the cache. (SQLite
-//! empties its whole cache whenever another connection committed.)
+//! After a WAL restart that followed the state the cache holds (the
+//! header's `restart_change`), only the pages of the new generation's
+//! frames are dropped: a restart changes no page. Any other change (an
+//! abort, a restart after commits the cache missed) empties the cache.
+//! (SQLite empties its whole cache whenever another connection committed.)
 //!
 //! # Frames of a write transaction
 //!
@@ -233,6 +237,19 @@ impl<S: Storage, B: AsMut<[u8]>> Pages<S, B> {
                     self.st.slots.drop_page(mem, idx.frame_pgno(f));
                 }
             }
+            // A restart since, right after the state the cache holds: the
+            // restart changed no page, the new generation's frames did.
+            Some(t)
+                if (t.salt1, t.salt2) != (new.salt1, new.salt2)
+                    && hdr.restart_change == t.change.wrapping_add(1)
+                    && (new.mx_frame as usize) < self.st.slots.len() =>
+            {
+                let start = SCRATCH_PAGES * self.page_size;
+                let mem = &mut self.mem.as_mut()[start..];
+                for f in 1..=new.mx_frame {
+                    self.st.slots.drop_page(mem, idx.frame_pgno(f));
+                }
+            }
             _ => self.clear_cache(),
         }
         self.st.tag = Some(new);
@@ -290,7 +307,7 @@ pub(crate) struct Pager<'a, S: Storage> {
     idx: Index<'a>,
 }
 
-impl<S: Storage> Pager<'_, S> {
+impl<'a, S: Storage> Pager<'a, S> {
     /// Page size in bytes.
     pub(crate) fn page_size(&self) -> usize {
         self.page_size
@@ -321,7 +338,16 @@ impl<S: Storage> Pager<'_, S> {
             }
             self.st.slots.move_to(self.mem, s, CLEAN, false);
         }
-        let s = self.st.slots.tail(CLEAN);
+        // The least recently used clean page, giving a page used since it
+        // was last looked at a second chance (at most one pass).
+        let mut s = self.st.slots.tail(CLEAN);
+        for _ in 0..self.st.slots.count(CLEAN) {
+            if !self.st.slots.take_ref(self.mem, s) {
+                break;
+            }
+            self.st.slots.move_to(self.mem, s, CLEAN, true);
+            s = self.st.slots.tail(CLEAN);
+        }
         self.st.slots.release(self.mem, s);
         Ok(s)
     }
@@ -330,9 +356,7 @@ impl<S: Storage> Pager<'_, S> {
     fn load(&mut self, pgno: u32) -> Result<u32> {
         let slots = &mut self.st.slots;
         if let Some(s) = slots.find(self.mem, pgno) {
-            if slots.list_of(self.mem, s) == CLEAN {
-                slots.move_to(self.mem, s, CLEAN, true);
-            }
+            slots.touch(self.mem, s);
             return Ok(s);
         }
         if pgno == 0 {
@@ -378,6 +402,15 @@ impl<S: Storage> Pager<'_, S> {
         let s = self.load(pgno)?;
         let r = self.st.slots.page_range(s);
         Ok(&self.mem[r])
+    }
+
+    /// The snapshot's version of page `pgno`, borrowed for as long as the
+    /// pager was (the view is used up).
+    pub(crate) fn into_page(mut self, pgno: u32) -> Result<&'a [u8]> {
+        let s = self.load(pgno)?;
+        let r = self.st.slots.page_range(s);
+        let Pager { mem, .. } = self;
+        Ok(&mem[r])
     }
 
     /// Page `pgno`, made dirty for writing. Only in a write transaction.

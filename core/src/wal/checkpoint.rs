@@ -28,7 +28,9 @@
 //!    - copy the newest frame at or below the safe frame of each page within
 //!      the committed database size (its page checksum verified again);
 //!    - shrink the database file to the committed size if it is longer;
-//!    - sync the database file (unless `Off`);
+//!    - sync the database file (unless `Off`), when the backfill reaches the
+//!      last commit frame (a partial backfill is synced by the one that
+//!      completes it, before the WAL may restart);
 //!    - read back every page copied and compare it with its frame: a write
 //!      the storage lost or put elsewhere leaves the old, validly sealed
 //!      page in place, which no checksum tells from the new one (`Corrupt`).
@@ -70,6 +72,8 @@ pub(crate) struct FileIo<'a, S: Storage> {
 /// Runs a checkpoint of `mode` with the files and scratch memory of `io`:
 /// takes and releases the locks, backfills, restarts or truncates. `syncs`
 /// counts the syncs made. `seed` seeds the salts of a restart.
+/// `min_progress`: see `protocol::backfill_protocol` (0: copy whatever can
+/// be copied).
 ///
 /// Errors: `Busy` (a lock is held, or a reader needs frames or the WAL),
 /// `Corrupt` (a frame fails its check, a page reads back different), `Io`.
@@ -79,6 +83,7 @@ pub(crate) fn checkpoint<S: Storage>(
     mode: CheckpointMode,
     sync: SyncMode,
     seed: u32,
+    min_progress: u32,
     syncs: &mut u64,
 ) -> Result<CheckpointInfo> {
     if !idx.try_lock_checkpoint() {
@@ -89,7 +94,7 @@ pub(crate) fn checkpoint<S: Storage>(
         idx.unlock_checkpoint();
         return Err(Error::Busy);
     }
-    let r = Checkpointer { io, idx, sync, syncs }.run(mode, seed);
+    let r = Checkpointer { io, idx, sync, syncs }.run(mode, seed, min_progress);
     if want_writer {
         idx.unlock_writer();
     }
@@ -105,9 +110,10 @@ struct Checkpointer<'c, 'a, S: Storage> {
 }
 
 impl<S: Storage> Checkpointer<'_, '_, S> {
-    fn run(&mut self, mode: CheckpointMode, seed: u32) -> Result<CheckpointInfo> {
+    fn run(&mut self, mode: CheckpointMode, seed: u32, min_progress: u32) -> Result<CheckpointInfo> {
         let idx = self.idx;
-        let (hdr, backfilled) = backfill_protocol(idx, mode == CheckpointMode::Passive, |hdr, nb, safe| self.backfill(hdr, nb, safe))?;
+        let passive = mode == CheckpointMode::Passive;
+        let (hdr, backfilled) = backfill_protocol(idx, passive, min_progress, |hdr, nb, safe| self.backfill(hdr, nb, safe))?;
         let mx = hdr.mx_frame;
         let info = CheckpointInfo {
             wal_frames: mx,
@@ -183,7 +189,11 @@ impl<S: Storage> Checkpointer<'_, '_, S> {
         if have > want {
             self.io.db.set_len(want).map_err(io_err(FileKind::Database))?;
         }
-        if self.sync != SyncMode::Off {
+        // The database file is synced only by a backfill that reaches the
+        // last commit frame, as SQLite's `walCheckpoint` does: only then can
+        // the WAL restart (or read mark 0 readers rely on the file), and
+        // until then every page copied keeps its frame in the WAL.
+        if self.sync != SyncMode::Off && safe == hdr.mx_frame {
             self.sync_file(FileKind::Database)?;
         }
         self.read_back(ps, nb, safe, commit_size)

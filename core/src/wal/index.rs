@@ -151,6 +151,11 @@ pub struct IndexHeader {
     /// 1 when the WAL file's header matches this header's salts (so the
     /// writer must not rewrite it before frame 1).
     pub wal_header_valid: u32,
+    /// The change counter of the last WAL restart's publication (0: none
+    /// since recovery). A connection whose cache reflects the publication
+    /// just before it (`restart_change - 1`) keeps its cache across the
+    /// restart, which changes no page.
+    pub restart_change: u32,
 }
 
 impl IndexHeader {
@@ -166,7 +171,7 @@ impl IndexHeader {
             self.page_size,
             self.wal_header_valid,
             0x5741_4c48,
-            0,
+            self.restart_change,
             0,
         ];
         w[HDR_WORDS - 1] = words_checksum(&w[..HDR_WORDS - 1]);
@@ -186,6 +191,7 @@ impl IndexHeader {
             last_cksum: w[6],
             page_size: w[7],
             wal_header_valid: w[8],
+            restart_change: w[10],
         })
     }
 }
@@ -400,12 +406,15 @@ impl<'r> Index<'r> {
 
     // ---- hash index ----
 
+    #[inline]
     fn hash(&self, pgno: u32) -> u32 {
         pgno.wrapping_mul(383) & self.hash_mask
     }
+    #[inline]
     fn pgno_word(&self, frame: u32) -> &AtomicU32 {
         &self.w[self.pgno_at + frame as usize]
     }
+    #[inline]
     fn slot_word(&self, i: u32) -> &AtomicU32 {
         &self.w[self.hash_at + i as usize]
     }
@@ -440,6 +449,7 @@ impl<'r> Index<'r> {
     }
 
     /// The newest frame at or below `max_frame` that holds `pgno`.
+    #[inline]
     pub(crate) fn lookup(&self, pgno: u32, max_frame: u32) -> Option<u32> {
         if max_frame == 0 {
             return None;
@@ -463,6 +473,7 @@ impl<'r> Index<'r> {
     }
 
     /// The page number stored for `frame`.
+    #[inline]
     pub(crate) fn frame_pgno(&self, frame: u32) -> u32 {
         // Relaxed: callers only ask for frames at or below a published
         // header they Acquire-loaded.

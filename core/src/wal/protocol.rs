@@ -227,19 +227,23 @@ pub(crate) fn safe_frame(idx: &Index<'_>, mx: u32) -> u32 {
 /// reading the database file alone meanwhile), calls `copy(header,
 /// nbackfill, safe)` to copy frames `nbackfill+1..=safe`, and publishes the
 /// new backfill count only if it succeeded. Returns the header and the
-/// frames backfilled.
+/// frames backfilled. A backfill that cannot reach the last commit frame
+/// (a reader's snapshot holds it back) is skipped when it would copy fewer
+/// than `min_progress` frames: the automatic checkpoint then leaves the
+/// work for later instead of syncing for a few frames.
 ///
 /// Errors: `Busy` when slot 0 is in use and `passive` is false; `Protocol`;
 /// whatever `copy` returns.
 pub(crate) fn backfill_protocol(
     idx: &Index<'_>,
     passive: bool,
+    min_progress: u32,
     mut copy: impl FnMut(&IndexHeader, u32, u32) -> Result<()>,
 ) -> Result<(IndexHeader, u32)> {
     let hdr = read_header_retry(idx)?;
     let nb = idx.nbackfill();
     let safe = safe_frame(idx, hdr.mx_frame);
-    if safe <= nb {
+    if safe <= nb || (safe < hdr.mx_frame && safe - nb < min_progress) {
         return Ok((hdr, nb));
     }
     if !idx.try_lock_slot(0) {
@@ -282,6 +286,7 @@ pub(crate) fn try_restart(idx: &Index<'_>, hdr: &IndexHeader, seed: u32) -> Opti
             last_cksum: 0,
             page_size: hdr.page_size,
             wal_header_valid: 0,
+            restart_change: hdr.change.wrapping_add(1),
         };
         idx.publish_header(&h);
         idx.set_nbackfill(0);

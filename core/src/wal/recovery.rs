@@ -198,6 +198,7 @@ fn start_generation(opts: &Options, raw: &[u8; WAL_HEADER_LEN], wal_len: u64, pa
         last_cksum: 0,
         page_size,
         wal_header_valid: 0,
+        restart_change: 0,
     }
 }
 
