@@ -221,7 +221,7 @@ pub(crate) fn set_child_at(p: &mut [u8], i: usize, child: u32) {
 /// The key of leaf cell `i` (a lighter decoding than [`leaf_cell`], for
 /// searches).
 #[inline]
-pub(crate) fn leaf_key<'p>(p: &'p [u8], pgno: u32, i: usize) -> Result<&'p [u8]> {
+pub(crate) fn leaf_key(p: &[u8], pgno: u32, i: usize) -> Result<&[u8]> {
     let off = slot(p, i);
     let end = usable(p);
     if off < content_start(p) || off + 7 > end {
@@ -236,7 +236,7 @@ pub(crate) fn leaf_key<'p>(p: &'p [u8], pgno: u32, i: usize) -> Result<&'p [u8]>
 
 /// The key of branch cell `i`.
 #[inline]
-fn branch_key<'p>(p: &'p [u8], pgno: u32, i: usize) -> Result<&'p [u8]> {
+fn branch_key(p: &[u8], pgno: u32, i: usize) -> Result<&[u8]> {
     let off = slot(p, i);
     let end = usable(p);
     if off < content_start(p) || off + 6 > end {
