@@ -28,8 +28,8 @@
 //!
 //! `4 * region_words(max_wal_frames, read_marks) + cache_mem_len(page_size, cache_pages) + size_of::<Connection<..>>()`
 //!
-//! where `cache_mem_len(ps, n) = (n + 2) * ps + 16 * n + 8 * next_pow2(n)` and `region_words(F, M)
-//! = 32 + 2M + F + 1 + next_pow2(2F)`. Each open [`Cursor`] adds
+//! where `cache_mem_len(ps, n) = (n + 3) * ps + 16 * n + 16 * next_pow2(n)` and `region_words(F, M)
+//! = 40 + 2M + F + 1 + next_pow2(2F)`. Each open [`Cursor`] adds
 //! `size_of::<Cursor>()` (about 2.3 KiB).
 //!
 //! See `ARCHITECTURE.md` and `docs/FORMAT.md` in the repository.
@@ -54,7 +54,7 @@ extern crate std;
 #[cfg(all(test, loom))]
 mod loom_tests;
 
-pub use btree::cursor::Cursor;
+pub use btree::cursor::{Cursor, ScanEnd};
 pub use btree::page::{max_key_len, MAX_KEY_CAP};
 pub use btree::verify::{self, Problem, VerifyReport};
 pub use connection::tables::{Table, ValueRef};

@@ -7,7 +7,7 @@ use std::ops::{Bound, RangeBounds};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use walden_core::{Cursor as CoreCursor, ValueRef};
+use walden_core::{Cursor as CoreCursor, ScanEnd, ValueRef};
 
 use crate::busy::Wait;
 use crate::db::{Conn, Database};
@@ -350,26 +350,26 @@ impl<'t> Table<'t> {
                     }
                 }
             };
+            let end = match &end {
+                Bound::Included(e) => Bound::Included(e.as_slice()),
+                Bound::Excluded(e) => Bound::Excluded(e.as_slice()),
+                Bound::Unbounded => Bound::Unbounded,
+            };
             while on {
-                let Some(k) = cur.key() else { break };
-                let past = match &end {
-                    Bound::Included(e) => k > e.as_slice(),
-                    Bound::Excluded(e) => k >= e.as_slice(),
-                    Bound::Unbounded => false,
-                };
-                if past {
+                let stop = c.scan(&mut cur, end, |k, v| {
+                    n += 1;
+                    f(k, v)
+                })?;
+                if stop != ScanEnd::Overflow {
                     break;
                 }
+                // A value in overflow pages: read it, then scan on.
+                let Some(k) = cur.key() else { break };
+                let len = c.cursor_value_ref(&cur)?.len();
+                buf.resize(len, 0);
+                c.cursor_value(&cur, 0, &mut buf)?;
                 n += 1;
-                let go = match c.cursor_value_ref(&cur)? {
-                    ValueRef::Inline(v) => f(k, v),
-                    ValueRef::Overflow { len } => {
-                        buf.resize(len, 0);
-                        c.cursor_value(&cur, 0, &mut buf)?;
-                        f(k, &buf)
-                    }
-                };
-                if !go {
+                if !f(k, &buf) {
                     break;
                 }
                 on = c.cursor_next(&mut cur)?;

@@ -195,6 +195,80 @@ pub(crate) fn step<S: Storage>(pg: &mut Pager<'_, S>, c: &mut Cursor, fwd: bool)
     Ok(false)
 }
 
+/// How [`scan`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanEnd {
+    /// Past the end bound or the last entry: the cursor is not on an entry.
+    Done,
+    /// The callback returned `false`: the cursor is on the entry it got
+    /// last.
+    Stopped,
+    /// The cursor is on an entry whose value is in overflow pages; the
+    /// callback has not seen it (read it with the connection's
+    /// `cursor_value`, then step on).
+    Overflow,
+}
+
+/// Calls `f(key, value)` for the entries from the cursor's position on, in
+/// key order, reading each leaf once and copying nothing, until an entry
+/// past `end`, the end of the tree, `f` returning `false`, or a value in
+/// overflow pages (see [`ScanEnd`]).
+pub(crate) fn scan<S: Storage>(
+    pg: &mut Pager<'_, S>,
+    c: &mut Cursor,
+    end: core::ops::Bound<&[u8]>,
+    f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+) -> Result<ScanEnd> {
+    use core::ops::Bound;
+    while c.valid {
+        let Some(&(pgno, i)) = c.stack.last() else { break };
+        let p = pg.read(pgno)?;
+        let n = ncells(p);
+        let mut j = i as usize;
+        while j < n {
+            let cell = page::leaf_cell(p, pgno, j)?;
+            let key = &p[cell.key.clone()];
+            let past = match end {
+                Bound::Included(e) => page::cmp_keys(key, e) == core::cmp::Ordering::Greater,
+                Bound::Excluded(e) => page::cmp_keys(key, e) != core::cmp::Ordering::Less,
+                Bound::Unbounded => false,
+            };
+            if past {
+                c.valid = false;
+                return Ok(ScanEnd::Done);
+            }
+            let stop = if cell.ovfl.is_some() {
+                Some(ScanEnd::Overflow)
+            } else if !f(key, &p[cell.val]) {
+                Some(ScanEnd::Stopped)
+            } else {
+                None
+            };
+            if let Some(e) = stop {
+                set_key(c, p, pgno, j)?;
+                if let Some(top) = c.stack.last_mut() {
+                    top.1 = j as u16;
+                }
+                return Ok(e);
+            }
+            j += 1;
+        }
+        // On to the next leaf, from the last entry of this one.
+        if n == 0 {
+            break;
+        }
+        set_key(c, p, pgno, n - 1)?;
+        if let Some(top) = c.stack.last_mut() {
+            top.1 = (n - 1) as u16;
+        }
+        if !step(pg, c, true)? {
+            return Ok(ScanEnd::Done);
+        }
+    }
+    c.valid = false;
+    Ok(ScanEnd::Done)
+}
+
 /// Re-positions a cursor whose tree changed since it moved: on the saved key
 /// if still present, else on the next entry (`fwd`) or the previous one.
 /// Returns whether the cursor is now exactly on the saved key.

@@ -7,6 +7,7 @@
 //! a default table, and any number of named tables; values too large for a
 //! leaf cell go to overflow chains; free pages are on the freelist.
 
+pub(crate) mod balance;
 pub mod cursor;
 pub mod freelist;
 pub mod page;

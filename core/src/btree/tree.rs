@@ -26,6 +26,23 @@ pub(crate) struct Tree<'t, 'a, S: Storage> {
     pub scr: Scratch<'t>,
 }
 
+/// What an insert into a subtree did.
+enum Placed {
+    /// The cell is in.
+    Done,
+    /// The subtree's root page split: the new right sibling; the separator
+    /// is in `scr.sep` (u16 length, then bytes).
+    Split(u32),
+    /// A leaf has no room for the new cell (`scr.cell[..len]`, to go at
+    /// index `at`): its parent balances it with a neighbour or splits it.
+    Overflow {
+        /// Index of the new cell in the leaf.
+        at: usize,
+        /// Bytes of the new cell.
+        len: usize,
+    },
+}
+
 /// Where a cell comes from in a split: the saved page or the new cell.
 #[derive(Clone, Copy)]
 enum Src {
@@ -34,11 +51,11 @@ enum Src {
 }
 
 impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
-    fn ps(&self) -> usize {
+    pub(crate) fn ps(&self) -> usize {
         self.pg.page_size()
     }
 
-    fn read_tree_page(&mut self, pgno: u32) -> Result<&[u8]> {
+    pub(crate) fn read_tree_page(&mut self, pgno: u32) -> Result<&[u8]> {
         let p = self.pg.read(pgno)?;
         check_header(p, pgno)?;
         Ok(p)
@@ -55,12 +72,19 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
 
     /// Finds `key`: the leaf page and cell index.
     pub(crate) fn find(&mut self, root: u32, key: &[u8]) -> Result<Option<(u32, usize)>> {
+        Ok(self.find_slot(root, key)?.map(|(pgno, _, i)| (pgno, i)))
+    }
+
+    /// As [`Tree::find`], also giving the cache slot of the leaf:
+    /// (leaf page, slot, cell index).
+    pub(crate) fn find_slot(&mut self, root: u32, key: &[u8]) -> Result<Option<(u32, u32, usize)>> {
         let mut pgno = root;
         for _ in 0..MAX_DEPTH {
-            let p = self.read_tree_page(pgno)?;
+            let (p, slot) = self.pg.read_slot(pgno)?;
+            check_header(p, pgno)?;
             if p[0] == PT_LEAF {
                 let (i, eq) = search_leaf(p, pgno, key)?;
-                return Ok(eq.then_some((pgno, i)));
+                return Ok(eq.then_some((pgno, slot, i)));
             }
             let i = search_branch(p, pgno, key)?;
             pgno = child_at(p, pgno, i)?;
@@ -199,10 +223,13 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
 
     /// Inserts or replaces `key` in the tree at `root`.
     pub(crate) fn insert(&mut self, root: u32, key: &[u8], val: &[u8]) -> Result<()> {
-        if let Some(right) = self.insert_rec(root, key, val, 0)? {
-            self.grow_root(root, right)?;
-        }
-        Ok(())
+        let right = match self.insert_rec(root, key, val, 0)? {
+            Placed::Done => return Ok(()),
+            Placed::Split(right) => right,
+            // The root is a full leaf: no neighbour to balance with.
+            Placed::Overflow { at, len } => self.split(root, at, len)?,
+        };
+        self.grow_root(root, right)
     }
 
     /// Root split: the root's content (already the left half) moves to a new
@@ -225,9 +252,8 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
         Ok(())
     }
 
-    /// Returns `Some(new right sibling)` when the page split; the separator
-    /// is then in `scr.sep` (u16 length, then bytes).
-    fn insert_rec(&mut self, pgno: u32, key: &[u8], val: &[u8], depth: usize) -> Result<Option<u32>> {
+    /// Inserts into the subtree at `pgno` (see [`Placed`]).
+    fn insert_rec(&mut self, pgno: u32, key: &[u8], val: &[u8], depth: usize) -> Result<Placed> {
         if depth >= MAX_DEPTH {
             return Err(bad(pgno, "tree too deep (page cycle)"));
         }
@@ -238,12 +264,24 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
                 self.remove_leaf_entry(pgno, i)?;
             }
             let len = self.build_leaf_cell(key, val)?;
-            return self.place_cell(pgno, i, len);
+            let wp = self.pg.write(pgno)?;
+            if free_space(wp) >= len + 2 {
+                insert_cell(wp, i, &self.scr.cell[..len]);
+                return Ok(Placed::Done);
+            }
+            return Ok(Placed::Overflow { at: i, len });
         }
         let i = search_branch(p, pgno, key)?;
         let child = child_at(p, pgno, i)?;
-        let Some(right) = self.insert_rec(child, key, val, depth + 1)? else {
-            return Ok(None);
+        let right = match self.insert_rec(child, key, val, depth + 1)? {
+            Placed::Done => return Ok(Placed::Done),
+            Placed::Split(right) => right,
+            Placed::Overflow { at, len } => {
+                if self.balance_leaf(pgno, i, child, at, len)? {
+                    return Ok(Placed::Done);
+                }
+                self.split(child, at, len)?
+            }
         };
         // The child split: pointer i now goes to `right`, and a new cell
         // (child, sep) goes in at i.
@@ -254,18 +292,13 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
         put_u32(c, 0, child);
         put_u16(c, 4, seplen as u16);
         c[6..6 + seplen].copy_from_slice(&self.scr.sep[2..2 + seplen]);
-        self.place_cell(pgno, i, 6 + seplen)
-    }
-
-    /// Puts `scr.cell[..len]` at index `i` of page `pgno`, splitting it if
-    /// it does not fit.
-    fn place_cell(&mut self, pgno: u32, i: usize, len: usize) -> Result<Option<u32>> {
+        let len = 6 + seplen;
         let wp = self.pg.write(pgno)?;
         if free_space(wp) >= len + 2 {
             insert_cell(wp, i, &self.scr.cell[..len]);
-            return Ok(None);
+            return Ok(Placed::Done);
         }
-        self.split(pgno, i, len).map(Some)
+        self.split(pgno, i, len).map(Placed::Split)
     }
 
     /// Splits page `pgno` while inserting `scr.cell[..len]` at index `at`.

@@ -40,7 +40,7 @@ use crate::options::Options;
 use crate::pager::{cache_mem_len, Pager, Pages, Scratch, MIN_CACHE_PAGES};
 use crate::storage::Storage;
 use crate::sync::AtomicU32;
-use crate::wal::index::{Index, IndexHeader};
+use crate::wal::index::{Index, IndexHeader, Layout};
 use crate::wal::protocol::read_header_retry;
 use crate::wal::recovery::recover;
 
@@ -67,16 +67,22 @@ enum Mode {
     Write { base: IndexHeader, failed: bool },
 }
 
-/// The layout parameters of the region (fixed by its first connection).
+/// The layout of the region (fixed by its first connection), checked
+/// once at open.
 #[derive(Debug, Clone, Copy)]
 struct Geometry {
-    max_frames: u32,
-    read_marks: u32,
+    layout: Layout,
 }
 
 impl Geometry {
+    fn new(max_frames: u32, read_marks: u32) -> Result<Geometry> {
+        Ok(Geometry {
+            layout: Layout::new(max_frames, read_marks)?,
+        })
+    }
+    #[inline]
     fn index<'r>(&self, region: &'r [AtomicU32]) -> Result<Index<'r>> {
-        Index::layout(region, self.max_frames, self.read_marks)
+        Index::with(region, &self.layout)
     }
 }
 
@@ -120,19 +126,13 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
         let (geo, recovered, page_size, fresh);
         match Index::attach(&region)? {
             Some(idx) => {
-                geo = Geometry {
-                    max_frames: idx.capacity(),
-                    read_marks: idx.read_marks() as u32,
-                };
+                geo = Geometry::new(idx.capacity(), idx.read_marks() as u32)?;
                 page_size = read_header_retry(&idx)?.page_size;
                 recovered = 0;
                 fresh = false;
             }
             None => {
-                geo = Geometry {
-                    max_frames: opts.max_wal_frames,
-                    read_marks: opts.read_marks,
-                };
+                geo = Geometry::new(opts.max_wal_frames, opts.read_marks)?;
                 let idx = geo.index(&region)?;
                 let r = recover(&mut db, &mut wal, &idx, mem.as_mut(), &opts, |ps| {
                     cache_mem_len(ps, MIN_CACHE_PAGES)

@@ -2,10 +2,10 @@
 //! check the transaction state and the arguments, bind the pager and run
 //! the B+tree (`crate::btree`).
 
-use core::ops::Deref;
+use core::ops::{Bound, Deref};
 
 use super::{Connection, Mode};
-use crate::btree::cursor::{self, Cursor};
+use crate::btree::cursor::{self, Cursor, ScanEnd};
 use crate::btree::page::leaf_cell;
 use crate::btree::tree::Tree;
 use crate::btree::verify::{check_snapshot, VerifyReport};
@@ -40,6 +40,15 @@ impl ValueRef<'_> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// The value of cell `i` of leaf page `p` (number `leaf`).
+fn value_of(p: &[u8], leaf: u32, i: usize) -> Result<ValueRef<'_>> {
+    let c = leaf_cell(p, leaf, i)?;
+    Ok(match c.ovfl {
+        None => ValueRef::Inline(&p[c.val]),
+        Some(_) => ValueRef::Overflow { len: c.vlen as usize },
+    })
 }
 
 /// A table of the open transaction: a handle valid until the transaction
@@ -201,22 +210,20 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
         self.check_key(key)?;
         let r = (|| {
             let (mut pg, scr) = self.parts()?;
-            Tree { pg: &mut pg, scr }.find(root, key)
+            Tree { pg: &mut pg, scr }.find_slot(root, key)
         })();
-        let Some((leaf, i)) = self.poison_on_io(r)? else { return Ok(None) };
-        self.value_ref(leaf, i).map(Some)
+        let Some((leaf, slot, i)) = self.poison_on_io(r)? else { return Ok(None) };
+        // The leaf is still in that slot: nothing was loaded since.
+        let (pg, _) = self.parts()?;
+        let p = pg.into_slot(slot);
+        value_of(p, leaf, i).map(Some)
     }
 
     /// The value of cell `i` of leaf `leaf`, which the caller just read (so
     /// this is a cache hit).
     fn value_ref(&mut self, leaf: u32, i: usize) -> Result<ValueRef<'_>> {
         let (pg, _) = self.parts()?;
-        let p = pg.into_page(leaf)?;
-        let c = leaf_cell(p, leaf, i)?;
-        Ok(match c.ovfl {
-            None => ValueRef::Inline(&p[c.val]),
-            Some(_) => ValueRef::Overflow { len: c.vlen as usize },
-        })
+        value_of(pg.into_page(leaf)?, leaf, i)
     }
 
     /// Length in bytes of the value of `key`, or `None` if absent.
@@ -375,6 +382,30 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
             let (mut pg, _) = self.parts()?;
             let p = pg.read(leaf)?;
             Ok(leaf_cell(p, leaf, i)?.vlen as usize)
+        })();
+        self.poison_on_io(r)
+    }
+
+    /// Calls `f(key, value)` for the entries from `c`'s position on, in key
+    /// order, up to `end`, borrowing keys and values from the page cache
+    /// (each leaf is read once; nothing is copied): the fast way to scan a
+    /// range. Stops early when `f` returns `false` or at a value stored in
+    /// overflow pages, which `f` does not see: the [`ScanEnd`] says which,
+    /// and the cursor is left there (read the value with
+    /// [`Connection::cursor_value`], step, and scan on). Errors: as
+    /// [`Connection::get`]; `InvalidArgument` when `c` is not on an entry
+    /// of this transaction.
+    pub fn scan(&mut self, c: &mut Cursor, end: Bound<&[u8]>, mut f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<ScanEnd> {
+        self.in_txn()?;
+        if !c.valid {
+            return Ok(ScanEnd::Done);
+        }
+        if c.gen != self.gen || c.txn != self.txn {
+            return Err(Error::InvalidArgument("cursor moved by a modification; step it first"));
+        }
+        let r = (|| {
+            let (mut pg, _) = self.parts()?;
+            cursor::scan(&mut pg, c, end, &mut f)
         })();
         self.poison_on_io(r)
     }

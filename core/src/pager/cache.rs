@@ -6,13 +6,16 @@
 //!
 //! Layout of the cache part of the memory: `n` page slots, then 16 bytes of
 //! metadata per slot (page number, list, previous and next slot), then
-//! `2 * next_pow2(n)` 4-byte hash entries (slot + 1, 0 = empty; linear
-//! probing, deletion by backward shift, so no tombstones).
+//! `2 * next_pow2(n)` 8-byte hash entries (page number and slot + 1, 0 =
+//! empty; linear probing, deletion by backward shift, so no tombstones; the
+//! page number in the entry saves a probe a visit to the slot metadata).
 
 use crate::format::{get_u32, put_u32};
 
 /// Bytes of metadata per slot.
 pub(super) const SLOT_META: usize = 16;
+/// Bytes of a hash entry.
+pub(super) const HASH_ENTRY: usize = 8;
 /// No slot (end of a list).
 pub(super) const NIL: u32 = u32::MAX;
 
@@ -87,7 +90,7 @@ impl Slots {
     /// Empties the table: every slot free, the hash empty.
     pub(super) fn clear(&mut self, mem: &mut [u8]) {
         let n = self.n;
-        mem[self.hash_at..self.hash_at + 4 * hash_entries(n)].fill(0);
+        mem[self.hash_at..self.hash_at + HASH_ENTRY * hash_entries(n)].fill(0);
         for s in 0..n {
             let m = self.meta_at + s * SLOT_META;
             put_u32(mem, m, 0);
@@ -207,12 +210,15 @@ impl Slots {
         pgno.wrapping_mul(0x9E37_79B1) >> self.hash_shift
     }
     #[inline]
-    fn entry(&self, mem: &[u8], i: u32) -> u32 {
-        get_u32(mem, self.hash_at + 4 * i as usize)
+    fn entry(&self, mem: &[u8], i: u32) -> (u32, u32) {
+        let at = self.hash_at + HASH_ENTRY * i as usize;
+        (get_u32(mem, at), get_u32(mem, at + 4))
     }
     #[inline]
-    fn set_entry(&self, mem: &mut [u8], i: u32, v: u32) {
-        put_u32(mem, self.hash_at + 4 * i as usize, v);
+    fn set_entry(&self, mem: &mut [u8], i: u32, (pgno, slot1): (u32, u32)) {
+        let at = self.hash_at + HASH_ENTRY * i as usize;
+        put_u32(mem, at, pgno);
+        put_u32(mem, at + 4, slot1);
     }
 
     /// The slot holding `pgno`, and its hash position.
@@ -220,12 +226,12 @@ impl Slots {
     fn lookup(&self, mem: &[u8], pgno: u32) -> Option<(u32, u32)> {
         let mut i = self.home(pgno);
         loop {
-            let e = self.entry(mem, i);
-            if e == 0 {
+            let (p, s1) = self.entry(mem, i);
+            if s1 == 0 {
                 return None;
             }
-            if self.pgno(mem, e - 1) == pgno {
-                return Some((e - 1, i));
+            if p == pgno {
+                return Some((s1 - 1, i));
             }
             i = (i + 1) & self.hash_mask;
         }
@@ -242,10 +248,10 @@ impl Slots {
     pub(super) fn claim(&mut self, mem: &mut [u8], slot: u32, pgno: u32) {
         put_u32(mem, self.meta(slot), pgno);
         let mut i = self.home(pgno);
-        while self.entry(mem, i) != 0 {
+        while self.entry(mem, i).1 != 0 {
             i = (i + 1) & self.hash_mask;
         }
-        self.set_entry(mem, i, slot + 1);
+        self.set_entry(mem, i, (pgno, slot + 1));
     }
 
     /// Empties `slot` (out of the hash, onto the front of the free list).
@@ -270,14 +276,14 @@ impl Slots {
         let mask = self.hash_mask;
         let mut j = i;
         loop {
-            self.set_entry(mem, i, 0);
+            self.set_entry(mem, i, (0, 0));
             loop {
                 j = (j + 1) & mask;
                 let e = self.entry(mem, j);
-                if e == 0 {
+                if e.1 == 0 {
                     return;
                 }
-                let h = self.home(self.pgno(mem, e - 1));
+                let h = self.home(e.0);
                 // The entry at j stays unless its home lies cyclically
                 // outside (i, j].
                 let stays = if i <= j { i < h && h <= j } else { i < h || h <= j };
@@ -375,7 +381,7 @@ mod tests {
     fn slot_table_matches_a_model() {
         for n in [1usize, 4, 7, 64] {
             let ps = 16;
-            let mut mem = vec![0u8; n * ps + n * SLOT_META + 4 * hash_entries(n)];
+            let mut mem = vec![0u8; n * ps + n * SLOT_META + HASH_ENTRY * hash_entries(n)];
             let mut t = Slots::new(ps, n);
             t.clear(&mut mem);
             let mut model: BTreeMap<u32, (u32, u32)> = BTreeMap::new(); // pgno -> (slot, list)

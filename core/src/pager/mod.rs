@@ -65,9 +65,9 @@
 //! # Memory layout
 //!
 //! `Pages::new` lays out the caller's cache memory once: the scratch pages
-//! (a page copy for splits and merges; a cell buffer and a separator
-//! buffer, half a page each), then the slot table (`cache.rs`: `n` page
-//! slots, 16 bytes of metadata per slot, a hash of `2 * next_pow2(n)` 4-byte
+//! (two page copies for splits, merges and balancing; a cell buffer and a
+//! separator buffer, half a page each), then the slot table (`cache.rs`: `n` page
+//! slots, 16 bytes of metadata per slot, a hash of `2 * next_pow2(n)` 8-byte
 //! entries). [`cache_mem_len`] is the size of that layout for `n` pages.
 
 use crate::error::{corrupt, Error, FileKind, Result};
@@ -79,21 +79,23 @@ use crate::wal::index::{Index, IndexHeader};
 
 mod cache;
 
-use cache::{hash_entries, Slots, CLEAN, DIRTY, FREE, NIL, SLOT_META};
+use cache::{hash_entries, Slots, CLEAN, DIRTY, FREE, HASH_ENTRY, NIL, SLOT_META};
 
-/// Scratch pages before the slots.
-const SCRATCH_PAGES: usize = 2;
+/// Scratch pages before the slots: two page copies (splits, merges and
+/// balancing two siblings), and a cell and a separator buffer.
+const SCRATCH_PAGES: usize = 3;
 
 /// Fewest cache pages a connection accepts.
 pub const MIN_CACHE_PAGES: u32 = 4;
 
 /// Cache memory, in bytes, a connection needs for `cache_pages` pages of
-/// `page_size` bytes: `(n + 2) * page_size + 16 * n + 8 * next_pow2(n)`
-/// with `n = cache_pages` (two scratch pages for splits and merges, 16
-/// bytes of metadata per slot, the hash table).
+/// `page_size` bytes: `(n + 3) * page_size + 16 * n + 16 * next_pow2(n)`
+/// with `n = cache_pages` (three scratch pages for splits, merges and
+/// balancing, 16 bytes of metadata per slot, the hash table of
+/// `2 * next_pow2(n)` 8-byte entries).
 pub const fn cache_mem_len(page_size: u32, cache_pages: u32) -> usize {
     let n = cache_pages as usize;
-    (n + SCRATCH_PAGES) * page_size as usize + SLOT_META * n + 4 * hash_entries(n)
+    (n + SCRATCH_PAGES) * page_size as usize + SLOT_META * n + HASH_ENTRY * hash_entries(n)
 }
 
 /// How a page read finds its version: the snapshot.
@@ -152,6 +154,8 @@ pub(crate) struct Pages<S: Storage, B: AsMut<[u8]>> {
 pub(crate) struct Scratch<'s> {
     /// A page-sized copy of a page being split or merged.
     pub tmp: &'s mut [u8],
+    /// A second page copy (the other sibling when two are balanced).
+    pub tmp2: &'s mut [u8],
     /// A new cell being built (half a page).
     pub cell: &'s mut [u8],
     /// A separator key travelling up or down the tree (half a page).
@@ -165,7 +169,7 @@ impl<S: Storage, B: AsMut<[u8]>> Pages<S, B> {
     pub(crate) fn new(db: S, wal: S, mut mem: B, page_size: u32) -> Result<Self> {
         let ps = page_size as usize;
         let len = mem.as_mut().len();
-        let mut n = len.saturating_sub(SCRATCH_PAGES * ps) / (ps + SLOT_META + 8);
+        let mut n = len.saturating_sub(SCRATCH_PAGES * ps) / (ps + SLOT_META + 2 * HASH_ENTRY);
         while n > 0 && cache_mem_len(page_size, n as u32) > len {
             n -= 1;
         }
@@ -271,6 +275,7 @@ impl<S: Storage, B: AsMut<[u8]>> Pages<S, B> {
         let ps = self.page_size;
         let (scr, cache) = self.mem.as_mut().split_at_mut(SCRATCH_PAGES * ps);
         let (tmp, rest) = scr.split_at_mut(ps);
+        let (tmp2, rest) = rest.split_at_mut(ps);
         let (cell, sep) = rest.split_at_mut(ps / 2);
         (
             Pager {
@@ -281,7 +286,7 @@ impl<S: Storage, B: AsMut<[u8]>> Pages<S, B> {
                 wal: &mut self.wal,
                 idx,
             },
-            Scratch { tmp, cell, sep },
+            Scratch { tmp, tmp2, cell, sep },
         )
     }
 
@@ -408,9 +413,23 @@ impl<'a, S: Storage> Pager<'a, S> {
     /// pager was (the view is used up).
     pub(crate) fn into_page(mut self, pgno: u32) -> Result<&'a [u8]> {
         let s = self.load(pgno)?;
+        Ok(self.into_slot(s))
+    }
+
+    /// The snapshot's version of page `pgno` and the cache slot holding it
+    /// (valid until the next page is loaded).
+    pub(crate) fn read_slot(&mut self, pgno: u32) -> Result<(&[u8], u32)> {
+        let s = self.load(pgno)?;
         let r = self.st.slots.page_range(s);
+        Ok((&self.mem[r], s))
+    }
+
+    /// The page in cache slot `slot`, as [`Pager::read_slot`] gave it,
+    /// borrowed for as long as the pager was (the view is used up).
+    pub(crate) fn into_slot(self, slot: u32) -> &'a [u8] {
+        let r = self.st.slots.page_range(slot);
         let Pager { mem, .. } = self;
-        Ok(&mem[r])
+        &mem[r]
     }
 
     /// Page `pgno`, made dirty for writing. Only in a write transaction.

@@ -19,8 +19,10 @@
 //!      the frame it came from is durable (the write-ahead rule);
 //!    - check that the safe frame is a commit frame: a checkpoint ends on a
 //!      transaction boundary;
-//!    - check every frame of the range with the frame reader
-//!      ([`crate::wal::frames`]) before copying anything, and that each holds
+//!    - check every frame of the range not checked before (recovery checked
+//!      the frames it indexed: the wal-index's verified count) with the
+//!      frame reader ([`crate::wal::frames`]) before copying anything, and
+//!      that each holds
 //!      the page the wal-index says: a frame whose body a lost or
 //!      misdirected write left stale still holds a validly sealed older
 //!      image, which only the chain exposes; and checking first means a
@@ -199,11 +201,17 @@ impl<S: Storage> Checkpointer<'_, '_, S> {
         self.read_back(ps, nb, safe, commit_size)
     }
 
-    /// Checks every frame of `nb+1..=safe` with the frame reader, and that
-    /// each holds the page the wal-index records for it. The chain starts
-    /// from the checksum of frame `nb`, or of the WAL header.
+    /// Checks every frame of `nb+1..=safe` not checked before (past the
+    /// wal-index's verified count: recovery checked what it indexed) with
+    /// the frame reader, and that each holds the page the wal-index records
+    /// for it. The chain starts from the checksum of the frame before, or of
+    /// the WAL header.
     fn check_chain(&mut self, hdr: &IndexHeader, nb: u32, safe: u32) -> Result<()> {
         let ps = hdr.page_size;
+        let nb = nb.max(self.idx.verified());
+        if nb >= safe {
+            return Ok(());
+        }
         let wal_len = self.io.wal.size().map_err(io_err(FileKind::Wal))?;
         let mut reader = if nb == 0 {
             let mut raw = [0u8; WAL_HEADER_LEN];
@@ -226,6 +234,7 @@ impl<S: Storage> Checkpointer<'_, '_, S> {
                 _ => return Err(corrupt(FileKind::Wal, pgno, "WAL frame fails its checksum at checkpoint")),
             }
         }
+        self.idx.set_verified(safe);
         Ok(())
     }
 

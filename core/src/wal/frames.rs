@@ -174,12 +174,30 @@ impl FrameReader {
         if got < len {
             return Ok(Err(FrameFault::Truncated { present: got as u64 }));
         }
-        let r = self.check(buf);
+        Ok(self.next_from(buf))
+    }
+
+    /// Checks the next frame from its bytes, read by the caller from the
+    /// frame's offset (so that recovery can read many frames at once): as
+    /// [`FrameReader::next`], `bytes` holding what the file has there (fewer
+    /// bytes than a frame only at the end of the file).
+    pub fn next_from(&mut self, bytes: &[u8]) -> core::result::Result<FrameHeader, FrameFault> {
+        let len = self.frame_len();
+        let off = format::frame_offset(self.next, self.page_size);
+        if off >= self.wal_len {
+            return Err(FrameFault::EndOfFile);
+        }
+        if off + len as u64 > self.wal_len || bytes.len() < len {
+            return Err(FrameFault::Truncated {
+                present: (self.wal_len - off).min(bytes.len() as u64).min(len as u64),
+            });
+        }
+        let r = self.check(&bytes[..len]);
         if let Ok(fh) = r {
             self.prev = fh.cksum;
             self.next += 1;
         }
-        Ok(r)
+        r
     }
 
     /// The validity rule (steps 2 to 5) on a frame's bytes.

@@ -19,8 +19,10 @@
 //! | 29 | read-mark slot count `M` |
 //! | 30 | frame capacity `F` |
 //! | 31 | highest frame number ever inserted since the last reset |
-//! | 32..32+M | read marks: the frame a snapshot in that slot ends at |
-//! | 32+M..32+2M | read-mark share counts ([`LOCKED`] = held exclusively) |
+//! | 32 | verified: frames of this generation whose chain was read back and checked (by recovery or a checkpoint) |
+//! | 33..40 | reserved, 0 |
+//! | 40..40+M | read marks: the frame a snapshot in that slot ends at |
+//! | 40+M..40+2M | read-mark share counts ([`LOCKED`] = held exclusively) |
 //! | then F+1 | page number of each frame (index 0 unused) |
 //! | then H | hash slots (H = power of two ≥ 2F): frame numbers, 0 = empty |
 //!
@@ -83,7 +85,8 @@ const W_POISON: usize = 28;
 const W_NMARKS: usize = 29;
 const W_CAPACITY: usize = 30;
 const W_HWM: usize = 31;
-const FIXED_WORDS: usize = 32;
+const W_VERIFIED: usize = 32;
+const FIXED_WORDS: usize = 40;
 
 /// Fewest read-mark slots a region can have (slot 0 and one WAL slot).
 pub const MIN_READ_MARKS: u32 = 2;
@@ -121,9 +124,9 @@ pub const fn hash_slots(max_frames: u32) -> usize {
 }
 
 /// Words a region needs for `max_frames` WAL frames and `read_marks` read-mark
-/// slots (slot 0 included): `32 + 2 * read_marks + (max_frames + 1) +
+/// slots (slot 0 included): `40 + 2 * read_marks + (max_frames + 1) +
 /// hash_slots(max_frames)`. Multiply by 4 for bytes; with the defaults of the
-/// std backend (65,536 frames, 8 marks) that is 786,628 bytes.
+/// std backend (65,536 frames, 8 marks) that is 786,660 bytes.
 pub const fn region_words(max_frames: u32, read_marks: u32) -> usize {
     FIXED_WORDS + 2 * read_marks as usize + max_frames as usize + 1 + hash_slots(max_frames)
 }
@@ -204,6 +207,37 @@ fn words_checksum(w: &[u32]) -> u32 {
     crate::checksum::crc32c(&[&b[..4 * w.len()]])
 }
 
+/// The layout of a region, worked out and checked once
+/// ([`Layout::new`]); [`Index::with`] then views a region through it at the
+/// cost of one length check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Layout {
+    marks: usize,
+    capacity: u32,
+    pgno_at: usize,
+    hash_at: usize,
+    hash_mask: u32,
+    words: usize,
+}
+
+impl Layout {
+    /// The layout for `max_frames` and `read_marks`. Errors:
+    /// `InvalidArgument` (see [`check_params`]).
+    pub(crate) fn new(max_frames: u32, read_marks: u32) -> Result<Layout> {
+        check_params(max_frames, read_marks)?;
+        let marks = read_marks as usize;
+        let pgno_at = FIXED_WORDS + 2 * marks;
+        Ok(Layout {
+            marks,
+            capacity: max_frames,
+            pgno_at,
+            hash_at: pgno_at + max_frames as usize + 1,
+            hash_mask: hash_slots(max_frames) as u32 - 1,
+            words: region_words(max_frames, read_marks),
+        })
+    }
+}
+
 /// A view of a wal-index region with its layout worked out.
 #[derive(Clone, Copy)]
 pub(crate) struct Index<'r> {
@@ -219,22 +253,25 @@ impl<'r> Index<'r> {
     /// Lays out a region for `max_frames` and `read_marks`; checks its size.
     /// Used when the region is first initialised.
     pub(crate) fn layout(w: &'r [AtomicU32], max_frames: u32, read_marks: u32) -> Result<Index<'r>> {
-        check_params(max_frames, read_marks)?;
-        if w.len() < region_words(max_frames, read_marks) {
+        Index::with(w, &Layout::new(max_frames, read_marks)?)
+    }
+
+    /// Views region `w` through `layout`. Errors: `InvalidArgument` when
+    /// the region is smaller than the layout.
+    #[inline]
+    pub(crate) fn with(w: &'r [AtomicU32], l: &Layout) -> Result<Index<'r>> {
+        if w.len() < l.words {
             return Err(Error::InvalidArgument(
                 "wal-index region smaller than region_words(max_frames, read_marks)",
             ));
         }
-        let marks = read_marks as usize;
-        let pgno_at = FIXED_WORDS + 2 * marks;
-        let hash_at = pgno_at + max_frames as usize + 1;
         Ok(Index {
             w,
-            marks,
-            capacity: max_frames,
-            pgno_at,
-            hash_at,
-            hash_mask: hash_slots(max_frames) as u32 - 1,
+            marks: l.marks,
+            capacity: l.capacity,
+            pgno_at: l.pgno_at,
+            hash_at: l.hash_at,
+            hash_mask: l.hash_mask,
         })
     }
 
@@ -323,6 +360,19 @@ impl<'r> Index<'r> {
     pub(crate) fn set_nbackfill(&self, n: u32) {
         // Release: pairs with nbackfill()'s Acquire.
         self.w[W_NBACKFILL].store(n, Ordering::Release);
+    }
+    /// Frames of this generation whose checksum chain was read back from
+    /// the WAL and checked (by recovery or a checkpoint): a checkpoint
+    /// checks the chain only past it.
+    pub(crate) fn verified(&self) -> u32 {
+        // Relaxed: read and written under the checkpoint lock (or by
+        // recovery before anyone attaches; the restart resets it under both
+        // locks).
+        self.w[W_VERIFIED].load(Ordering::Relaxed)
+    }
+    pub(crate) fn set_verified(&self, n: u32) {
+        // Relaxed: see verified().
+        self.w[W_VERIFIED].store(n, Ordering::Relaxed);
     }
     fn try_lock_word(&self, at: usize) -> bool {
         // AcqRel: acquiring the lock must see the previous holder's writes

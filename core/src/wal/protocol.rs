@@ -290,6 +290,7 @@ pub(crate) fn try_restart(idx: &Index<'_>, hdr: &IndexHeader, seed: u32) -> Opti
         };
         idx.publish_header(&h);
         idx.set_nbackfill(0);
+        idx.set_verified(0);
         for i in 1..n {
             idx.set_mark(i, if i == 1 { 0 } else { MARK_UNUSED });
         }
@@ -308,6 +309,8 @@ pub(crate) fn publish_recovered(idx: &Index<'_>, hdr: &IndexHeader) {
         idx.set_mark(i, if i == 1 { 0 } else { MARK_UNUSED });
     }
     idx.set_nbackfill(0);
+    // Recovery read and checked the chain of every committed frame.
+    idx.set_verified(hdr.mx_frame);
     idx.publish_header(hdr);
     idx.mark_initialised();
 }

@@ -219,19 +219,34 @@ fn scan<S: Storage>(
 ) -> Result<()> {
     let mut reader = FrameReader::new(h, seed, wal_len);
     let mut last_commit = (0u32, 0u32, seed);
-    loop {
-        let f = reader.frame();
-        let Ok(fh) = reader.next(wal, mem).map_err(io_err(FileKind::Wal))? else {
+    // Frames are read in batches as large as the memory holds (up to
+    // 1 MiB): fewer, larger reads than one per frame.
+    let fl = reader.frame_len();
+    let batch = (mem.len() / fl).clamp(1, ((1 << 20) / fl).max(1));
+    'scan: loop {
+        let off = format::frame_offset(reader.frame(), h.page_size);
+        if off >= wal_len {
             break;
-        };
-        if f > idx.capacity() {
-            return Err(Error::Full {
-                what: "the WAL holds more frames than max_wal_frames",
-            });
         }
-        idx.insert(f, fh.pgno)?;
-        if fh.commit_size > 0 {
-            last_commit = (f, fh.commit_size, fh.cksum);
+        let want = ((wal_len - off) as usize).min(batch * fl);
+        let got = wal.read_at(off, &mut mem[..want]).map_err(io_err(FileKind::Wal))?;
+        let mut at = 0;
+        while at < got {
+            let f = reader.frame();
+            let Ok(fh) = reader.next_from(&mem[at..got]) else { break 'scan };
+            if f > idx.capacity() {
+                return Err(Error::Full {
+                    what: "the WAL holds more frames than max_wal_frames",
+                });
+            }
+            idx.insert(f, fh.pgno)?;
+            if fh.commit_size > 0 {
+                last_commit = (f, fh.commit_size, fh.cksum);
+            }
+            at += fl;
+        }
+        if got < want || got < fl {
+            break;
         }
     }
     idx.truncate(last_commit.0);
