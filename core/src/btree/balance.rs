@@ -120,11 +120,19 @@ impl<S: Storage> Tree<'_, '_, S> {
                 }
             }
         };
-        // Bytes of each item, slot included, and the cut points.
+        // Bytes of each item, slot included, noted once in the separator
+        // buffer (2 bytes an item: two pages hold at most 4 (ps - 16) / 11
+        // cells, fewer than its ps / 4 entries), and the cut points.
+        if 2 * total > self.scr.sep.len() {
+            return Ok(false);
+        }
         let mut all = 0;
         for x in 0..total {
-            all += self.item_size(item(x), lpg, rpg, len)?;
+            let s = self.item_size(item(x), lpg, rpg, len)?;
+            put_u16(self.scr.sep, 2 * x, s as u16);
+            all += s;
         }
+        let size = |sep: &[u8], x: usize| get_u16(sep, 2 * x) as usize;
         let mut cuts = [0usize; MAX_OUT + 1];
         cuts[out] = total;
         let (mut x, mut rest) = (0, all);
@@ -132,7 +140,7 @@ impl<S: Storage> Tree<'_, '_, S> {
             let target = rest / (out - page);
             let mut acc = 0;
             while x < total {
-                let s = self.item_size(item(x), lpg, rpg, len)?;
+                let s = size(self.scr.sep, x);
                 if acc > 0 && (acc + s > cap || acc + s / 2 > target) {
                     break;
                 }

@@ -212,7 +212,9 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
             let (mut pg, scr) = self.parts()?;
             Tree { pg: &mut pg, scr }.find_slot(root, key)
         })();
-        let Some((leaf, slot, i)) = self.poison_on_io(r)? else { return Ok(None) };
+        let Some((leaf, slot, i)) = self.poison_on_io(r)? else {
+            return Ok(None);
+        };
         // The leaf is still in that slot: nothing was loaded since.
         let (pg, _) = self.parts()?;
         let p = pg.into_slot(slot);

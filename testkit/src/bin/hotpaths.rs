@@ -11,8 +11,8 @@
 
 use std::cell::RefCell;
 
-use walden_core::sync::AtomicU32;
 use std::ops::Bound;
+use walden_core::sync::AtomicU32;
 
 use walden_core::{cache_mem_len, region_words, Connection, Cursor, Options, RamStorage, ScanEnd, SharedStorage, SyncMode, ValueRef};
 use walden_testkit::sim::SimRng;
@@ -142,10 +142,13 @@ fn main() {
                     break;
                 }
                 ok(c.cursor_first(&mut cur, t), "first");
-                let end = ok(c.scan(&mut cur, Bound::Unbounded, |_, v| {
-                    n += usize::from(v.len() == VAL);
-                    true
-                }), "scan");
+                let end = ok(
+                    c.scan(&mut cur, Bound::Unbounded, |_, v| {
+                        n += usize::from(v.len() == VAL);
+                        true
+                    }),
+                    "scan",
+                );
                 if end != ScanEnd::Done {
                     fail(&format!("scan ended with {end:?}"));
                 }
@@ -222,6 +225,10 @@ fn main() {
             let mut c = open(&files, &reg);
             if !setup_only {
                 load(&mut c);
+                ok(c.begin_read(), "begin_read");
+                let h = ok(c.header(), "header");
+                eprintln!("bulk_insert: {} keys in {} pages", KEYS, h.page_count);
+                c.end_read();
             }
             if setup_only {
                 0
