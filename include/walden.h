@@ -187,7 +187,7 @@ typedef struct walden_options {
   uint32_t page_size;
   /**
    * Page cache capacity of each connection, in pages (at least 4).
-   * Default 256.
+   * Default 512 (2 MiB at 4 KiB pages).
    */
   uint32_t cache_pages;
   /**
@@ -254,7 +254,7 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * Fills `*out` with the default options: page_size 4096, cache_pages 256,
+ * Fills `*out` with the default options: page_size 4096, cache_pages 512,
  * sync WALDEN_SYNC_FULL, autocheckpoint_frames 1000, busy_timeout_ms 5000,
  * read_only 0, create_if_missing 1.
  *

@@ -144,6 +144,15 @@ pub struct Options {
     pub create: bool,
     /// Seed for WAL salts (any value; a random one is better).
     pub salt_seed: u32,
+    /// Checkpoints re-read what they rely on: the checksum chain of every
+    /// WAL frame they copy from (past what recovery or an earlier
+    /// checkpoint verified) before copying, and every copied page after
+    /// syncing the database file, so that a write the device lost or put
+    /// elsewhere is caught before the WAL may forget the frames. Default
+    /// true. Worth it where reads reach the device (firmware over flash or
+    /// an SD card); on a host the OS page cache answers them from memory,
+    /// so the std backend defaults to false.
+    pub verify_checkpoints: bool,
 }
 
 impl Default for Options {
@@ -157,6 +166,7 @@ impl Default for Options {
             read_only: false,
             create: true,
             salt_seed: 0x9e37_79b9,
+            verify_checkpoints: true,
         }
     }
 }

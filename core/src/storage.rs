@@ -30,6 +30,14 @@ pub trait Storage: ErrorType {
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<usize, Self::Error>;
     /// Writes all of `buf` at `offset`, extending the file if needed.
     fn write_at(&mut self, offset: u64, buf: &[u8]) -> Result<(), Self::Error>;
+    /// Writes `a` and then `b` contiguously at `offset` (a WAL frame: its
+    /// 24-byte header and its page). The default makes two `write_at`
+    /// calls; a storage whose every call is a system call (a file) may copy
+    /// them into one buffer and write once.
+    fn write_at_pair(&mut self, offset: u64, a: &[u8], b: &[u8]) -> Result<(), Self::Error> {
+        self.write_at(offset, a)?;
+        self.write_at(offset + a.len() as u64, b)
+    }
     /// Makes every completed write durable (fsync).
     fn sync(&mut self) -> Result<(), Self::Error>;
     /// The file's length in bytes.
@@ -171,6 +179,10 @@ impl<S: Storage> Storage for SharedStorage<'_, S> {
     fn write_at(&mut self, offset: u64, buf: &[u8]) -> Result<(), Self::Error> {
         let mut s = self.0.try_borrow_mut().map_err(|_| SharedError::Reentrant)?;
         s.write_at(offset, buf).map_err(SharedError::Inner)
+    }
+    fn write_at_pair(&mut self, offset: u64, a: &[u8], b: &[u8]) -> Result<(), Self::Error> {
+        let mut s = self.0.try_borrow_mut().map_err(|_| SharedError::Reentrant)?;
+        s.write_at_pair(offset, a, b).map_err(SharedError::Inner)
     }
     fn sync(&mut self) -> Result<(), Self::Error> {
         let mut s = self.0.try_borrow_mut().map_err(|_| SharedError::Reentrant)?;

@@ -138,7 +138,7 @@ pub struct walden_options {
     /// from 512 to 65536. Default 4096.
     pub page_size: u32,
     /// Page cache capacity of each connection, in pages (at least 4).
-    /// Default 256.
+    /// Default 512 (2 MiB at 4 KiB pages).
     pub cache_pages: u32,
     /// Durability of commits. Default WALDEN_SYNC_FULL.
     pub sync: SyncArg,
@@ -256,7 +256,7 @@ fn slice_parts(s: &[u8]) -> (*const c_void, usize) {
 // Options, open, close
 // ---------------------------------------------------------------------------
 
-/// Fills `*out` with the default options: page_size 4096, cache_pages 256,
+/// Fills `*out` with the default options: page_size 4096, cache_pages 512,
 /// sync WALDEN_SYNC_FULL, autocheckpoint_frames 1000, busy_timeout_ms 5000,
 /// read_only 0, create_if_missing 1.
 ///

@@ -248,7 +248,7 @@ fn defaults_match_the_documentation() {
     unsafe { walden_options_default(&mut o) };
     let expected = walden_options {
         page_size: 4096,
-        cache_pages: 256,
+        cache_pages: 512,
         sync: walden_sync::WALDEN_SYNC_FULL as u32,
         autocheckpoint_frames: 1000,
         busy_timeout_ms: 5000,

@@ -26,7 +26,10 @@ pub struct Options {
     /// from 512 to 65,536. Default 4,096.
     pub page_size: u32,
     /// Page cache capacity of each connection, in pages (at least 4).
-    /// Default 256 (1 MiB at 4 KiB pages).
+    /// Default 512: 2 MiB at 4 KiB pages, SQLite's default cache (its
+    /// `cache_size` of -2000). The memory is used as pages are cached (a
+    /// ceiling, as redb's cache), plus about 24 bytes of bookkeeping per
+    /// page from the start.
     pub cache_pages: u32,
     /// Durability of commits. Default [`SyncMode::Full`].
     pub sync: SyncMode,
@@ -50,6 +53,12 @@ pub struct Options {
     pub max_wal_frames: u32,
     /// Read-mark slots (2 to 64). Default 8.
     pub read_marks: u32,
+    /// Checkpoints re-read the WAL frames they copy from and the pages they
+    /// copied ([`walden_core::Options::verify_checkpoints`]). Default false:
+    /// on a host those reads come from the OS page cache, which answers with
+    /// what was just written, so they catch nothing of the device; recovery
+    /// checks every frame when a database opens either way.
+    pub verify_checkpoints: bool,
 }
 
 /// The default [`Options::busy_timeout`]: 5 s.
@@ -59,7 +68,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             page_size: 4096,
-            cache_pages: 256,
+            cache_pages: 512,
             sync: SyncMode::Full,
             autocheckpoint_frames: 1000,
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
@@ -67,6 +76,7 @@ impl Default for Options {
             create_if_missing: true,
             max_wal_frames: 65_536,
             read_marks: 8,
+            verify_checkpoints: false,
         }
     }
 }
@@ -427,6 +437,7 @@ fn core_options(o: &Options, max_frames: u32) -> walden_core::Options {
         read_only: o.read_only,
         create: o.create_if_missing,
         salt_seed: salt_seed(),
+        verify_checkpoints: o.verify_checkpoints,
     }
 }
 

@@ -117,6 +117,7 @@ impl Files {
             read_only: false,
             create: true,
             salt_seed: SALT_SEED,
+            verify_checkpoints: true,
         };
         Files {
             db: ram(db, headroom_pages * ps),

@@ -36,7 +36,7 @@ use crate::format;
 use crate::options::{CheckpointInfo, CheckpointMode, SyncMode};
 use crate::storage::{io_err, Storage};
 use crate::sync::AtomicU32;
-use crate::wal::checkpoint::checkpoint;
+use crate::wal::checkpoint::{checkpoint, Plan};
 use crate::wal::frames::FrameWriter;
 use crate::wal::index::IndexHeader;
 use crate::wal::protocol::{acquire_snapshot, begin_write_protocol};
@@ -246,8 +246,14 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
     fn checkpoint_with(&mut self, mode: CheckpointMode, min_progress: u32) -> Result<CheckpointInfo> {
         self.check_idle_writable()?;
         let idx = self.geo.index(&self.region)?;
-        let (sync, seed) = (self.opts.sync, self.opts.salt_seed);
-        let r = checkpoint(self.pages.file_io(), &idx, mode, sync, seed, min_progress, &mut self.stats.syncs);
+        let plan = Plan {
+            mode,
+            sync: self.opts.sync,
+            seed: self.opts.salt_seed,
+            min_progress,
+            verify: self.opts.verify_checkpoints,
+        };
+        let r = checkpoint(self.pages.file_io(), &idx, plan, &mut self.stats.syncs);
         let r = self.poison_on_io(r);
         if r.is_ok() {
             self.stats.checkpoints += 1;

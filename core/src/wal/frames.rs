@@ -332,8 +332,7 @@ impl FrameWriter {
         // Not a valid chain value: re-sealed at the commit.
         fh[20..24].fill(0);
         let off = format::frame_offset(frame, ps);
-        wal.write_at(off, &fh).map_err(io_err(FileKind::Wal))?;
-        wal.write_at(off + FRAME_HEADER_LEN as u64, page).map_err(io_err(FileKind::Wal))?;
+        wal.write_at_pair(off, &fh, page).map_err(io_err(FileKind::Wal))?;
         if self.reseal_from == 0 || frame < self.reseal_from {
             self.reseal_from = frame;
         }
@@ -429,8 +428,7 @@ impl FrameWriter {
         let mut fh = [0u8; FRAME_HEADER_LEN];
         w.cksum = FrameHeader::encode(pgno, commit_size, w.salt1, w.salt2, w.cksum, page, &mut fh);
         let off = format::frame_offset(frame, ps);
-        wal.write_at(off, &fh).map_err(io_err(FileKind::Wal))?;
-        wal.write_at(off + FRAME_HEADER_LEN as u64, page).map_err(io_err(FileKind::Wal))?;
+        wal.write_at_pair(off, &fh, page).map_err(io_err(FileKind::Wal))?;
         idx.insert(frame, pgno)?;
         w.last_frame = frame;
         *self = w;

@@ -88,7 +88,7 @@ int main(int argc, char **argv) {
   walden_options opts;
   memset(&opts, 0xAB, sizeof opts);
   walden_options_default(&opts);
-  TRUE(opts.page_size == 4096 && opts.cache_pages == 256 && opts.sync == WALDEN_SYNC_FULL &&
+  TRUE(opts.page_size == 4096 && opts.cache_pages == 512 && opts.sync == WALDEN_SYNC_FULL &&
        opts.autocheckpoint_frames == 1000 && opts.busy_timeout_ms == 5000 && opts.read_only == 0 &&
        opts.create_if_missing == 1);
   opts.busy_timeout_ms = 0; /* the BUSY checks below expect it at once */
