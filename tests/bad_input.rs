@@ -601,6 +601,70 @@ fn wal_of_another_page_size_is_ignored() {
     run_case(&fx.db, &wal, |d| verify(&d.map_err(|e| e.to_string())?, &fx.states[1], true)).unwrap();
 }
 
+/// A database of format version 1 (before the database id) is refused with
+/// `UnsupportedVersion { found: 1 }`, not taken for damage.
+#[test]
+fn a_version_1_database_is_unsupported_not_corrupt() {
+    let fx = fixture(2, 2);
+    let mut db = fx.db.clone();
+    db[8..12].copy_from_slice(&1u32.to_le_bytes());
+    db[52..56].fill(0);
+    let c = walden::core::format::crc32c(&[&db[..48]]);
+    db[48..52].copy_from_slice(&c.to_le_bytes());
+    seal_page(1, &mut db[..PS as usize]);
+    run_case(&db, &[], |d| match d {
+        Err(Error::UnsupportedVersion { found: 1, .. }) => Ok(()),
+        other => Err(format!("a version 1 database gave {other:?}")),
+    })
+    .unwrap();
+}
+
+/// The WAL of another database beside a database (swapped `-wal` files):
+/// the open fails with `Corrupt` naming the WAL instead of replaying a mix
+/// of both, and either database opens with its own WAL. (Beside an empty
+/// database file, a WAL is the whole database: there is nothing to mix.)
+#[test]
+fn the_wal_of_another_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.db"), dir.path().join("b.db"));
+    for (p, n) in [(&a, 30u32), (&b, 20)] {
+        // Half checkpointed into the database file, half in the WAL.
+        let d = Database::open(p, opts()).unwrap();
+        for half in 0..2 {
+            let w = d.begin_write().unwrap();
+            for i in half * n / 2..(half + 1) * n / 2 {
+                w.put(format!("{}{i:03}", p.file_stem().unwrap().to_str().unwrap()).as_bytes(), b"v")
+                    .unwrap();
+            }
+            w.commit().unwrap();
+            if half == 0 {
+                d.checkpoint(CheckpointMode::Truncate).unwrap();
+            }
+        }
+    }
+    let (wa, wb) = (std::fs::read(wal_of(&a)).unwrap(), std::fs::read(wal_of(&b)).unwrap());
+    for (db, wal) in [(&a, &wb), (&b, &wa)] {
+        let db_bytes = std::fs::read(db).unwrap();
+        run_case(&db_bytes, wal, |d| match d {
+            Err(Error::Corrupt { ref path, ref reason, .. })
+                if path.to_string_lossy().ends_with("-wal") && reason.contains("another database") =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(format!("a swapped WAL gave {e}")),
+            Ok(d) => Err(format!(
+                "a swapped WAL was accepted ({} keys)",
+                d.begin_read().unwrap().default_table().unwrap().len().unwrap()
+            )),
+        })
+        .unwrap();
+    }
+    for (p, n) in [(&a, 30usize), (&b, 20)] {
+        let d = Database::open(p, opts()).unwrap();
+        assert_eq!(d.begin_read().unwrap().default_table().unwrap().len().unwrap(), n as u64);
+    }
+}
+
 /// Frames that reference pages far beyond the database size, with valid
 /// checksums: recovery accepts them (they are well formed) but reads and
 /// checkpoints must not panic.

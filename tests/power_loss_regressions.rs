@@ -251,6 +251,7 @@ fn a_crafted_wal_header_with_an_impossible_page_size_is_ignored() {
             ckpt_seq: 1,
             salt1: 2,
             salt2: 3,
+            db_id: 4,
         }
         .encode(&mut hb);
         let mut wal = hb.to_vec();

@@ -528,6 +528,7 @@ fn frame_checksum_depends_on_the_database_header_in_page_1() {
                 default_root: 3,
                 change_counter: change,
                 wal_seq: 2,
+                db_id: 9,
             }
             .encode(&mut p);
             seal_page(1, &mut p);

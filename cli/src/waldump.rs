@@ -78,11 +78,11 @@ fn header_problem(b: &[u8]) -> String {
     )
 }
 
-/// The page size in a database file's header, if it has a valid one.
-fn db_page_size(db: &Path) -> Option<u32> {
+/// The database file's header, if it has a valid one.
+fn db_header(db: &Path) -> Option<DbHeader> {
     let mut b = [0u8; DbHeader::LEN];
     File::open(db).ok()?.read_exact(&mut b).ok()?;
-    DbHeader::decode(&b).ok().map(|h| h.page_size)
+    DbHeader::decode(&b).ok()
 }
 
 /// `walden waldump`.
@@ -117,20 +117,29 @@ pub fn run(a: &WaldumpArgs) -> Result<()> {
     }
     writeln!(
         out,
-        "WAL {wal_disp}: {} bytes; version {FORMAT_VERSION}, page size {}, checkpoint sequence {}, salts {:08x}/{:08x}, header checksum {hck:08x} valid",
+        "WAL {wal_disp}: {} bytes; version {FORMAT_VERSION}, page size {}, checkpoint sequence {}, salts {:08x}/{:08x}, database id {:08x}, header checksum {hck:08x} valid",
         group(len),
         h.page_size,
         h.ckpt_seq,
         h.salt1,
-        h.salt2
+        h.salt2,
+        h.db_id
     )
     .map_err(o)?;
-    if let Some(dps) = db_page_size(&a.db) {
+    if let Some(dh) = db_header(&a.db) {
+        let dps = dh.page_size;
         if dps != h.page_size {
             out.flush().map_err(o)?;
             return Err(damaged(format!(
                 "the WAL's page size {} differs from the database's {dps}: recovery ignores this WAL",
                 h.page_size
+            )));
+        }
+        if dh.db_id != h.db_id {
+            out.flush().map_err(o)?;
+            return Err(damaged(format!(
+                "the WAL belongs to another database: its database id is {:08x}, the database file's {:08x}; recovery refuses to open the database beside it",
+                h.db_id, dh.db_id
             )));
         }
     }

@@ -186,7 +186,7 @@ fn stat_text_and_json() {
     e.ok(&["put", "st.db", "-t", "one", "b", "2"]);
     let text = e.ok(&["stat", "st.db"]);
     for want in [
-        "format version    1",
+        "format version    2",
         "page size         4,096 bytes",
         "WAL frames",
         "last LSN",
@@ -196,7 +196,7 @@ fn stat_text_and_json() {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
     }
     let j: serde_json::Value = serde_json::from_str(&e.ok(&["stat", "st.db", "--json"])).expect("stat --json is JSON");
-    assert_eq!(j["format_version"], 1);
+    assert_eq!(j["format_version"], 2);
     assert_eq!(j["page_size"], 4096);
     assert_eq!(j["default_table_entries"], 1);
     assert_eq!(j["tables"][0]["name"], "one");

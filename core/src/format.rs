@@ -23,7 +23,7 @@ pub use crate::checksum::{crc32, crc32c};
 use crate::error::{corrupt, Error, FileKind, Result};
 
 /// The on-disk format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Magic at offset 0 of the database file.
 pub const DB_MAGIC: [u8; 8] = *b"WALDENDB";
 /// Magic at offset 0 of the WAL file (0x57414C57, bytes `57 4C 41 57` on disk).
@@ -104,7 +104,7 @@ pub fn verify_page(file: FileKind, pgno: u32, page: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// The database header: the first 52 bytes of page 1.
+/// The database header: the first 56 bytes of page 1.
 ///
 /// | offset | size | field |
 /// |---|---|---|
@@ -119,6 +119,7 @@ pub fn verify_page(file: FileKind, pgno: u32, page: &[u8]) -> Result<()> {
 /// | 36 | 8 | change counter: commits in which page 1 was dirty |
 /// | 44 | 4 | WAL generation floor: the checkpoint sequence the next WAL starts at, at least |
 /// | 48 | 4 | header checksum: CRC-32C of bytes 0..48 |
+/// | 52 | 4 | database id: a value chosen at creation, which every WAL header of the database carries (covered by the page trailer, not the header checksum, so that every version keeps the checksum at 48) |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DbHeader {
     /// Page size in bytes.
@@ -140,13 +141,17 @@ pub struct DbHeader {
     /// Recovery of an empty WAL starts at `wal_seq + 1`, so that the LSN
     /// never goes backwards even when the WAL file is gone.
     pub wal_seq: u32,
+    /// The database's identity, chosen at creation: every WAL header of the
+    /// database carries it (and so, through the chain, every frame), and
+    /// recovery refuses a WAL with another (the WAL of another database).
+    pub db_id: u32,
 }
 
 impl DbHeader {
     /// Offset of the header checksum in page 1.
     pub const CKSUM_AT: usize = 48;
     /// Bytes of page 1 the header occupies.
-    pub const LEN: usize = 52;
+    pub const LEN: usize = 56;
 
     /// Encodes into the start of page 1 (the checksum is written by
     /// [`seal_page`]).
@@ -161,6 +166,7 @@ impl DbHeader {
         put_u32(page, 32, self.default_root);
         put_u64(page, 36, self.change_counter);
         put_u32(page, 44, self.wal_seq);
+        put_u32(page, 52, self.db_id);
     }
 
     /// Decodes the fields without checking the checksum (page 1 in the
@@ -175,6 +181,7 @@ impl DbHeader {
             default_root: get_u32(page, 32),
             change_counter: get_u64(page, 36),
             wal_seq: get_u32(page, 44),
+            db_id: get_u32(page, 52),
         }
     }
 
@@ -237,7 +244,7 @@ impl DbHeader {
 /// | 12 | 4 | checkpoint sequence: WAL generations since creation |
 /// | 16 | 4 | salt 1 (incremented at each WAL restart) |
 /// | 20 | 4 | salt 2 (fresh at each restart) |
-/// | 24 | 4 | reserved, 0 |
+/// | 24 | 4 | database id (the database header's): whose WAL this is |
 /// | 28 | 4 | header checksum: CRC-32C of bytes 0..28 |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WalHeader {
@@ -249,6 +256,8 @@ pub struct WalHeader {
     pub salt1: u32,
     /// Second salt.
     pub salt2: u32,
+    /// The database id of the database the WAL belongs to.
+    pub db_id: u32,
 }
 
 impl WalHeader {
@@ -261,7 +270,7 @@ impl WalHeader {
         put_u32(b, 12, self.ckpt_seq);
         put_u32(b, 16, self.salt1);
         put_u32(b, 20, self.salt2);
-        put_u32(b, 24, 0);
+        put_u32(b, 24, self.db_id);
         let c = crc32c(&[&b[..28]]);
         put_u32(b, 28, c);
         c
@@ -281,6 +290,7 @@ impl WalHeader {
             ckpt_seq: get_u32(b, 12),
             salt1: get_u32(b, 16),
             salt2: get_u32(b, 20),
+            db_id: get_u32(b, 24),
         };
         // A header with a valid checksum but an impossible page size (a
         // crafted file) is no header.

@@ -1298,14 +1298,21 @@ pub enum WalBesideOutcome {
         /// Whether the resulting snapshot verified clean.
         verified: bool,
     },
+    /// The WAL's header is valid for the database's page size but carries
+    /// another database id (`docs/FORMAT.md` section 4.1): the WAL of
+    /// another database, which the open refuses with `Corrupt` naming the
+    /// WAL rather than replay it.
+    ForeignWal,
 }
 
 /// Harness (b): opens the valid database of [`wal_beside_base`] with `wal`
 /// (arbitrary bytes) as its WAL.
 ///
-/// Checked (a panic means an engine bug): open and `begin_read` succeed
-/// (the database is valid; a WAL can only be ignored, never make the
-/// database unreadable); recovery keeps exactly the committed prefix of
+/// Checked (a panic means an engine bug): a WAL whose header is valid
+/// for the database's page size but names another database id is refused
+/// by the open with `Corrupt` naming the WAL ([`WalBesideOutcome::ForeignWal`]);
+/// otherwise open and `begin_read` succeed (the database is valid; a WAL
+/// can only be ignored, never make the database unreadable); recovery keeps exactly the committed prefix of
 /// [`wal_commit_prefix`]; then
 /// - no committed frame: the state is exactly the database's own committed
 ///   state (`states[in_db]`), verifying clean;
@@ -1324,6 +1331,18 @@ pub fn wal_beside_valid_db(wal: &[u8]) -> WalBesideOutcome {
     let base = wal_beside_base();
     let files = Files::new(&base.db, wal, PAGE_SIZE, frames_for(wal, PAGE_SIZE), 128, 8);
     let bounds = Bounds::for_image(base.db.len() + wal.len());
+    // The format's rule, from docs/FORMAT.md alone: a valid WAL header of
+    // the database's page size whose database id is not the database's.
+    let db_id = u32::from_le_bytes([base.db[52], base.db[53], base.db[54], base.db[55]]);
+    if let Some((h, _)) = WalHeader::decode(wal) {
+        if h.page_size == PAGE_SIZE && h.db_id != db_id {
+            match files.open() {
+                Err(Error::Corrupt { file: FileKind::Wal, .. }) => return WalBesideOutcome::ForeignWal,
+                Err(e) => panic!("the WAL of another database gave {e}, not Corrupt naming the WAL"),
+                Ok(_) => panic!("the WAL of another database (id {:08x}, not {db_id:08x}) was not refused", h.db_id),
+            }
+        }
+    }
     let mut c = files
         .open()
         .unwrap_or_else(|e| panic!("a valid database failed to open beside a WAL: {e}"));

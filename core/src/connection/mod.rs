@@ -172,6 +172,7 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
         let r = (|| {
             let ckpt_seq = self.pages.writer().map(|w| w.ckpt_seq).unwrap_or(0);
             let ps = self.pages.page_size();
+            let db_id = self.geo.index(&self.region)?.db_id();
             let (mut pg, _) = self.parts()?;
             let h = DbHeader {
                 page_size: ps as u32,
@@ -182,6 +183,7 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
                 default_root: 3,
                 change_counter: 0,
                 wal_seq: ckpt_seq,
+                db_id,
             };
             h.encode(pg.fresh(1)?);
             for pgno in [2, 3] {

@@ -89,7 +89,8 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
         self.mode = Mode::Write { base: hdr, failed: false };
         self.txn = self.txn.wrapping_add(1);
         self.gen = self.gen.wrapping_add(1);
-        self.pages.set_writer(Some(FrameWriter::new(&hdr, self.opts.sync != SyncMode::Off)));
+        self.pages
+            .set_writer(Some(FrameWriter::new(&hdr, self.opts.sync != SyncMode::Off, idx.db_id())));
         self.pages.enter_snapshot(&hdr, false, &idx);
         Ok(())
     }

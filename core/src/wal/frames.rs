@@ -277,13 +277,16 @@ pub(crate) struct FrameWriter {
     /// Frames spilled in this transaction (non-commit frames written
     /// before the commit).
     pub spilled: u32,
+    /// The database id the WAL header carries.
+    db_id: u32,
 }
 
 impl FrameWriter {
     /// The writer of a transaction that starts from the published header
     /// `hdr`. `sync_header`: sync a new generation's WAL header before its
-    /// first frame (every sync mode but `Off`).
-    pub(crate) fn new(hdr: &IndexHeader, sync_header: bool) -> Self {
+    /// first frame (every sync mode but `Off`); `db_id`: the database id a
+    /// new WAL header carries.
+    pub(crate) fn new(hdr: &IndexHeader, sync_header: bool, db_id: u32) -> Self {
         FrameWriter {
             last_frame: hdr.mx_frame,
             cksum: hdr.last_cksum,
@@ -296,6 +299,7 @@ impl FrameWriter {
             header_written: hdr.mx_frame > 0,
             sync_header,
             spilled: 0,
+            db_id,
         }
     }
 
@@ -413,6 +417,7 @@ impl FrameWriter {
                 ckpt_seq: w.ckpt_seq,
                 salt1: w.salt1,
                 salt2: w.salt2,
+                db_id: w.db_id,
             };
             w.cksum = wh.encode(&mut hb);
             // Frame 1's chain starts from the new header's checksum.

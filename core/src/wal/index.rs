@@ -20,7 +20,8 @@
 //! | 30 | frame capacity `F` |
 //! | 31 | highest frame number ever inserted since the last reset |
 //! | 32 | verified: frames of this generation whose chain was read back and checked (by recovery or a checkpoint) |
-//! | 33..40 | reserved, 0 |
+//! | 33 | the database id (the database header's), which every WAL header carries |
+//! | 34..40 | reserved, 0 |
 //! | 40..40+M | read marks: the frame a snapshot in that slot ends at |
 //! | 40+M..40+2M | read-mark share counts ([`LOCKED`] = held exclusively) |
 //! | then F+1 | page number of each frame (index 0 unused) |
@@ -86,6 +87,7 @@ const W_NMARKS: usize = 29;
 const W_CAPACITY: usize = 30;
 const W_HWM: usize = 31;
 const W_VERIFIED: usize = 32;
+const W_DB_ID: usize = 33;
 const FIXED_WORDS: usize = 40;
 
 /// Fewest read-mark slots a region can have (slot 0 and one WAL slot).
@@ -373,6 +375,16 @@ impl<'r> Index<'r> {
     pub(crate) fn set_verified(&self, n: u32) {
         // Relaxed: see verified().
         self.w[W_VERIFIED].store(n, Ordering::Relaxed);
+    }
+    /// The database id the WAL headers of this database carry.
+    pub(crate) fn db_id(&self) -> u32 {
+        // Relaxed: written by recovery before the Release store of the init
+        // word, which attach() Acquire-loads; never changed after.
+        self.w[W_DB_ID].load(Ordering::Relaxed)
+    }
+    pub(crate) fn set_db_id(&self, id: u32) {
+        // Relaxed: see db_id().
+        self.w[W_DB_ID].store(id, Ordering::Relaxed);
     }
     fn try_lock_word(&self, at: usize) -> bool {
         // AcqRel: acquiring the lock must see the previous holder's writes

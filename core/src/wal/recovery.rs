@@ -100,7 +100,7 @@ pub(crate) fn recover<S: Storage>(
     }
     let dbh = match db_header {
         Ok(d) => d,
-        Err(e) => match header_from_wal(wal, idx, mem, &mut hdr, page_size)? {
+        Err(e) => match header_from_wal(wal, idx, mem, &mut hdr, page_size, wh.map(|(h, _)| h.db_id).unwrap_or(0))? {
             Some(d) => d,
             None if db_len == 0 && hdr.mx_frame == 0 => {
                 if opts.read_only || !opts.create {
@@ -110,6 +110,8 @@ pub(crate) fn recover<S: Storage>(
                 if mem.len() < min_mem(page_size) {
                     return Err(Error::InvalidArgument("cache memory below cache_mem_len(page_size, 4)"));
                 }
+                // A new database: a new identity for it and its WALs.
+                idx.set_db_id(mix(opts.salt_seed ^ hdr.salt2 ^ 0xD8DB_1D5E).max(1));
                 publish_recovered(idx, &hdr);
                 return Ok(Recovered {
                     page_size,
@@ -130,6 +132,7 @@ pub(crate) fn recover<S: Storage>(
     if hdr.mx_frame == 0 {
         hdr.n_pages = dbh.page_count;
     }
+    idx.set_db_id(dbh.db_id);
     publish_recovered(idx, &hdr);
     Ok(Recovered {
         page_size,
@@ -173,6 +176,11 @@ fn choose_wal(
     min_mem: fn(u32) -> usize,
 ) -> Result<Option<(WalHeader, u32)>> {
     match (db, wh) {
+        (Some(d), Some((h, _))) if h.page_size == d.page_size && h.db_id != d.db_id => Err(corrupt(
+            FileKind::Wal,
+            0,
+            "the WAL belongs to another database (its database id is not the database file's); move it away to open the database without it",
+        )),
         (Some(d), Some((h, seed))) if h.page_size == d.page_size => Ok(Some((h, seed))),
         (Some(_), _) => Ok(None),
         (None, Some((h, _))) if mem_len < min_mem(h.page_size) => Err(Error::InvalidArgument(
@@ -276,6 +284,7 @@ fn header_from_wal<S: Storage>(
     mem: &mut [u8],
     hdr: &mut IndexHeader,
     page_size: u32,
+    wal_db_id: u32,
 ) -> Result<Option<DbHeader>> {
     let Some(f) = (if hdr.mx_frame > 0 { idx.lookup(1, hdr.mx_frame) } else { None }) else {
         return Ok(None);
@@ -297,6 +306,9 @@ fn header_from_wal<S: Storage>(
     })?;
     if d.page_size != page_size {
         return Err(corrupt(FileKind::Wal, 1, "page size in the header differs from the WAL's"));
+    }
+    if d.db_id != wal_db_id {
+        return Err(corrupt(FileKind::Wal, 1, "the database id in page 1 differs from the WAL header's"));
     }
     hdr.ckpt_seq = hdr.ckpt_seq.max(d.wal_seq);
     Ok(Some(d))
