@@ -646,7 +646,7 @@ fn the_wal_of_another_database_is_refused() {
     for (db, wal) in [(&a, &wb), (&b, &wa)] {
         let db_bytes = std::fs::read(db).unwrap();
         run_case(&db_bytes, wal, |d| match d {
-            Err(Error::Corrupt { ref path, ref reason, .. })
+            Err(Error::Corrupt { ref path, reason, .. })
                 if path.to_string_lossy().ends_with("-wal") && reason.contains("another database") =>
             {
                 Ok(())

@@ -94,7 +94,7 @@ impl CliError {
         let broken_pipe = matches!(&e, E::Io(io) if io.kind() == io::ErrorKind::BrokenPipe);
         let mut msg = with_path(path, &e.to_string());
         if let E::Busy(_) = e {
-            msg.push_str(" (only one process may open a Walden database at a time)");
+            msg.push_str("; --timeout SECONDS waits longer");
         }
         CliError { code, msg, broken_pipe }
     }

@@ -243,18 +243,28 @@ fn errors_name_the_file_and_use_the_documented_exit_codes() {
 }
 
 #[test]
-fn busy_when_another_process_has_the_database_open() {
+fn reads_go_on_and_writes_wait_while_another_process_writes() {
     let e = Env::new();
     e.ok(&["put", "b.db", "k", "v"]);
+    // This test process holds the write lock, with an uncommitted change.
     let db = walden::Database::open(e.path("b.db"), walden::Options::default()).expect("open");
-    let err = e.stderr_of(BUSY, &["--timeout", "0", "get", "b.db", "k"]);
-    assert!(err.contains("b.db") && err.contains("busy"), "{err}");
-    e.expect(BUSY, &["put", "b.db", "k", "w", "--timeout", "0.1"]);
-    e.expect(BUSY, &["checkpoint", "b.db", "--timeout=0"]);
-    // waldump reads the WAL directly: it works while the database is open.
+    let w = db.begin_write().expect("write");
+    w.put(b"k", b"uncommitted").expect("put");
+    assert_eq!(e.ok(&["--timeout", "0", "get", "b.db", "k"]), "v\n");
+    assert_eq!(e.ok(&["scan", "b.db"]).lines().count(), 1);
+    let err = e.stderr_of(BUSY, &["put", "b.db", "k", "w", "--timeout", "0.1"]);
+    assert!(
+        err.contains("b.db") && err.contains("write lock") && err.contains("--timeout"),
+        "{err}"
+    );
+    e.expect(BUSY, &["checkpoint", "b.db", "--mode", "truncate", "--timeout=0"]);
+    // waldump reads the WAL directly.
     assert!(e.ok(&["waldump", "b.db"]).contains("commit: yes"));
-    drop(db);
-    assert_eq!(e.ok(&["get", "b.db", "k"]), "v\n");
+    drop(w);
+    e.ok(&["put", "b.db", "k", "w"]);
+    assert_eq!(e.ok(&["get", "b.db", "k"]), "w\n");
+    // The other process's commit is visible to this one's next snapshot.
+    assert_eq!(db.begin_read().expect("read").get(b"k").expect("get").as_deref(), Some(&b"w"[..]));
 }
 
 const CSV: &str = "\

@@ -23,6 +23,8 @@
 //! | 5 `loom_more_readers_than_slots` | two readers share one WAL slot while the main thread commits | no reader takes slot 0; each reads its snapshot's version | 1 |
 //! | 6 `loom_writer_lock_handoff` | two writers retrying the write lock | never two writers inside; every commit published | 3 |
 //! | 7 `loom_restart_refused_while_a_reader_holds_a_mark` | one (a direct check) | `try_restart` refuses while a WAL mark is shared | 1 |
+//! | 8 `loom_dead_writer_torn_header_repaired` | a writer died between its two header copies, leaving a spilled frame; a reader begins while a new writer begins and commits | the reader gets the dead writer's commit or the new one, never a torn header, a stale frame or `Protocol` for good; the new writer repairs the header and removes the stale hash entry | 1 |
+//! | 9 `loom_backfilled_wal_restarts_under_readers` | a reader begins on a fully backfilled WAL while a writer begins | the writer always restarts the WAL (readers of a backfilled WAL take read mark 0, as SQLite's), and every snapshot reads its own versions | 1 |
 //!
 //! Loom treats `SeqCst` accesses as `AcqRel` but models `fence(SeqCst)`,
 //! on which the handshake rests; bounded preemptions and the time cap make
@@ -97,6 +99,27 @@ impl World {
             ..*base
         };
         idx.publish_header(&h);
+        h
+    }
+    /// A writer that dies half-way (a process killed while it held the
+    /// write lock, which the kernel then releases): commits `pg` at `v` as
+    /// frame `mx + 1` but publishes only copy 1 of the header, after
+    /// spilling `spill` (page, version) as the next frame, uncommitted.
+    fn dead_writer(&self, base: &IndexHeader, pg: u32, v: u32, spill: (u32, u32)) -> IndexHeader {
+        let idx = self.idx();
+        assert!(idx.try_lock_writer());
+        let f = base.mx_frame + 1;
+        self.wal[f as usize].store(v, Ordering::Relaxed);
+        idx.insert(f, pg).expect("insert");
+        self.wal[f as usize + 1].store(spill.1, Ordering::Relaxed);
+        idx.insert(f + 1, spill.0).expect("insert");
+        let h = IndexHeader {
+            change: base.change + 1,
+            mx_frame: f,
+            ..*base
+        };
+        idx.publish_copy1_only(&h);
+        idx.unlock_writer();
         h
     }
     /// A page read under a snapshot, as the pager does it.
@@ -404,5 +427,94 @@ fn loom_restart_refused_while_a_reader_holds_a_mark() {
         assert!(try_restart(&idx, &h, 7).is_none());
         idx.unshare(1);
         assert!(try_restart(&idx, &h, 7).is_some());
+    });
+}
+
+/// Model 8: a writer died between the two copies of its header (copy 1
+/// written, copy 0 not) with a spilled frame above its commit; the kernel
+/// released its write lock. A reader begins while a new writer begins and
+/// commits: the torn header is repaired (by whichever gets the write lock
+/// first) to the dead writer's commit, whose frame was durable before it
+/// began to publish; the new writer removes the stale hash entry before it
+/// reuses the frame number; no snapshot reads the spilled frame.
+#[test]
+fn loom_dead_writer_torn_header_repaired() {
+    model(1, |pass| {
+        let w = World::new(2);
+        let base = w.recover(&[(1, 10)], 0);
+        // Frame 2: page 1 at v11 (committed, copy 1 only); frame 3: page 2
+        // at v99, spilled, never committed.
+        let dead = w.dead_writer(&base, 1, 11, (2, 99));
+        let w2 = w.clone();
+        let writer = thread::spawn(move || {
+            let idx = w2.idx();
+            // The reader may hold the write lock for its repair: retry.
+            let b = loop {
+                match begin_write_protocol(&idx, 7) {
+                    Err(Error::Busy) => thread::yield_now(),
+                    r => break r.expect("write lock"),
+                }
+            };
+            assert_eq!(b, dead, "the repaired header is the dead writer's commit");
+            assert_eq!(idx.lookup(2, 3), None, "the dead writer's spilled frame is gone from the hash");
+            // Frame 3 again, now page 2 at v21.
+            w2.commit(&b, 2, 21);
+            idx.unlock_writer();
+        });
+        pass.after_spawn();
+        let idx = w.idx();
+        if let Ok((hdr, slot)) = acquire_snapshot(&idx) {
+            let (p1, p2) = (w.read(&hdr, slot == 0, 1), w.read(&hdr, slot == 0, 2));
+            assert_eq!(p1, 11, "a snapshot after the repair has the dead writer's commit");
+            match hdr.mx_frame {
+                2 => assert_eq!(p2, 0, "the spilled, uncommitted frame was read"),
+                3 => assert_eq!(p2, 21),
+                m => panic!("snapshot at impossible frame {m}"),
+            }
+            idx.unshare(slot);
+        }
+        writer.join().expect("writer");
+        let h = w.idx().read_header().expect("whole header after the repair");
+        assert_eq!(h.mx_frame, 3);
+    });
+}
+
+/// Model 9: the WAL restarts under readers that keep coming (the issue of
+/// 32 reader threads that held a 200 MB WAL): once every frame is
+/// backfilled, a beginning reader takes read mark 0 (the database file
+/// alone) and never a WAL read mark, so the writer's restart, which needs
+/// every WAL read mark, always succeeds.
+#[test]
+fn loom_backfilled_wal_restarts_under_readers() {
+    model(1, |pass| {
+        let w = World::new(2);
+        w.recover(&[(1, 10), (2, 20)], 0);
+        w.db[1].store(10, Ordering::Relaxed);
+        w.db[2].store(20, Ordering::Relaxed);
+        w.idx().set_nbackfill(2);
+        let w2 = w.clone();
+        let reader = thread::spawn(move || {
+            let idx = w2.idx();
+            {
+                if let Ok((hdr, slot)) = acquire_snapshot(&idx) {
+                    if hdr.ckpt_seq == 0 {
+                        assert_eq!(slot, 0, "a reader of a backfilled WAL took a WAL read mark");
+                    }
+                    assert_eq!(w2.read(&hdr, slot == 0, 1), 10);
+                    assert_eq!(w2.read(&hdr, slot == 0, 2), 20);
+                    idx.unshare(slot);
+                }
+            }
+        });
+        pass.after_spawn();
+        let idx = w.idx();
+        let b = begin_write_protocol(&idx, 7).expect("write lock");
+        assert_eq!(
+            (b.ckpt_seq, b.mx_frame),
+            (1, 0),
+            "readers of a backfilled WAL held its restart back"
+        );
+        idx.unlock_writer();
+        reader.join().expect("reader");
     });
 }

@@ -35,7 +35,7 @@ impl From<walden_std::Error> for Fail {
             E::Io(_) => walden_rc::WALDEN_IO,
             E::Full(_) => walden_rc::WALDEN_FULL,
             E::InvalidArgument(_) => walden_rc::WALDEN_INVALID_ARGUMENT,
-            E::ReadOnly => walden_rc::WALDEN_READ_ONLY,
+            E::ReadOnly | E::Moved(_) => walden_rc::WALDEN_READ_ONLY,
             E::Poisoned => walden_rc::WALDEN_POISONED,
             E::NotFound => walden_rc::WALDEN_NOT_FOUND,
             _ => walden_rc::WALDEN_INTERNAL,

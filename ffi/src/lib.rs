@@ -78,7 +78,9 @@ pub enum walden_rc {
     WALDEN_IO = 7,
     /// A fixed capacity was reached (for example the WAL frame limit).
     WALDEN_FULL = 8,
-    /// A write in a read transaction or on a database opened read-only.
+    /// A write in a read transaction or on a database opened read-only, or
+    /// a write through a handle whose database file was moved, replaced,
+    /// deleted or hard-linked since it was opened (reopen it).
     WALDEN_READ_ONLY = 9,
     /// An earlier I/O error poisoned the database handle: close it and
     /// reopen the database (recovery restores the last durable commit).

@@ -3,83 +3,20 @@
 //! in `txn.rs`.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
 
-use walden_core::format::{self, WAL_HEADER_LEN};
-use walden_core::sync::AtomicU32;
-use walden_core::walindex::{MAX_READ_MARKS, MAX_WAL_FRAMES, MIN_READ_MARKS};
-use walden_core::{cache_mem_len, region_words, CheckpointInfo, CheckpointMode, Connection, SyncMode};
+use walden_core::format;
+use walden_core::walindex::{MAX_READ_MARKS, MIN_READ_MARKS};
+use walden_core::{cache_mem_len, CheckpointInfo, CheckpointMode, Connection};
 
 use crate::busy::Wait;
 use crate::error::{Error, Result};
-use crate::file::{sync_dir, FileStorage, IoShared};
-use crate::paths::Paths;
-
-pub(crate) type Conn = Connection<FileStorage, Arc<[AtomicU32]>, Vec<u8>>;
-
-/// Options of [`Database::open`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Options {
-    /// Page size in bytes, used when the database is created: a power of two
-    /// from 512 to 65,536. Default 4,096.
-    pub page_size: u32,
-    /// Page cache capacity of each connection, in pages (at least 4).
-    /// Default 512: 2 MiB at 4 KiB pages, SQLite's default cache (its
-    /// `cache_size` of -2000). The memory is used as pages are cached (a
-    /// ceiling, as redb's cache), plus about 24 bytes of bookkeeping per
-    /// page from the start.
-    pub cache_pages: u32,
-    /// Durability of commits. Default [`SyncMode::Full`].
-    pub sync: SyncMode,
-    /// Passive checkpoint after a commit that leaves this many frames in
-    /// the WAL; 0 disables. Default 1,000.
-    pub autocheckpoint_frames: u32,
-    /// The longest any call waits for another connection before it
-    /// returns [`Error::Busy`] (or `Protocol`): opening while another
-    /// handle still holds the file, `begin_write`, `begin_read` under a
-    /// wal-index that keeps changing, non-passive checkpoints. The only
-    /// bound on waiting, in every crate (the `busy` module documents the
-    /// policy). Zero: never sleep, fail at once. Default 5 s (rusqlite's
-    /// default; redb and LMDB writers wait without bound).
-    pub busy_timeout: Duration,
-    /// Open for reading only. Default false.
-    pub read_only: bool,
-    /// Create the database if the file does not exist. Default true.
-    pub create_if_missing: bool,
-    /// Frames the wal-index can hold (the largest WAL, in frames); raised at
-    /// open to fit an existing WAL. Default 65,536.
-    pub max_wal_frames: u32,
-    /// Read-mark slots (2 to 64). Default 8.
-    pub read_marks: u32,
-    /// Checkpoints re-read the WAL frames they copy from and the pages they
-    /// copied ([`walden_core::Options::verify_checkpoints`]). Default false:
-    /// on a host those reads come from the OS page cache, which answers with
-    /// what was just written, so they catch nothing of the device; recovery
-    /// checks every frame when a database opens either way.
-    pub verify_checkpoints: bool,
-}
-
-/// The default [`Options::busy_timeout`]: 5 s.
-pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            page_size: 4096,
-            cache_pages: 512,
-            sync: SyncMode::Full,
-            autocheckpoint_frames: 1000,
-            busy_timeout: DEFAULT_BUSY_TIMEOUT,
-            read_only: false,
-            create_if_missing: true,
-            max_wal_frames: 65_536,
-            read_marks: 8,
-            verify_checkpoints: false,
-        }
-    }
-}
+use crate::file::sync_dir;
+use crate::open::{check_magic, open_inner, Conn, Inner, Made};
+use crate::options::{core_options, page_size_hint, Options};
+use crate::paths::{self, Paths};
 
 /// Counters and sizes of an open database.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -114,35 +51,16 @@ pub struct Stats {
     pub oldest_reader_age: Option<Duration>,
 }
 
-pub(crate) struct Inner {
-    pub(crate) paths: Paths,
-    pub(crate) opts: Options,
-    region: Arc<[AtomicU32]>,
-    db_file: FileStorage,
-    wal_file: FileStorage,
-    io: Arc<IoShared>,
-    pool: Mutex<Vec<Conn>>,
-    pub(crate) commits: AtomicU64,
-    pub(crate) checkpoints: AtomicU64,
-    recovery_time: Duration,
-    recovered_frames: u64,
-    /// The wal-index capacity in frames (the WAL's hard limit).
-    pub(crate) max_frames: u32,
-    /// Start times of the open read transactions, by id.
-    pub(crate) readers: Mutex<std::collections::BTreeMap<u64, Instant>>,
-    /// WAL frames when `begin_write` last tried to restart a large WAL (0:
-    /// no attempt pending).
-    pub(crate) restart_attempt_at: std::sync::atomic::AtomicU32,
-    pub(crate) next_reader: AtomicU64,
-}
-
-/// An open Walden database: `<path>` and its WAL `<path>-wal`.
+/// An open Walden database: `<path>`, its WAL `<path>-wal` and its
+/// shared-memory wal-index `<path>-shm` (names after symbolic links are
+/// resolved).
 ///
 /// Cheap to clone (a shared handle); `Send + Sync`: begin transactions from
 /// any thread. Readers never block the writer nor each other; one write
-/// transaction at a time. Only one process may open a database at a time
-/// (the database file is locked); the wal-index lives in this process's
-/// heap.
+/// transaction at a time across every process and handle. Any number of
+/// processes may open a database at once, and a second `Database::open` of
+/// one file in a process (through any path that resolves to it) shares the
+/// first's wal-index ([`LockingMode::Shared`]).
 #[derive(Clone)]
 pub struct Database {
     pub(crate) inner: Arc<Inner>,
@@ -154,14 +72,6 @@ impl std::fmt::Debug for Database {
             .field("path", &self.inner.paths.db)
             .finish_non_exhaustive()
     }
-}
-
-fn salt_seed() -> u32 {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    (t as u32) ^ ((t >> 32) as u32) ^ std::process::id().rotate_left(16)
 }
 
 impl Database {
@@ -188,76 +98,25 @@ impl Database {
         if !(MIN_READ_MARKS..=MAX_READ_MARKS).contains(&opts.read_marks) {
             return Err(Error::InvalidArgument("read_marks must be from 2 to 64"));
         }
-        let paths = Paths::new(path);
-        let io = Arc::new(IoShared::default());
-        let existed = paths.db.exists();
-        let wal_existed = paths.wal.exists();
-        if !existed && (opts.read_only || !opts.create_if_missing) {
+        let res = paths::resolve(path)?;
+        let paths = Paths::new(&res.path);
+        if res.meta.is_none() && (opts.read_only || !opts.create_if_missing) {
             return Err(Error::Io(std::io::Error::new(
                 std::io::ErrorKind::NotFound,
-                format!("{}: database file does not exist", paths.db.display()),
+                format!("{}: database file does not exist", path.display()),
             )));
         }
-        let mut oo = fs_err::OpenOptions::new();
-        oo.read(true);
-        if !opts.read_only {
-            oo.write(true).create(true);
+        if let Some(m) = &res.meta {
+            check_magic(&paths, m)?;
         }
-        let db = oo.open(&paths.db)?;
-        Wait::new(opts.busy_timeout).retry(
-            || match db.file().try_lock() {
-                Ok(()) => Ok(()),
-                Err(std::fs::TryLockError::WouldBlock) => Err(Error::Busy(Some(format!(
-                    "{} is open in another process (or by another handle of this one)",
-                    paths.db.display()
-                )))),
-                Err(std::fs::TryLockError::Error(e)) => Err(Error::Io(e)),
-            },
-            |e| matches!(e, Error::Busy(_)),
-        )?;
-        let wal = if opts.read_only && !wal_existed {
-            None
-        } else {
-            Some(Arc::new(oo.open(&paths.wal)?))
-        };
-        if !opts.read_only && (!existed || !wal_existed) {
-            sync_dir(&paths.db, &io)?;
+        let mut made = Made::default();
+        match open_inner(paths.clone(), opts, res.meta.is_some(), &mut made) {
+            Ok(inner) => Ok(Database { inner: Arc::new(inner) }),
+            Err(e) => {
+                made.remove(&paths);
+                Err(e)
+            }
         }
-        let db_file = FileStorage::new(Some(Arc::new(db)), &paths.db, io.clone());
-        let wal_file = FileStorage::new(wal, &paths.wal, io.clone());
-
-        // Size the wal-index for the WAL on disk.
-        let ps = page_size_hint(&paths).unwrap_or(opts.page_size);
-        let wal_len = std::fs::metadata(&paths.wal).map(|m| m.len()).unwrap_or(0);
-        let frames_on_disk = format::wal_frames_in(wal_len, ps).min(MAX_WAL_FRAMES as u64 / 2) as u32;
-        let max_frames = opts.max_wal_frames.max(frames_on_disk + 64).min(MAX_WAL_FRAMES);
-        let region: Arc<[AtomicU32]> = (0..region_words(max_frames, opts.read_marks)).map(|_| AtomicU32::new(0)).collect();
-
-        let core_opts = core_options(&opts, max_frames);
-        let started = Instant::now();
-        let mem = vec![0u8; cache_mem_len(core_opts.page_size.max(ps), opts.cache_pages)];
-        let conn = Connection::open(db_file.clone(), wal_file.clone(), region.clone(), mem, core_opts)
-            .map_err(|e| Error::from_core(e, &paths, || io.take_error()))?;
-        let recovery_time = started.elapsed();
-        let recovered_frames = conn.stats().recovered_frames as u64;
-        let inner = Inner {
-            paths,
-            opts,
-            region,
-            db_file,
-            wal_file,
-            io,
-            pool: Mutex::new(vec![conn]),
-            commits: AtomicU64::new(0),
-            checkpoints: AtomicU64::new(0),
-            recovery_time,
-            recovered_frames,
-            max_frames,
-            readers: Mutex::new(std::collections::BTreeMap::new()),
-            next_reader: AtomicU64::new(0),
-            restart_attempt_at: std::sync::atomic::AtomicU32::new(0),
-        };
-        Ok(Database { inner: Arc::new(inner) })
     }
 
     /// The database file's path.
@@ -302,10 +161,17 @@ impl Database {
 
     /// Runs `f` until it returns something other than `Busy`, for up to the
     /// busy timeout (the waiting policy of the `busy` module).
-    pub(crate) fn with_busy<T>(&self, f: impl FnMut() -> walden_core::Result<T>) -> Result<T> {
+    pub(crate) fn with_busy<T>(&self, what: &str, f: impl FnMut() -> walden_core::Result<T>) -> Result<T> {
         Wait::new(self.inner.opts.busy_timeout)
             .retry(f, |e| *e == walden_core::Error::Busy)
-            .map_err(|e| self.err(e))
+            .map_err(|e| match e {
+                walden_core::Error::Busy => Error::Busy(Some(format!(
+                    "{}: {what} (waited {:?}, the busy timeout)",
+                    self.inner.paths.db.display(),
+                    self.inner.opts.busy_timeout
+                ))),
+                e => self.err(e),
+            })
     }
 
     /// Brings a WAL that the automatic checkpoint could not restart back to
@@ -370,8 +236,14 @@ impl Database {
     /// `Truncate` also fsyncs the directory. Returns frames in the WAL and
     /// frames backfilled. Errors: `Busy`, `Poisoned`, `Io`, `Corrupt`.
     pub fn checkpoint(&self, mode: CheckpointMode) -> Result<CheckpointInfo> {
+        if !self.inner.opts.read_only {
+            self.inner.check_not_moved()?;
+        }
         let mut c = self.take_conn()?;
-        let r = self.with_busy(|| c.checkpoint(mode));
+        let r = self.with_busy(
+            "the checkpoint needs the write lock, another checkpoint or readers of the WAL to finish",
+            || c.checkpoint(mode),
+        );
         self.put_conn(c);
         let info = r?;
         self.inner.checkpoints.fetch_add(1, Ordering::Relaxed);
@@ -425,32 +297,4 @@ impl Database {
     pub fn max_key_len(&self) -> usize {
         walden_core::max_key_len(self.page_size())
     }
-}
-
-fn core_options(o: &Options, max_frames: u32) -> walden_core::Options {
-    walden_core::Options {
-        page_size: o.page_size,
-        sync: o.sync,
-        autocheckpoint_frames: o.autocheckpoint_frames,
-        max_wal_frames: max_frames,
-        read_marks: o.read_marks,
-        read_only: o.read_only,
-        create: o.create_if_missing,
-        salt_seed: salt_seed(),
-        verify_checkpoints: o.verify_checkpoints,
-    }
-}
-
-/// The page size an existing database announces ([`format::page_size_hint`]
-/// over the first bytes of its two files).
-fn page_size_hint(paths: &Paths) -> Option<u32> {
-    fn head(p: &Path, buf: &mut [u8]) -> usize {
-        use std::io::Read;
-        std::fs::File::open(p).and_then(|mut f| f.read(buf)).unwrap_or(0)
-    }
-    let mut db = [0u8; 16];
-    let mut wal = [0u8; WAL_HEADER_LEN];
-    let n = head(&paths.db, &mut db);
-    let m = head(&paths.wal, &mut wal);
-    format::page_size_hint(&db[..n], &wal[..m])
 }

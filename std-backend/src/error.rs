@@ -57,6 +57,14 @@ pub enum Error {
     /// The table does not exist.
     #[error("table not found")]
     NotFound,
+    /// The database file was renamed, replaced, deleted or given a second
+    /// name (a hard link) since it was opened: writes and checkpoints
+    /// through this handle are refused, since they would go to a file that
+    /// is no longer the database at its path, or to a WAL another name does
+    /// not see (as SQLite's `SQLITE_READONLY_DBMOVED`). Reads of the open
+    /// file go on. Reopen the database by its path.
+    #[error("{}: the database file was moved, replaced, deleted or hard-linked while open; writes through this handle are refused (reopen the database by its path)", .0.display())]
+    Moved(PathBuf),
 }
 
 /// Shorthand for `Result<T, walden_std::Error>`.

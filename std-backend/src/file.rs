@@ -60,11 +60,17 @@ pub struct FileStorage {
     read_only: bool,
     /// Buffer of `write_at_pair` (per handle: each connection has its own).
     pair_buf: Vec<u8>,
+    /// Opened at the first read if it was missing at open ([`FileStorage::new`] with `None`).
+    late: bool,
 }
 
 impl FileStorage {
+    /// A storage over `file`; `None` (a read-only open of a database whose
+    /// WAL does not exist yet) reads as empty until the file appears, then
+    /// opens it read-only (a writer in another process creates it).
     pub(crate) fn new(file: Option<Arc<fs_err::File>>, path: &Path, shared: Arc<IoShared>) -> Self {
         FileStorage {
+            late: file.is_none(),
             file,
             path: Arc::new(path.to_path_buf()),
             shared,
@@ -85,7 +91,23 @@ impl FileStorage {
             shared: Arc::new(IoShared::default()),
             read_only: true,
             pair_buf: Vec::new(),
+            late: false,
         })
+    }
+
+    /// The file's metadata (`fstat`), `None` if no file is open.
+    pub(crate) fn metadata(&self) -> Option<io::Result<std::fs::Metadata>> {
+        self.file.as_ref().map(|f| f.metadata())
+    }
+
+    /// A read-only storage whose file did not exist at open (a WAL no
+    /// writer has created yet): opened at the first read that finds it.
+    fn open_late(&mut self) {
+        if self.file.is_none() && self.late {
+            if let Ok(f) = fs_err::File::open(&*self.path) {
+                self.file = Some(Arc::new(f));
+            }
+        }
     }
 
     /// The last I/O error of this storage (with its path), if any: the
@@ -119,6 +141,7 @@ impl embedded_io::ErrorType for FileStorage {
 
 impl Storage for FileStorage {
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<usize, FileError> {
+        self.open_late();
         let Some(f) = &self.file else { return Ok(0) };
         let mut got = 0;
         while got < buf.len() {
@@ -173,6 +196,7 @@ impl Storage for FileStorage {
     }
 
     fn size(&mut self) -> Result<u64, FileError> {
+        self.open_late();
         let Some(f) = &self.file else { return Ok(0) };
         f.metadata().map(|m| m.len()).map_err(|e| self.fail(e))
     }

@@ -21,19 +21,23 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![warn(missing_docs)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod busy;
 mod db;
 mod error;
 mod file;
+mod open;
+mod options;
 mod paths;
+mod shm;
 mod txn;
 
-pub use db::{Database, Options, Stats, DEFAULT_BUSY_TIMEOUT};
+pub use db::{Database, Stats};
 pub use error::{Error, Result};
 pub use file::{FileError, FileStorage};
-pub use paths::wal_path;
+pub use options::{LockingMode, Options, DEFAULT_BUSY_TIMEOUT};
+pub use paths::{shm_path, wal_path};
 pub use txn::{Cursor, Range, ReadTxn, Table, Txn, WriteTxn};
 pub use walden_core::{CheckpointInfo, CheckpointMode, DbHeader, IndexHeader, Problem, SyncMode, VerifyReport};

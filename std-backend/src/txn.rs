@@ -10,8 +10,9 @@ use std::time::Instant;
 use walden_core::{Cursor as CoreCursor, ScanEnd, ValueRef};
 
 use crate::busy::Wait;
-use crate::db::{Conn, Database};
+use crate::db::Database;
 use crate::error::{Error, Result};
+use crate::open::Conn;
 
 impl Database {
     /// Begins a read transaction: a snapshot of the last commit, which later
@@ -61,6 +62,9 @@ impl Database {
     /// Errors: `Busy`, `Full` (the WAL is held at its soft limit by an old
     /// reader), `ReadOnly`, `Poisoned`.
     pub fn begin_write(&self) -> Result<WriteTxn> {
+        if !self.inner.opts.read_only {
+            self.inner.check_not_moved()?;
+        }
         let mut c = self.take_conn()?;
         let soft = (self.inner.max_frames as u64 * 3 / 4) as u32;
         let frames = c.wal_state().map(|(h, _)| h.mx_frame).map_err(|e| self.err(e));
@@ -73,7 +77,9 @@ impl Database {
             self.wait_for_wal_room()?;
             c = self.take_conn()?;
         }
-        match self.with_busy(|| c.begin_write()) {
+        match self.with_busy("another connection (in this or another process) holds the write lock", || {
+            c.begin_write()
+        }) {
             Ok(()) => Ok(WriteTxn {
                 txn: Txn {
                     conn: RefCell::new(Some(c)),

@@ -1,5 +1,5 @@
 //! The std API end to end on real files.
-use walden_std::{CheckpointMode, Database, Error, Options, SyncMode};
+use walden_std::{CheckpointMode, Database, Error, LockingMode, Options, SyncMode};
 
 #[test]
 fn open_write_read_reopen() {
@@ -55,7 +55,7 @@ fn open_write_read_reopen() {
 }
 
 #[test]
-fn second_process_open_is_busy_and_writer_is_exclusive() {
+fn a_second_handle_shares_the_database_and_the_writer_is_exclusive() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.db");
     let now = Options {
@@ -63,11 +63,28 @@ fn second_process_open_is_busy_and_writer_is_exclusive() {
         ..Options::default()
     };
     let db = Database::open(&path, now.clone()).unwrap();
-    assert!(matches!(Database::open(&path, now), Err(Error::Busy(_))));
+    let db2 = Database::open(&path, now.clone()).unwrap();
     let w = db.begin_write().unwrap();
+    w.put(b"k", b"1").unwrap();
     assert!(matches!(db.begin_write(), Err(Error::Busy(_))));
-    drop(w);
-    assert!(db.begin_write().is_ok());
+    assert!(matches!(db2.begin_write(), Err(Error::Busy(_))));
+    assert_eq!(db2.begin_read().unwrap().get(b"k").unwrap(), None);
+    w.commit().unwrap();
+    assert_eq!(db2.begin_read().unwrap().get(b"k").unwrap().as_deref(), Some(&b"1"[..]));
+    let w2 = db2.begin_write().unwrap();
+    w2.put(b"k", b"2").unwrap();
+    w2.commit().unwrap();
+    assert_eq!(db.begin_read().unwrap().get(b"k").unwrap().as_deref(), Some(&b"2"[..]));
+    // The exclusive locking mode shares with nobody.
+    let excl = Options {
+        locking_mode: LockingMode::Exclusive,
+        ..now.clone()
+    };
+    assert!(matches!(Database::open(&path, excl.clone()), Err(Error::Busy(_))));
+    drop((db, db2));
+    let only = Database::open(&path, excl).unwrap();
+    assert!(matches!(Database::open(&path, now), Err(Error::Busy(_))));
+    assert_eq!(only.begin_read().unwrap().get(b"k").unwrap().as_deref(), Some(&b"2"[..]));
 }
 
 #[test]

@@ -32,15 +32,13 @@
 pub mod tables;
 pub mod txn;
 
-use core::ops::Deref;
-
 use crate::error::{Error, Result};
 use crate::format::{self, DbHeader};
 use crate::options::Options;
 use crate::pager::{cache_mem_len, Pager, Pages, Scratch, MIN_CACHE_PAGES};
 use crate::storage::Storage;
-use crate::sync::AtomicU32;
 use crate::wal::index::{Index, IndexHeader, Layout};
+use crate::wal::locks::Region;
 use crate::wal::protocol::read_header_retry;
 use crate::wal::recovery::recover;
 
@@ -81,19 +79,21 @@ impl Geometry {
         })
     }
     #[inline]
-    fn index<'r>(&self, region: &'r [AtomicU32]) -> Result<Index<'r>> {
-        Index::with(region, &self.layout)
+    fn index<'r, R: Region + ?Sized>(&self, region: &'r R) -> Result<Index<'r>> {
+        Index::with(region.words(), region.locks(), &self.layout)
     }
 }
 
 /// A connection to a database: two storages (database file, WAL), a shared
-/// wal-index region `R` (a `&'static [AtomicU32]`, an `Arc<[AtomicU32]>`...),
+/// wal-index region `R` (a [`Region`]: a `&'static [AtomicU32]`, an
+/// `Arc<[AtomicU32]>`, or a region whose locks live elsewhere, as the std
+/// backend's memory-mapped `-shm` file),
 /// and cache memory `B` of [`cache_mem_len`] bytes.
 ///
 /// A connection runs one transaction at a time: `begin_read`/`end_read` or
 /// `begin_write`/`commit`/`abort`. Reads see a snapshot; one writer at a time
 /// across all connections of the region.
-pub struct Connection<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> {
+pub struct Connection<S: Storage, R: Region, B: AsMut<[u8]>> {
     pages: Pages<S, B>,
     region: R,
     opts: Options,
@@ -108,7 +108,7 @@ pub struct Connection<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>
     stats: ConnStats,
 }
 
-impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R, B> {
+impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     /// Opens a connection. If the region is not initialised (all zeros),
     /// this connection runs recovery (`wal::recovery`): it validates the
     /// database header, scans the WAL (salts and chained checksums, up to
@@ -124,7 +124,7 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
     pub fn open(mut db: S, mut wal: S, region: R, mut mem: B, opts: Options) -> Result<Self> {
         format::check_page_size(opts.page_size)?;
         let (geo, recovered, page_size, fresh);
-        match Index::attach(&region)? {
+        match Index::attach(region.words(), region.locks())? {
             Some(idx) => {
                 geo = Geometry::new(idx.capacity(), idx.read_marks() as u32)?;
                 page_size = read_header_retry(&idx)?.page_size;
@@ -198,6 +198,11 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
     /// Page size of the database in bytes.
     pub fn page_size(&self) -> u32 {
         self.pages.page_size() as u32
+    }
+    /// The wal-index's capacity in frames (the WAL's hard limit), as the
+    /// connection that initialised the region chose it.
+    pub fn wal_capacity(&self) -> u32 {
+        self.geo.layout.capacity()
     }
     /// Pages the cache holds.
     pub fn cache_pages(&self) -> usize {
@@ -278,7 +283,7 @@ impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R
     }
 }
 
-impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Drop for Connection<S, R, B> {
+impl<S: Storage, R: Region, B: AsMut<[u8]>> Drop for Connection<S, R, B> {
     fn drop(&mut self) {
         self.abort();
         self.end_read();

@@ -2,7 +2,7 @@
 //! check the transaction state and the arguments, bind the pager and run
 //! the B+tree (`crate::btree`).
 
-use core::ops::{Bound, Deref};
+use core::ops::Bound;
 
 use super::{Connection, Mode};
 use crate::btree::cursor::{self, Cursor, ScanEnd};
@@ -12,7 +12,7 @@ use crate::btree::verify::{check_snapshot, VerifyReport};
 use crate::error::{corrupt, Error, FileKind, Result};
 use crate::format::DbHeader;
 use crate::storage::Storage;
-use crate::sync::AtomicU32;
+use crate::wal::locks::Region;
 
 /// A value as its leaf stores it ([`Connection::lookup`],
 /// [`Connection::cursor_value_ref`]).
@@ -59,7 +59,7 @@ pub struct Table {
     txn: u32,
 }
 
-impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R, B> {
+impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     // ------------------------------------------------------------------
     // Tables
     // ------------------------------------------------------------------

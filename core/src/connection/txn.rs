@@ -28,20 +28,18 @@
 //! the cache and releases the write lock; spilled frames stay in the file
 //! after the last commit frame, where recovery never accepts them.
 
-use core::ops::Deref;
-
 use super::{Connection, Mode};
 use crate::error::{Error, Result};
 use crate::format;
 use crate::options::{CheckpointInfo, CheckpointMode, SyncMode};
 use crate::storage::{io_err, Storage};
-use crate::sync::AtomicU32;
 use crate::wal::checkpoint::{checkpoint, Plan};
 use crate::wal::frames::FrameWriter;
 use crate::wal::index::IndexHeader;
+use crate::wal::locks::Region;
 use crate::wal::protocol::{acquire_snapshot, begin_write_protocol};
 
-impl<S: Storage, R: Deref<Target = [AtomicU32]>, B: AsMut<[u8]>> Connection<S, R, B> {
+impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     /// Begins a read transaction: a snapshot of the last commit, unaffected by
     /// later commits and checkpoints until [`Connection::end_read`] (the
     /// read-mark protocol of [`crate::wal::protocol`], as SQLite's

@@ -21,11 +21,17 @@
 //! | 31 | highest frame number ever inserted since the last reset |
 //! | 32 | verified: frames of this generation whose chain was read back and checked (by recovery or a checkpoint) |
 //! | 33 | the database id (the database header's), which every WAL header carries |
-//! | 34..40 | reserved, 0 |
+//! | 34..38 | the host's file identity ([`set_file_id`]; the std backend: device and inode of the database file) |
+//! | 38..40 | reserved, 0 |
 //! | 40..40+M | read marks: the frame a snapshot in that slot ends at |
 //! | 40+M..40+2M | read-mark share counts ([`LOCKED`] = held exclusively) |
 //! | then F+1 | page number of each frame (index 0 unused) |
 //! | then H | hash slots (H = power of two ≥ 2F): frame numbers, 0 = empty |
+//!
+//! Words 26 to 28 and the share counts are used only when the locks live in
+//! the region; a region with [`crate::wal::locks::Region::locks`] (the std
+//! backend's `-shm` file) keeps its locks and poison flag with the
+//! operating system and the process instead, and leaves them 0.
 //!
 //! # Protocol
 //!
@@ -68,6 +74,7 @@
 
 use crate::error::{Error, Result};
 use crate::sync::{fence, AtomicU32, Ordering};
+use crate::wal::locks::{Lock, Locks, SlotUse};
 
 /// Value of the init word once a region has been recovered.
 pub const REGION_MAGIC: u32 = 0x5741_4c49;
@@ -88,6 +95,9 @@ const W_CAPACITY: usize = 30;
 const W_HWM: usize = 31;
 const W_VERIFIED: usize = 32;
 const W_DB_ID: usize = 33;
+/// First of the four words (34..38) where the host records which file the
+/// region belongs to ([`set_file_id`]); the core never reads them.
+pub const W_FILE_ID: usize = 34;
 const FIXED_WORDS: usize = 40;
 
 /// Fewest read-mark slots a region can have (slot 0 and one WAL slot).
@@ -99,6 +109,34 @@ pub const MIN_WAL_FRAMES: u32 = 16;
 /// Largest frame capacity of a region (2^28 frames: 1 TiB of WAL at 4 KiB
 /// pages; the region is then 3 GiB).
 pub const MAX_WAL_FRAMES: u32 = 1 << 28;
+
+/// Records `id` (four words: the std backend stores the database file's
+/// device and inode numbers) in words 34..38 of `region`, which must be at
+/// least 40 words. Written by the process that initialises the region,
+/// before the connection that recovers it publishes the init word.
+pub fn set_file_id(region: &[AtomicU32], id: [u32; 4]) {
+    for (i, v) in id.iter().enumerate() {
+        if let Some(w) = region.get(W_FILE_ID + i) {
+            // Relaxed: published with the region by the Release store of
+            // the init word (recovery), which attach() Acquire-loads.
+            w.store(*v, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The four words [`set_file_id`] stored (zeros in a region too small).
+pub fn file_id(region: &[AtomicU32]) -> [u32; 4] {
+    // Relaxed: read after attaching, see set_file_id.
+    core::array::from_fn(|i| region.get(W_FILE_ID + i).map_or(0, |w| w.load(Ordering::Relaxed)))
+}
+
+/// Whether a region has been initialised by recovery (its init word holds
+/// [`REGION_MAGIC`]). The std backend asks before it attaches a process to a
+/// `-shm` file another process may have left half-made.
+pub fn is_initialised(region: &[AtomicU32]) -> bool {
+    // Acquire: pairs with the Release store of the init word.
+    region.get(W_INIT).is_some_and(|w| w.load(Ordering::Acquire) == REGION_MAGIC)
+}
 
 /// Checks a region's parameters: `read_marks` in
 /// [`MIN_READ_MARKS`]..=[`MAX_READ_MARKS`], `max_frames` in
@@ -223,6 +261,10 @@ pub(crate) struct Layout {
 }
 
 impl Layout {
+    /// Frames the region holds.
+    pub(crate) fn capacity(&self) -> u32 {
+        self.capacity
+    }
     /// The layout for `max_frames` and `read_marks`. Errors:
     /// `InvalidArgument` (see [`check_params`]).
     pub(crate) fn new(max_frames: u32, read_marks: u32) -> Result<Layout> {
@@ -244,6 +286,8 @@ impl Layout {
 #[derive(Clone, Copy)]
 pub(crate) struct Index<'r> {
     w: &'r [AtomicU32],
+    /// Locks kept outside the region (`None`: the lock words of the region).
+    locks: Option<&'r dyn Locks>,
     marks: usize,
     capacity: u32,
     pgno_at: usize,
@@ -253,15 +297,16 @@ pub(crate) struct Index<'r> {
 
 impl<'r> Index<'r> {
     /// Lays out a region for `max_frames` and `read_marks`; checks its size.
-    /// Used when the region is first initialised.
+    /// Used by the loom models.
+    #[cfg(loom)]
     pub(crate) fn layout(w: &'r [AtomicU32], max_frames: u32, read_marks: u32) -> Result<Index<'r>> {
-        Index::with(w, &Layout::new(max_frames, read_marks)?)
+        Index::with(w, None, &Layout::new(max_frames, read_marks)?)
     }
 
     /// Views region `w` through `layout`. Errors: `InvalidArgument` when
     /// the region is smaller than the layout.
     #[inline]
-    pub(crate) fn with(w: &'r [AtomicU32], l: &Layout) -> Result<Index<'r>> {
+    pub(crate) fn with(w: &'r [AtomicU32], locks: Option<&'r dyn Locks>, l: &Layout) -> Result<Index<'r>> {
         if w.len() < l.words {
             return Err(Error::InvalidArgument(
                 "wal-index region smaller than region_words(max_frames, read_marks)",
@@ -269,6 +314,7 @@ impl<'r> Index<'r> {
         }
         Ok(Index {
             w,
+            locks,
             marks: l.marks,
             capacity: l.capacity,
             pgno_at: l.pgno_at,
@@ -279,7 +325,7 @@ impl<'r> Index<'r> {
 
     /// A view of a region another connection initialised, from the layout
     /// words stored in it.
-    pub(crate) fn attach(w: &'r [AtomicU32]) -> Result<Option<Index<'r>>> {
+    pub(crate) fn attach(w: &'r [AtomicU32], locks: Option<&'r dyn Locks>) -> Result<Option<Index<'r>>> {
         if w.len() < FIXED_WORDS {
             return Err(Error::InvalidArgument("wal-index region too small"));
         }
@@ -290,7 +336,7 @@ impl<'r> Index<'r> {
         }
         let marks = w[W_NMARKS].load(Ordering::Relaxed); // Relaxed: ordered by the Acquire above.
         let cap = w[W_CAPACITY].load(Ordering::Relaxed); // Relaxed: same.
-        Index::layout(w, cap, marks).map(Some)
+        Index::with(w, locks, &Layout::new(cap, marks)?).map(Some)
     }
 
     /// Records the layout and marks the region initialised.
@@ -333,6 +379,25 @@ impl<'r> Index<'r> {
             return None;
         }
         IndexHeader::from_words(&a)
+    }
+
+    /// Each copy of the header decoded on its own (`None`: not whole), for
+    /// [`crate::wal::protocol::repair_header`].
+    pub(crate) fn header_copies(&self) -> (Option<IndexHeader>, Option<IndexHeader>) {
+        // Acquire: as read_header's copy 0 (the caller holds the write lock,
+        // so nothing is being published).
+        let c0: [u32; HDR_WORDS] = core::array::from_fn(|i| self.w[i].load(Ordering::Acquire));
+        let c1: [u32; HDR_WORDS] = core::array::from_fn(|i| self.w[HDR_WORDS + i].load(Ordering::Acquire));
+        (IndexHeader::from_words(&c0), IndexHeader::from_words(&c1))
+    }
+
+    /// The first half of [`Index::publish_header`] alone: a writer that dies
+    /// between the two copies (the loom models).
+    #[cfg(loom)]
+    pub(crate) fn publish_copy1_only(&self, h: &IndexHeader) {
+        for (i, x) in h.to_words().iter().enumerate() {
+            self.w[HDR_WORDS + i].store(*x, Ordering::Relaxed);
+        }
     }
 
     /// Publishes a header: copy 1, fence, copy 0. Only the holder of the
@@ -397,25 +462,43 @@ impl<'r> Index<'r> {
         self.w[at].store(0, Ordering::Release);
     }
     pub(crate) fn try_lock_writer(&self) -> bool {
-        self.try_lock_word(W_WRITE_LOCK)
+        match self.locks {
+            Some(l) => l.try_lock(Lock::Write, true),
+            None => self.try_lock_word(W_WRITE_LOCK),
+        }
     }
     pub(crate) fn unlock_writer(&self) {
-        self.unlock_word(W_WRITE_LOCK)
+        match self.locks {
+            Some(l) => l.unlock(Lock::Write, true),
+            None => self.unlock_word(W_WRITE_LOCK),
+        }
     }
     pub(crate) fn try_lock_checkpoint(&self) -> bool {
-        self.try_lock_word(W_CKPT_LOCK)
+        match self.locks {
+            Some(l) => l.try_lock(Lock::Checkpoint, true),
+            None => self.try_lock_word(W_CKPT_LOCK),
+        }
     }
     pub(crate) fn unlock_checkpoint(&self) {
-        self.unlock_word(W_CKPT_LOCK)
+        match self.locks {
+            Some(l) => l.unlock(Lock::Checkpoint, true),
+            None => self.unlock_word(W_CKPT_LOCK),
+        }
     }
     pub(crate) fn poisoned(&self) -> bool {
-        // Relaxed: the flag carries no data; a late observation only delays
-        // the Poisoned error by one call.
-        self.w[W_POISON].load(Ordering::Relaxed) != 0
+        match self.locks {
+            Some(l) => l.poisoned(),
+            // Relaxed: the flag carries no data; a late observation only
+            // delays the Poisoned error by one call.
+            None => self.w[W_POISON].load(Ordering::Relaxed) != 0,
+        }
     }
     pub(crate) fn poison(&self) {
-        // Relaxed: as above.
-        self.w[W_POISON].store(1, Ordering::Relaxed);
+        match self.locks {
+            Some(l) => l.poison(),
+            // Relaxed: as above.
+            None => self.w[W_POISON].store(1, Ordering::Relaxed),
+        }
     }
 
     // ---- read marks ----
@@ -429,21 +512,32 @@ impl<'r> Index<'r> {
         // Release: the new mark is visible before the slot is unlocked.
         self.w[FIXED_WORDS + slot].store(v, Ordering::Release);
     }
-    pub(crate) fn share_count(&self, slot: usize) -> u32 {
+    /// Whether a slot is free, shared by readers, or held exclusively.
+    pub(crate) fn slot_use(&self, slot: usize) -> SlotUse {
+        if let Some(l) = self.locks {
+            return l.slot_use(slot);
+        }
         // SeqCst: a checkpointer's scan of share counts and a reader's
         // increment-then-recheck of the header form a Dekker pattern; both
         // sides use SeqCst so one of them sees the other.
-        self.w[FIXED_WORDS + self.marks + slot].load(Ordering::SeqCst)
+        match self.w[FIXED_WORDS + self.marks + slot].load(Ordering::SeqCst) {
+            0 => SlotUse::Free,
+            LOCKED => SlotUse::Exclusive,
+            _ => SlotUse::Shared,
+        }
     }
     /// Takes a shared hold on a slot; false if it is locked.
     pub(crate) fn try_share(&self, slot: usize) -> bool {
+        if let Some(l) = self.locks {
+            return l.try_lock(Lock::ReadMark(slot), false);
+        }
         let c = &self.w[FIXED_WORDS + self.marks + slot];
-        let mut cur = c.load(Ordering::SeqCst); // SeqCst: see share_count.
+        let mut cur = c.load(Ordering::SeqCst); // SeqCst: see slot_use.
         loop {
             if cur == LOCKED || cur == LOCKED - 1 {
                 return false;
             }
-            // SeqCst: see share_count.
+            // SeqCst: see slot_use.
             match c.compare_exchange_weak(cur, cur + 1, Ordering::SeqCst, Ordering::SeqCst) {
                 Ok(_) => return true,
                 Err(v) => cur = v,
@@ -451,18 +545,27 @@ impl<'r> Index<'r> {
         }
     }
     pub(crate) fn unshare(&self, slot: usize) {
-        // SeqCst: see share_count.
+        if let Some(l) = self.locks {
+            return l.unlock(Lock::ReadMark(slot), false);
+        }
+        // SeqCst: see slot_use.
         self.w[FIXED_WORDS + self.marks + slot].fetch_sub(1, Ordering::SeqCst);
     }
     /// Takes a slot exclusively (no shares); false if it is in use.
     pub(crate) fn try_lock_slot(&self, slot: usize) -> bool {
-        // SeqCst: see share_count.
+        if let Some(l) = self.locks {
+            return l.try_lock(Lock::ReadMark(slot), true);
+        }
+        // SeqCst: see slot_use.
         self.w[FIXED_WORDS + self.marks + slot]
             .compare_exchange(0, LOCKED, Ordering::SeqCst, Ordering::SeqCst)
             .is_ok()
     }
     pub(crate) fn unlock_slot(&self, slot: usize) {
-        // SeqCst: see share_count.
+        if let Some(l) = self.locks {
+            return l.unlock(Lock::ReadMark(slot), true);
+        }
+        // SeqCst: see slot_use.
         self.w[FIXED_WORDS + self.marks + slot].store(0, Ordering::SeqCst);
     }
 
@@ -491,6 +594,14 @@ impl<'r> Index<'r> {
         }
         // Relaxed: published by the Release store of the hash slot below.
         self.pgno_word(frame).store(pgno, Ordering::Relaxed);
+        // The high-water mark first: a writer killed before the slot store
+        // leaves a mark that covers it, so the next writer's `truncate`
+        // removes whatever it got to store.
+        let hwm = &self.w[W_HWM];
+        // Relaxed: only the write-lock holder uses the high-water mark.
+        if hwm.load(Ordering::Relaxed) < frame {
+            hwm.store(frame, Ordering::Relaxed);
+        }
         let mut i = self.hash(pgno);
         loop {
             // Relaxed: only the write-lock holder writes slots.
@@ -501,11 +612,6 @@ impl<'r> Index<'r> {
                 break;
             }
             i = (i + 1) & self.hash_mask;
-        }
-        let hwm = &self.w[W_HWM];
-        // Relaxed: only the write-lock holder uses the high-water mark.
-        if hwm.load(Ordering::Relaxed) < frame {
-            hwm.store(frame, Ordering::Relaxed);
         }
         Ok(())
     }

@@ -77,6 +77,7 @@
 pub mod checkpoint;
 pub mod frames;
 pub mod index;
+pub mod locks;
 pub mod protocol;
 pub mod recovery;
 

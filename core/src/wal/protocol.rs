@@ -78,14 +78,19 @@
 
 use crate::error::{Error, Result};
 use crate::sync::{fence, spin_hint, Ordering};
-use crate::wal::index::{Index, IndexHeader, LOCKED, MARK_UNUSED};
+use crate::wal::index::{Index, IndexHeader, MARK_UNUSED};
+use crate::wal::locks::SlotUse;
 
 /// Attempts of `acquire_snapshot` and `read_header_retry` before
 /// `Protocol` (spins, no sleep; 3 under loom).
 pub const READ_RETRIES: u32 = if cfg!(loom) { 3 } else { 1000 };
 
 /// Reads the wal-index header, retrying while a publication is in
-/// progress. Errors: `Protocol` after [`READ_RETRIES`] attempts.
+/// progress. A header that stays torn for [`READ_RETRIES`] attempts while
+/// the write lock is free was left by a writer that died between its two
+/// copies (only the write-lock holder publishes): it is repaired under the
+/// write lock ([`repair_header`]). Errors: `Protocol` when it stays torn and
+/// the write lock is held (a writer descheduled mid-publication: retry).
 pub(crate) fn read_header_retry(idx: &Index<'_>) -> Result<IndexHeader> {
     for _ in 0..READ_RETRIES {
         if let Some(h) = idx.read_header() {
@@ -93,14 +98,47 @@ pub(crate) fn read_header_retry(idx: &Index<'_>) -> Result<IndexHeader> {
         }
         spin_hint();
     }
-    Err(Error::Protocol)
+    try_repair(idx).ok_or(Error::Protocol)
+}
+
+/// Torn header reads after which a reader tries [`repair_header`].
+const REPAIR_AFTER: u32 = if cfg!(loom) { 1 } else { 100 };
+
+/// [`repair_header`] if the write lock is free (`None` if it is not, or
+/// neither copy is whole).
+fn try_repair(idx: &Index<'_>) -> Option<IndexHeader> {
+    if !idx.try_lock_writer() {
+        return None;
+    }
+    let h = repair_header(idx);
+    idx.unlock_writer();
+    h
+}
+
+/// The header as the holder of the write lock finds it: nobody else
+/// publishes, so two copies that differ were left by a writer that died
+/// mid-publication (a killed process, the `-shm` of the std backend).
+/// Copy 1 is written first: if it is whole it is the newer header (its
+/// commit was durable before publication began), else copy 0 is the older
+/// one, still whole. Both copies are then made equal, as SQLite's
+/// `walIndexTryHdr` leaves a torn header to the next holder of the write
+/// lock. `None` if neither copy is whole (a damaged region).
+pub(crate) fn repair_header(idx: &Index<'_>) -> Option<IndexHeader> {
+    if let Some(h) = idx.read_header() {
+        return Some(h);
+    }
+    let (c0, c1) = idx.header_copies();
+    let h = c1.or(c0)?;
+    idx.publish_header(&h);
+    Some(h)
 }
 
 /// The read-mark protocol of a read transaction (as SQLite's
 /// `walTryBeginRead`); returns the snapshot's header and the slot it
 /// shares.
 ///
-/// Read the header; if every WAL frame is backfilled, share slot 0 and
+/// Read the header (repairing one a dead writer left torn, see
+/// [`read_header_retry`]); if every WAL frame is backfilled, share slot 0 and
 /// ignore the WAL; otherwise share a slot whose mark is the header's last
 /// frame (setting a free slot's mark if none matches), or else the slot with
 /// the largest mark below it. Then, after a `SeqCst` fence, re-read the
@@ -111,8 +149,13 @@ pub(crate) fn read_header_retry(idx: &Index<'_>) -> Result<IndexHeader> {
 ///
 /// Errors: `Protocol` after [`READ_RETRIES`] attempts.
 pub(crate) fn acquire_snapshot(idx: &Index<'_>) -> Result<(IndexHeader, usize)> {
+    let mut torn = 0;
     for _ in 0..READ_RETRIES {
         let Some(hdr) = idx.read_header() else {
+            torn += 1;
+            if torn == REPAIR_AFTER {
+                try_repair(idx);
+            }
             spin_hint();
             continue;
         };
@@ -185,13 +228,14 @@ pub(crate) fn begin_write_protocol(idx: &Index<'_>, seed: u32) -> Result<IndexHe
     if !idx.try_lock_writer() {
         return Err(Error::Busy);
     }
-    let mut hdr = match read_header_retry(idx) {
-        Ok(h) => h,
-        Err(e) => {
-            idx.unlock_writer();
-            return Err(e);
-        }
+    let Some(mut hdr) = repair_header(idx) else {
+        idx.unlock_writer();
+        return Err(Error::Protocol);
     };
+    // Hash entries above the last commit are a dead writer's (a process
+    // killed mid-transaction; a live one removes its own on abort): remove
+    // them, newest first, before frame numbers above `mx_frame` are reused.
+    idx.truncate(hdr.mx_frame);
     if hdr.mx_frame > 0 && idx.nbackfill() == hdr.mx_frame && idx.try_lock_checkpoint() {
         if let Some(h) = try_restart(idx, &hdr, seed) {
             hdr = h;
@@ -210,8 +254,7 @@ pub(crate) fn safe_frame(idx: &Index<'_>, mx: u32) -> u32 {
     fence(Ordering::SeqCst);
     let mut safe = mx;
     for i in 1..idx.read_marks() {
-        let c = idx.share_count(i);
-        if c > 0 && c != LOCKED {
+        if idx.slot_use(i) == SlotUse::Shared {
             let m = idx.mark(i);
             if m != MARK_UNUSED && m < safe {
                 safe = m;
@@ -275,7 +318,16 @@ pub(crate) fn try_restart(idx: &Index<'_>, hdr: &IndexHeader, seed: u32) -> Opti
     let ok = locked == n && idx.nbackfill() == hdr.mx_frame;
     let mut new = None;
     if ok {
+        // Everything before the publication first: a restarter that dies
+        // half-way leaves either the old header with an empty hash and no
+        // backfill (readers find every page in the database file, which
+        // holds them all; the next writer restarts again), or the new one.
         idx.truncate(0);
+        idx.set_nbackfill(0);
+        idx.set_verified(0);
+        for i in 1..n {
+            idx.set_mark(i, if i == 1 { 0 } else { MARK_UNUSED });
+        }
         let h = IndexHeader {
             change: hdr.change.wrapping_add(1),
             mx_frame: 0,
@@ -289,11 +341,6 @@ pub(crate) fn try_restart(idx: &Index<'_>, hdr: &IndexHeader, seed: u32) -> Opti
             restart_change: hdr.change.wrapping_add(1),
         };
         idx.publish_header(&h);
-        idx.set_nbackfill(0);
-        idx.set_verified(0);
-        for i in 1..n {
-            idx.set_mark(i, if i == 1 { 0 } else { MARK_UNUSED });
-        }
         new = Some(h);
     }
     for i in 1..locked {

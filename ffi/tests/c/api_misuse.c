@@ -120,8 +120,8 @@ int main(int argc, char **argv) {
   EXPECT(walden_open, WALDEN_OK, (path, &opts, &db));
   TRUE(db != NULL);
   walden_db *db2 = NULL;
-  EXPECT(walden_open, WALDEN_BUSY, (path, &opts, &db2)); /* one handle per file per process */
-  TRUE(db2 == NULL);
+  EXPECT(walden_open, WALDEN_OK, (path, &opts, &db2)); /* a second handle shares the first's wal-index */
+  TRUE(db2 != NULL);
 
   /* ---- walden_close, walden_begin: NULL ---- */
   EXPECT(walden_close, WALDEN_INVALID_ARGUMENT, (NULL));
@@ -140,6 +140,9 @@ int main(int argc, char **argv) {
   walden_txn *txn2 = NULL;
   EXPECT(walden_begin, WALDEN_BUSY, (db, 1, &txn2)); /* one writer; no deadlock on the same thread */
   TRUE(txn2 == NULL);
+  EXPECT(walden_begin, WALDEN_BUSY, (db2, 1, &txn2)); /* one writer across handles */
+  TRUE(txn2 == NULL);
+  EXPECT(walden_close, WALDEN_OK, (db2));
   EXPECT(walden_put, WALDEN_INVALID_ARGUMENT, (NULL, NULL, k, 3, v, 5));
   EXPECT(walden_put, WALDEN_INVALID_ARGUMENT, (txn, NULL, NULL, 3, v, 5));
   EXPECT(walden_put, WALDEN_INVALID_ARGUMENT, (txn, NULL, k, 3, NULL, 5));
