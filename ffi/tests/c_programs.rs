@@ -456,6 +456,36 @@ fn run_misuse(link: Link, extra: &[&str], under: Under) {
     );
 }
 
+fn run_two_processes(link: Link, extra: &[&str], under: Under, transfers: u32) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lib = lib_for(under);
+    let exe = compile(
+        lib,
+        &workspace().join("ffi/tests/c/two_processes.c"),
+        link,
+        extra,
+        dir.path(),
+        "two_processes",
+    );
+    let db = dir.path().join("two.db");
+    let n = transfers.to_string();
+    let what = format!("two_processes.c ({link:?}, {under:?})");
+    let out = run(command(lib, &exe, &[&db, Path::new(&n)], under), &what);
+    check_report(&out, under, &what);
+    let stdout = stdout_of(&out);
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("two_processes: ok, ") && last.ends_with(&format!(" snapshots, {transfers} transfers")),
+        "{what}: {stdout}"
+    );
+}
+
+#[test]
+fn two_c_processes_one_writing_one_reading() {
+    run_two_processes(Link::Static, &[], Under::Plain, 2000);
+    run_two_processes(Link::Dynamic, &[], Under::Plain, 2000);
+}
+
 #[test]
 fn weather_c_client_static_and_shared() {
     run_weather(Link::Static, &[], Under::Plain);
@@ -478,6 +508,7 @@ fn api_misuse_c_static_and_shared() {
 fn under_address_and_undefined_behavior_sanitizers() {
     run_misuse(Link::Static, SANITIZE, Under::Sanitizers);
     run_threads(Link::Static, SANITIZE, Under::Sanitizers, 2000);
+    run_two_processes(Link::Static, SANITIZE, Under::Sanitizers, 1000);
     run_weather(Link::Static, SANITIZE, Under::Sanitizers);
 }
 
@@ -488,6 +519,7 @@ fn under_valgrind_memcheck() {
     }
     run_misuse(Link::Dynamic, &[], Under::Valgrind);
     run_threads(Link::Dynamic, &[], Under::Valgrind, 2000);
+    run_two_processes(Link::Dynamic, &[], Under::Valgrind, 300);
     run_weather(Link::Dynamic, &[], Under::Valgrind);
 }
 

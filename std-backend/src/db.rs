@@ -177,15 +177,20 @@ impl Database {
     /// Brings a WAL that the automatic checkpoint could not restart back to
     /// its start: when it holds `frames`, at least the autocheckpoint
     /// threshold (and one threshold more than at the last attempt), runs a
-    /// `Restart` checkpoint, waiting for readers for at most 10 ms (or the
-    /// busy timeout, if shorter). Under readers that come and go the WAL
-    /// cannot restart at a commit (a reader nearly always holds a recent
-    /// snapshot), but once this holds the write lock and has copied every
-    /// frame, new readers take read mark 0 and the old ones finish: the WAL
-    /// restarts and stays within a few thresholds (SQLite's `walRestartLog`
-    /// relies on the same property). A failure is not an error: a reader
-    /// with an old snapshot may hold the WAL back; the soft limit of
-    /// `begin_write` handles that.
+    /// `Restart` checkpoint, waiting for readers for at most 50 ms at one
+    /// threshold, four times longer with each further threshold the WAL
+    /// holds (200 ms at two, 800 ms at three...), never past the busy
+    /// timeout. Under
+    /// readers that come and go the WAL cannot restart at a commit (a reader
+    /// nearly always holds a recent snapshot), but once this holds the write
+    /// lock and has copied every frame, new readers take read mark 0 and the
+    /// old ones finish: the WAL restarts and stays within a few thresholds,
+    /// as SQLite's `RESTART` checkpoint under a busy handler. The wait grows
+    /// with the WAL so that readers descheduled while they hold a snapshot
+    /// (many threads on few cores) delay the restart, not prevent it, while
+    /// a writer beside one long read transaction loses little time. A
+    /// failure is not an error: a reader with an old snapshot may hold the
+    /// WAL back; the soft limit of `begin_write` handles that.
     pub(crate) fn restart_large_wal(&self, c: &mut Conn, frames: u32) {
         let t = self.inner.opts.autocheckpoint_frames;
         if t == 0 || self.inner.opts.read_only || frames < t {
@@ -197,7 +202,8 @@ impl Database {
             return;
         }
         self.inner.restart_attempt_at.store(frames, Ordering::Relaxed);
-        let bound = self.inner.opts.busy_timeout.min(Duration::from_millis(10));
+        let steps = (frames / t).saturating_sub(1).min(8);
+        let bound = self.inner.opts.busy_timeout.min(Duration::from_millis(50 << (2 * steps)));
         // Not counted in `Stats::checkpoints`: the write path runs it, not
         // the user, and it usually only restarts a WAL already copied.
         let r = Wait::new(bound).retry(|| c.checkpoint(CheckpointMode::Restart), |e| *e == walden_core::Error::Busy);
@@ -211,22 +217,30 @@ impl Database {
     pub(crate) fn wait_for_wal_room(&self) -> Result<()> {
         let mut wait = Wait::new(self.inner.opts.busy_timeout);
         loop {
+            // Everything copied is not enough: the WAL restarts only once
+            // no reader holds a WAL read mark either, so wait for the
+            // restart itself (new readers take read mark 0 meanwhile).
             let mut c = self.take_conn()?;
-            let r = c.checkpoint(CheckpointMode::Passive);
+            let r = c.checkpoint(CheckpointMode::Restart);
             self.put_conn(c);
-            if r.is_ok() {
-                self.inner.checkpoints.fetch_add(1, Ordering::Relaxed);
-            }
             match r {
-                // Everything copied: the next writer restarts the WAL.
-                Ok(info) if info.backfilled == info.wal_frames => return Ok(()),
-                Ok(_) | Err(walden_core::Error::Busy) => {}
+                Ok(_) => {
+                    self.inner.checkpoints.fetch_add(1, Ordering::Relaxed);
+                    return Ok(());
+                }
+                Err(walden_core::Error::Busy) => {}
                 Err(e) => return Err(self.err(e)),
             }
             if !wait.pause() {
-                return Err(Error::Full(
-                    "WAL at three quarters of its limit and a reader's old snapshot stops the checkpoint (see Stats::oldest_reader_age)",
-                ));
+                // Say which of the two held the WAL.
+                let mut c = self.take_conn()?;
+                let copied = c.checkpoint(CheckpointMode::Passive).is_ok_and(|i| i.backfilled == i.wal_frames);
+                self.put_conn(c);
+                return Err(Error::Full(if copied {
+                    "WAL at three quarters of its limit: every frame is copied, but readers kept WAL read marks in use for the whole busy timeout, so the WAL could not restart (see Stats::active_readers)"
+                } else {
+                    "WAL at three quarters of its limit and a reader's old snapshot stops the checkpoint (see Stats::oldest_reader_age)"
+                }));
             }
         }
     }
