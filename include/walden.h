@@ -95,7 +95,9 @@ typedef enum walden_rc {
    */
   WALDEN_FULL = 8,
   /**
-   * A write in a read transaction or on a database opened read-only.
+   * A write in a read transaction or on a database opened read-only, or
+   * a write through a handle whose database file was moved, replaced,
+   * deleted or hard-linked since it was opened (reopen it).
    */
   WALDEN_READ_ONLY = 9,
   /**

@@ -12,7 +12,7 @@ pub const NOT_FOUND: u8 = 1;
 pub const USAGE: u8 = 2;
 /// Exit code: a file could not be opened, read or written.
 pub const IO: u8 = 3;
-/// Exit code: the database stayed busy (open in another process, or its write lock held) past `--timeout`.
+/// Exit code: the database stayed busy (its write lock held by another process, or readers a checkpoint needs) past `--timeout`.
 pub const BUSY: u8 = 4;
 /// Exit code: the database or the WAL failed a check.
 pub const DAMAGED: u8 = 5;
@@ -27,7 +27,7 @@ Exit codes:
   2  usage: invalid command line or argument (bad hex, key too long, unknown CSV column)
   3  I/O: a file could not be opened, read or written (missing database, permissions,
      disk full), or the database cannot take the write (read-only, WAL full)
-  4  busy: the database stayed open in another process past --timeout (default 5 s)
+  4  busy: another process held the write lock (or readers a checkpoint needs) past --timeout (default 5 s)
   5  damaged: the database or WAL failed a check (verify found problems, a page or
      header checksum failed, waldump stopped at an invalid frame)
   6  data: the input file is malformed, or data cannot be written in the chosen format

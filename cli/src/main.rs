@@ -30,15 +30,17 @@ use crate::error::EXIT_CODES_HELP;
     version,
     about = "Inspect, query, load, check and dump Walden databases",
     long_about = "Inspect, query, load, check and dump Walden databases.\n\n\
-                  A database is the file DB and its write-ahead log DB-wal. Every command but \
-                  `waldump` opens the database through the engine (recovering from the WAL), and \
-                  only one process may have a database open at a time (the others wait up to --timeout).",
+                  A database is the file DB, its write-ahead log DB-wal and its shared wal-index \
+                  DB-shm. Every command but `waldump` opens the database through the engine \
+                  (recovering from the WAL if no other process has it open). Any number of \
+                  processes may read it at once, beside one writer; a writing command waits up to \
+                  --timeout for another process's write transaction.",
     after_help = EXIT_CODES_HELP,
     propagate_version = true
 )]
 pub struct Cli {
-    /// Seconds to wait for another connection (the database file's lock,
-    /// the write lock, readers a checkpoint needs) before exit code 4
+    /// Seconds to wait for another connection (the write lock, readers a
+    /// checkpoint needs, a process recovering the database) before exit code 4
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 5.0, value_parser = parse_timeout)]
     timeout: f64,
     #[command(subcommand)]

@@ -6,9 +6,9 @@
 //! here, in the std backend, and [`crate::Options::busy_timeout`] is its
 //! only bound, for every call that can wait:
 //!
-//! - [`crate::Database::open`]: another handle (or a child process that
-//!   inherited its file descriptor between `fork` and `exec`) still holds
-//!   the database file's lock;
+//! - [`crate::Database::open`]: another process is recovering the database
+//!   or closing it (it holds the `-shm` file's DMS lock exclusively), or, in
+//!   the exclusive locking mode, another handle holds the database file;
 //! - [`crate::Database::begin_write`]: another writer holds the write lock,
 //!   or old readers hold the WAL at its soft limit (the checkpoint
 //!   starvation policy);

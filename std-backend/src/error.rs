@@ -11,9 +11,11 @@ use walden_core::FileKind;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A lock was held by another connection for longer than the busy
-    /// timeout (the write lock, or the read marks a checkpoint needs), or the
-    /// database file is open in another process (or another handle).
+    /// A lock was held by another connection (in this or another process)
+    /// for longer than the busy timeout: the write lock, the read marks a
+    /// checkpoint needs, the `-shm` while another process recovers the
+    /// database, or the database file in the exclusive locking mode. The
+    /// message says which.
     #[error("database is busy{}", .0.as_deref().map(|s| format!(": {s}")).unwrap_or_default())]
     Busy(Option<String>),
     /// No stable read snapshot could be taken (the WAL kept changing).
