@@ -279,9 +279,13 @@ void walden_options_default(struct walden_options *out);
  * - `out`: receives the new handle, or NULL when the call fails.
  *
  * Ownership: the caller owns `*out` and frees it with walden_close().
- * Thread safety: may be called from any thread. One walden_db per database
- * file per process: share that handle between threads (a second open of
- * the same file, from this process or another, gives WALDEN_BUSY).
+ * Thread safety: may be called from any thread. Any number of processes
+ * may open one database, and a second walden_open() of a file in a process
+ * (through any path that resolves to it) shares the first's wal-index
+ * (`<path>-shm`); one write transaction at a time across all of them.
+ * A database file with hard links, a FIFO or a device is refused
+ * (WALDEN_IO), as is a file that is not a Walden database (WALDEN_CORRUPT),
+ * and a failed open leaves no file behind.
  *
  * Returns:
  * - WALDEN_OK: `*out` is the open database.
@@ -290,7 +294,8 @@ void walden_options_default(struct walden_options *out);
  *   below 4, or a sync that is not a walden_sync.
  * - WALDEN_NOT_FOUND: the file does not exist and create_if_missing is 0 or
  *   read_only is non-zero, or a directory of `path` does not exist.
- * - WALDEN_BUSY: the database is already open (this process or another).
+ * - WALDEN_BUSY: another process kept recovering (or closing) the
+ *   database for longer than busy_timeout_ms.
  * - WALDEN_CORRUPT: the database header or the WAL fails its checks, or
  *   the file has an unsupported format version.
  * - WALDEN_IO: another operating-system error (permissions, ...).
