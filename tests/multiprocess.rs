@@ -428,6 +428,8 @@ fn rounds_of_random_sigkills() {
     let path = dir.path().join("bank.db");
     create_bank(&path);
     let mut acked = 0;
+    let started = Instant::now();
+    let mut victims = [0u32; 3];
     for round in 0..rounds {
         let r = mix(seed ^ round as u64);
         let ctx = format!("seed {seed}, round {round}");
@@ -443,6 +445,7 @@ fn rounds_of_random_sigkills() {
             kids[0].seen
         );
         let victim = (r % 3) as usize;
+        victims[victim] += 1;
         std::thread::sleep(Duration::from_micros((r >> 40) & 0x3fff));
         kids[victim].kill();
         // The survivors go on for a moment, then stop.
@@ -463,6 +466,12 @@ fn rounds_of_random_sigkills() {
             assert!(seq >= acked, "{ctx}: seq {seq} below the acknowledged {acked}");
         }
     }
+    println!(
+        "rounds_of_random_sigkills: {rounds} rounds in {:.1?}; killed {} writers and {} readers; {acked} transfers acknowledged, 0 lost",
+        started.elapsed(),
+        victims[0],
+        victims[1] + victims[2]
+    );
 }
 
 /// A writer that dies between the two copies of the wal-index header
