@@ -285,7 +285,9 @@ void walden_options_default(struct walden_options *out);
  * (`<path>-shm`); one write transaction at a time across all of them.
  * A database file with hard links, a FIFO or a device is refused
  * (WALDEN_IO), as is a file that is not a Walden database (WALDEN_CORRUPT),
- * and a failed open leaves no file behind.
+ * and a failed open leaves no file behind. A handle must not be used
+ * across fork(): open one in each process (the child would share the
+ * parent's lock file description, and so its locks).
  *
  * Returns:
  * - WALDEN_OK: `*out` is the open database.

@@ -418,7 +418,8 @@ fn attach_or_init_inner(path: &Path, key: FileKey, perms: Perms, words: usize, m
                             e.kind(),
                             format!(
                                 "{}: cannot be created ({e}); a reader without write access to the directory needs a -shm \
-                                 that a process with write access made and still has open",
+                                 that a process with write access made and still has open (on read-only media, open \
+                                 read-only with LockingMode::Exclusive: no -shm is needed)",
                                 path.display()
                             ),
                         )))
@@ -479,7 +480,8 @@ fn attach_or_init_inner(path: &Path, key: FileKey, perms: Perms, words: usize, m
                     io::ErrorKind::PermissionDenied,
                     format!(
                         "{}: not writable and no process has the database open, so the wal-index cannot be rebuilt: \
-                         open the database once with write access to its directory, or make the file writable",
+                         open the database once with write access to its directory, make the file writable, or \
+                         open read-only with LockingMode::Exclusive (no -shm)",
                         path.display()
                     ),
                 )));
