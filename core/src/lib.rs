@@ -29,7 +29,7 @@
 //! `4 * region_words(max_wal_frames, read_marks) + cache_mem_len(page_size, cache_pages) + size_of::<Connection<..>>()`
 //!
 //! where `cache_mem_len(ps, n) = (n + 3) * ps + 16 * n + 16 * next_pow2(n)` and `region_words(F, M)
-//! = 40 + 2M + F + 1 + next_pow2(2F)`. Each open [`Cursor`] adds
+//! = 52 + 2M + F + 1 + next_pow2(2F)`. Each open [`Cursor`] adds
 //! `size_of::<Cursor>()` (about 2.3 KiB).
 //!
 //! See `ARCHITECTURE.md` and `docs/FORMAT.md` in the repository.

@@ -24,6 +24,7 @@
 //! | 6 `loom_writer_lock_handoff` | two writers retrying the write lock | never two writers inside; every commit published | 3 |
 //! | 7 `loom_restart_refused_while_a_reader_holds_a_mark` | one (a direct check) | `try_restart` refuses while a WAL mark is shared | 1 |
 //! | 8 `loom_dead_writer_torn_header_repaired` | a writer died between its two header copies, leaving a spilled frame; a reader begins while a new writer begins and commits | the reader gets the dead writer's commit or the new one, never a torn header, a stale frame or `Protocol` for good; the new writer repairs the header and removes the stale hash entry | 1 |
+//! | 10 `loom_group_commit` | two committers append under the write lock and sync through the sync lock while a reader begins | a snapshot never includes a frame before a sync covered it; a committer told "durable" was covered by a sync; both commits end up published, in order | 1 |
 //! | 9 `loom_backfilled_wal_restarts_under_readers` | a reader begins on a fully backfilled WAL while a writer begins | the writer always restarts the WAL (readers of a backfilled WAL take read mark 0, as SQLite's), and every snapshot reads its own versions | 1 |
 //!
 //! Loom treats `SeqCst` accesses as `AcqRel` but models `fence(SeqCst)`,
@@ -41,7 +42,9 @@ use loom::thread;
 
 use crate::error::Error;
 use crate::wal::index::{region_words, Index, IndexHeader};
-use crate::wal::protocol::{acquire_snapshot, backfill_protocol, begin_write_protocol, publish_recovered, try_restart};
+use crate::wal::protocol::{
+    acquire_snapshot, backfill_protocol, begin_write_protocol, commit_state, flush_protocol, publish_recovered, try_restart,
+};
 
 const FRAMES: u32 = 16;
 const PAGES: usize = 4;
@@ -98,6 +101,7 @@ impl World {
             mx_frame: f,
             ..*base
         };
+        idx.set_tip(&h.tip());
         idx.publish_header(&h);
         h
     }
@@ -516,5 +520,77 @@ fn loom_backfilled_wal_restarts_under_readers() {
         );
         idx.unlock_writer();
         reader.join().expect("reader");
+    });
+}
+
+/// Model 10: group commit. Two committers each append one frame under the
+/// write lock, set the tip and release the lock, then sync through the
+/// sync lock (the "sync" records the frames it covers: the tip read under
+/// the lock) until their commit is covered; a reader begins meanwhile. No
+/// snapshot includes a frame no sync covered (never visible before
+/// durable); a committer is told its commit is durable only once a sync
+/// covered it; both commits are published in order.
+#[test]
+fn loom_group_commit() {
+    model(1, |pass| {
+        let w = World::new(3);
+        w.recover(&[(1, 10)], 0);
+        // Frames covered by a completed sync.
+        let durable = Arc::new(AtomicU32::new(1));
+        let commit = |w: Arc<World>, durable: Arc<AtomicU32>, pg: u32, v: u32| {
+            let idx = w.idx();
+            let base = loop {
+                match begin_write_protocol(&idx, 7) {
+                    Err(Error::Busy) => thread::yield_now(),
+                    r => break r.expect("write lock"),
+                }
+            };
+            let f = base.mx_frame + 1;
+            w.wal[f as usize].store(v, Ordering::Relaxed);
+            idx.insert(f, pg).expect("insert");
+            let mine = IndexHeader {
+                change: base.change + 1,
+                mx_frame: f,
+                ..base
+            };
+            idx.set_tip(&mine.tip());
+            let epoch = idx.tip_epoch();
+            idx.unlock_writer();
+            loop {
+                match commit_state(&idx, &mine, epoch) {
+                    Some(true) => break,
+                    Some(false) => panic!("no sync failed: the commit cannot be void"),
+                    None => {}
+                }
+                let r = flush_protocol(&idx, || {
+                    // The sync covers what was appended before the tip was read.
+                    let t = idx.read_tip().expect("tip under the sync lock");
+                    durable.fetch_max(t.mx_frame, Ordering::SeqCst);
+                    Ok(())
+                });
+                match r {
+                    Ok(_) | Err(Error::Busy) => thread::yield_now(),
+                    Err(e) => panic!("flush: {e:?}"),
+                }
+            }
+            assert!(durable.load(Ordering::SeqCst) >= f, "told durable before a sync covered frame {f}");
+        };
+        let (w2, d2) = (w.clone(), durable.clone());
+        let other = thread::spawn(move || commit(w2, d2, 2, 20));
+        pass.after_spawn();
+        let (w3, d3) = (w.clone(), durable.clone());
+        commit(w3, d3, 3, 30);
+        let idx = w.idx();
+        if let Ok((hdr, slot)) = acquire_snapshot(&idx) {
+            assert!(
+                durable.load(Ordering::SeqCst) >= hdr.mx_frame,
+                "a snapshot saw frames before their sync"
+            );
+            idx.unshare(slot);
+        }
+        other.join().expect("committer");
+        let h = idx.read_header().expect("header");
+        assert_eq!(h.mx_frame, 3, "both commits published");
+        assert_eq!((w.read(&h, false, 2), w.read(&h, false, 3)), (20, 30));
     });
 }

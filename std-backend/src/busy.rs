@@ -17,9 +17,12 @@
 //! - [`crate::Database::checkpoint`] in modes other than `Passive`: the
 //!   write lock, or readers that still need frames or the WAL.
 //!
+//! - [`crate::WriteTxn::commit`]: another connection is syncing the WAL;
+//!   its sync, or the next, covers this commit (group commit).
+//!
 //! Between attempts the thread yields, then sleeps 10 µs doubling to 10 ms
-//! (as SQLite's busy handler and `walTryBeginRead` back off), never past the
-//! deadline. With a timeout of zero nothing sleeps: the call fails at the
+//! (200 µs for a commit waiting for a sync), as SQLite's busy handler and
+//! `walTryBeginRead` back off, never past the deadline. With a timeout of zero nothing sleeps: the call fails at the
 //! first `Busy` (`Protocol`). The C API and the CLI add no retries of their
 //! own.
 
@@ -31,11 +34,17 @@ const YIELDS: u32 = 3;
 const FIRST_SLEEP: Duration = Duration::from_micros(10);
 const MAX_SLEEP: Duration = Duration::from_millis(10);
 
+/// The longest sleep of a commit waiting for another connection's sync
+/// of the WAL: a sync takes about a millisecond, so a waiter looks again
+/// soon (a commit's latency stays near two syncs).
+const COMMIT_MAX_SLEEP: Duration = Duration::from_micros(200);
+
 /// The wait of one call: a deadline and the current back-off.
 pub(crate) struct Wait {
     deadline: Instant,
     attempts: u32,
     sleep: Duration,
+    max_sleep: Duration,
 }
 
 impl Wait {
@@ -45,6 +54,16 @@ impl Wait {
             deadline: Instant::now() + timeout,
             attempts: 0,
             sleep: FIRST_SLEEP,
+            max_sleep: MAX_SLEEP,
+        }
+    }
+
+    /// The wait of a commit for the sync that covers it (group commit):
+    /// sleeps of at most 200 µs.
+    pub(crate) fn for_commit(timeout: Duration) -> Wait {
+        Wait {
+            max_sleep: COMMIT_MAX_SLEEP,
+            ..Wait::new(timeout)
         }
     }
 
@@ -60,7 +79,7 @@ impl Wait {
             std::thread::yield_now();
         } else {
             std::thread::sleep(self.sleep.min(self.deadline - now));
-            self.sleep = (self.sleep * 2).min(MAX_SLEEP);
+            self.sleep = (self.sleep * 2).min(self.max_sleep);
         }
         true
     }

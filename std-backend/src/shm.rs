@@ -22,6 +22,7 @@
 //! | 136 | write | | the writer, `Full`/`Restart`/`Truncate` checkpoints, a header repair |
 //! | 137 | checkpoint | | a checkpoint, a WAL restart |
 //! | 138 | DMS ("dead man switch") | every process that has the database open | the first opener while it recovers; the last closer while it cleans up |
+//! | 139 | sync | | a committer syncing the WAL and publishing the tip (group commit); a restart; a header repair |
 //! | 140 + i | read mark i (0..64) | readers whose snapshot mark i records | a reader setting mark i; a checkpoint (mark 0); a restart (marks 1..) |
 //!
 //! The lock bytes lie on words of the region; locks are advisory and do not
@@ -67,6 +68,8 @@ pub const WRITE_LOCK_BYTE: u64 = 136;
 pub const CHECKPOINT_LOCK_BYTE: u64 = 137;
 /// Byte of the DMS lock.
 pub const DMS_LOCK_BYTE: u64 = 138;
+/// Byte of the sync lock (group commit).
+pub const SYNC_LOCK_BYTE: u64 = 139;
 /// Byte of read mark 0; read mark i is at `READ_LOCK_BYTE + i`.
 pub const READ_LOCK_BYTE: u64 = 140;
 
@@ -144,7 +147,8 @@ fn lock_slot(l: Lock) -> (usize, u64) {
     match l {
         Lock::Write => (0, WRITE_LOCK_BYTE),
         Lock::Checkpoint => (1, CHECKPOINT_LOCK_BYTE),
-        Lock::ReadMark(i) => (2 + i, READ_LOCK_BYTE + i as u64),
+        Lock::Sync => (2, SYNC_LOCK_BYTE),
+        Lock::ReadMark(i) => (3 + i, READ_LOCK_BYTE + i as u64),
     }
 }
 
@@ -507,7 +511,7 @@ fn new_node(file: File, map: MmapRaw, words: usize, writable: bool, key: FileKey
         map,
         words,
         writable,
-        holds: Mutex::new(vec![Hold::default(); 2 + walindex::MAX_READ_MARKS as usize]),
+        holds: Mutex::new(vec![Hold::default(); 3 + walindex::MAX_READ_MARKS as usize]),
         poisoned: AtomicBool::new(false),
         key,
         handles: AtomicUsize::new(0),

@@ -268,15 +268,38 @@ impl WriteTxn {
     }
 
     /// Commits: returns once the commit is durable as the sync mode says
-    /// (`Full`: after the WAL fsync). Returns the commit's LSN, or `None` if
-    /// nothing changed. On error the transaction is rolled back; an `Io`
-    /// error poisons the database (reopen to recover).
+    /// (`Full`: after a WAL fsync that covers it) and visible to new
+    /// snapshots. Commits of several threads or processes at once share
+    /// their fsyncs (group commit): the write lock is released once the
+    /// commit is appended, and one connection's fsync covers every commit
+    /// appended before it, while the others wait for it (up to the busy
+    /// timeout). Returns the commit's LSN, or `None` if nothing changed.
+    ///
+    /// Errors: `Busy` (the commit was appended but no sync covered it
+    /// within the busy timeout: it was not acknowledged, and may yet become
+    /// durable), `Io` (this connection's fsync failed, which poisons the
+    /// database: reopen to recover; or another connection's fsync of this
+    /// commit failed, which voids it), `Full`, `InvalidArgument`. On error
+    /// the transaction is not acknowledged.
     pub fn commit(self) -> Result<Option<u64>> {
         let Some(mut c) = self.txn.end() else {
             return Err(Error::InvalidArgument("transaction already ended"));
         };
         let before = c.stats().checkpoints;
-        let r = c.commit();
+        let mut wait = Wait::for_commit(self.txn.db.inner.opts.busy_timeout);
+        let mut r = c.commit();
+        while r == Err(walden_core::Error::Busy) {
+            if !wait.pause() {
+                c.abandon_commit();
+                let db = self.txn.db.clone();
+                db.put_conn(c);
+                return Err(Error::Busy(Some(format!(
+                    "{}: the commit was appended to the WAL, but no fsync covered it within the busy timeout (another connection's fsync is slow); it is not acknowledged",
+                    db.inner.paths.db.display()
+                ))));
+            }
+            r = c.commit();
+        }
         let after = c.stats().checkpoints;
         let db = self.txn.db.clone();
         db.inner.checkpoints.fetch_add(after - before, Ordering::Relaxed);

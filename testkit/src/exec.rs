@@ -6,7 +6,14 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use crate::sim::SimDisk;
 use walden_core::{CheckpointMode, Error, SyncMode};
 
-use crate::workload::{apply_step, empty_state, open, options, read_state, run_data_step, verify, Conn, State, Step, Workload};
+use std::sync::Arc;
+
+use walden_core::sync::AtomicU32;
+
+use crate::workload::{
+    apply_step, empty_state, group_key, new_region, open, open_on, options, read_state, run_data_step, value, verify, Conn, State, Step,
+    Workload,
+};
 
 /// What a run did: the committed states and where, in disk operations
 /// ([`SimDisk::ops`]), each commit began and was acknowledged.
@@ -96,14 +103,24 @@ pub fn run(w: &Workload, disk: &SimDisk, sync: SyncMode) -> (History, Outcome) {
 pub fn run_keep(w: &Workload, disk: &SimDisk, sync: SyncMode) -> (History, Outcome, Option<Conn>) {
     let mut h = History::new();
     let opts = options(w, sync);
-    let mut c = match open(disk, w.cache_pages, opts) {
+    let mut region = new_region();
+    let mut c = match open_on(disk, w.cache_pages, opts, region.clone()) {
         Ok(c) => c,
         Err(error) => return (h, Outcome::Failed { step: usize::MAX, error }, None),
     };
     let mut committed = empty_state();
     let mut txn: Option<State> = None;
     for (i, step) in w.steps.iter().enumerate() {
-        let r = run_step(&mut c, disk, step, i, &mut committed, &mut txn, &mut h, w, opts);
+        let mut run = Run {
+            disk,
+            committed: &mut committed,
+            txn: &mut txn,
+            h: &mut h,
+            w,
+            opts,
+            region: &mut region,
+        };
+        let r = run.step(&mut c, step, i);
         if let Err(error) = r {
             // A failed reopen leaves no handle (the old one was closed).
             let c = if *step == Step::Reopen { None } else { Some(c) };
@@ -113,66 +130,164 @@ pub fn run_keep(w: &Workload, disk: &SimDisk, sync: SyncMode) -> (History, Outco
     (h, Outcome::Completed, Some(c))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run_step(
-    c: &mut Conn,
-    disk: &SimDisk,
-    step: &Step,
-    i: usize,
-    committed: &mut State,
-    txn: &mut Option<State>,
-    h: &mut History,
-    w: &Workload,
+/// The state of a run between steps.
+struct Run<'a> {
+    disk: &'a SimDisk,
+    committed: &'a mut State,
+    txn: &'a mut Option<State>,
+    h: &'a mut History,
+    w: &'a Workload,
     opts: walden_core::Options,
-) -> Result<(), Error> {
-    match step {
-        Step::Begin => {
-            c.begin_write()?;
-            *txn = Some(committed.clone());
-        }
-        Step::Put { .. } | Step::Delete { .. } | Step::DropTable(_) => {
-            run_data_step(c, step, i)?;
-            if let Some(t) = txn {
-                apply_step(t, step, i);
+    /// The wal-index of the connection (sibling connections of a group
+    /// commit share it).
+    region: &'a mut Arc<[AtomicU32]>,
+}
+
+impl Run<'_> {
+    fn step(&mut self, c: &mut Conn, step: &Step, i: usize) -> Result<(), Error> {
+        let (disk, opts, w) = (self.disk, self.opts, self.w);
+        match step {
+            Step::Begin => {
+                c.begin_write()?;
+                *self.txn = Some(self.committed.clone());
             }
-        }
-        Step::Commit => {
-            let next = txn.take().unwrap_or_else(|| committed.clone());
-            let started = disk.ops();
-            match c.commit() {
-                Ok(Some(_)) => {
-                    *committed = next;
-                    h.states.push(committed.clone());
-                    h.started.push(started);
-                    h.acked.push(disk.ops());
+            Step::Put { .. } | Step::Delete { .. } | Step::DropTable(_) => {
+                run_data_step(c, step, i)?;
+                if let Some(t) = self.txn.as_mut() {
+                    apply_step(t, step, i);
                 }
-                Ok(None) => {
-                    if next != *committed {
-                        // Recorded as a failure of the engine: a change
-                        // that was not committed.
-                        return Err(Error::InvalidArgument("commit of a changing transaction returned None"));
+            }
+            Step::Commit => {
+                let next = self.txn.take().unwrap_or_else(|| self.committed.clone());
+                let started = disk.ops();
+                match c.commit() {
+                    Ok(Some(_)) => {
+                        *self.committed = next;
+                        self.h.states.push(self.committed.clone());
+                        self.h.started.push(started);
+                        self.h.acked.push(disk.ops());
+                    }
+                    Ok(None) => {
+                        if next != *self.committed {
+                            // Recorded as a failure of the engine: a change
+                            // that was not committed.
+                            return Err(Error::InvalidArgument("commit of a changing transaction returned None"));
+                        }
+                    }
+                    Err(e) => {
+                        // The commit may or may not have reached the disk.
+                        self.h.states.push(next);
+                        self.h.started.push(started);
+                        self.h.acked.push(u64::MAX);
+                        return Err(e);
                     }
                 }
+            }
+            Step::Abort => {
+                c.abort();
+                *self.txn = None;
+            }
+            Step::Checkpoint(m) => match c.checkpoint(*m) {
+                Ok(_) | Err(Error::Busy) => {}
+                Err(e) => return Err(e),
+            },
+            Step::Reopen => {
+                *self.region = new_region();
+                *c = open_on(disk, w.cache_pages, opts, self.region.clone())?;
+            }
+            Step::GroupCommit(n) => return self.group_commit(c, i, *n),
+        }
+        Ok(())
+    }
+
+    /// [`Step::GroupCommit`]: the open transaction appended, `n` siblings
+    /// appended behind it, one sync for all (`c`'s commit), then the
+    /// siblings' commits. States, starts and acknowledgements are recorded
+    /// commit by commit.
+    fn group_commit(&mut self, c: &mut Conn, i: usize, n: u8) -> Result<(), Error> {
+        let disk = self.disk;
+        let first = self.txn.take().unwrap_or_else(|| self.committed.clone());
+        let mut states = vec![first];
+        let mut started = vec![disk.ops()];
+        let appended = c.append_commit();
+        let first_changed = match appended {
+            Ok(l) => l.is_some(),
+            Err(e) => {
+                self.h.states.push(states.remove(0));
+                self.h.started.push(started[0]);
+                self.h.acked.push(u64::MAX);
+                return Err(e);
+            }
+        };
+        if !first_changed {
+            states.clear();
+            started.clear();
+        }
+        let mut siblings = Vec::new();
+        let mut fail = None;
+        for k in 0..n {
+            let base = states.last().cloned().unwrap_or_else(|| self.committed.clone());
+            let s = disk.ops();
+            let r = (|| {
+                let mut sib = open_on(disk, 4, self.opts, self.region.clone())?;
+                sib.begin_write()?;
+                let t = sib.default_table()?;
+                let key = group_key(i, k);
+                sib.put(t, &key, &value(&key, 24, i))?;
+                sib.append_commit()?;
+                Ok::<_, Error>(sib)
+            })();
+            let mut next = base;
+            apply_step(
+                &mut next,
+                &Step::Put {
+                    table: 0,
+                    key: group_key(i, k),
+                    len: 24,
+                },
+                i,
+            );
+            states.push(next);
+            started.push(s);
+            match r {
+                Ok(sib) => siblings.push(sib),
                 Err(e) => {
-                    // The commit may or may not have reached the disk.
-                    h.states.push(next);
-                    h.started.push(started);
-                    h.acked.push(u64::MAX);
-                    return Err(e);
+                    fail = Some(e);
+                    break;
                 }
             }
         }
-        Step::Abort => {
-            c.abort();
-            *txn = None;
+        // Acknowledgements in commit order: the first connection's commit
+        // (it syncs for all), then each sibling's.
+        let mut conns: Vec<&mut Conn> = Vec::new();
+        if first_changed {
+            conns.push(c);
         }
-        Step::Checkpoint(m) => match c.checkpoint(*m) {
-            Ok(_) | Err(Error::Busy) => {}
-            Err(e) => return Err(e),
-        },
-        Step::Reopen => *c = open(disk, w.cache_pages, opts)?,
+        conns.extend(siblings.iter_mut());
+        let mut result = fail.map_or(Ok(()), Err);
+        for (j, (state, s)) in states.into_iter().zip(started).enumerate() {
+            let r = if result.is_ok() {
+                conns.get_mut(j).map_or(Err(Error::Busy), |conn| conn.commit().map(drop))
+            } else {
+                Err(Error::Busy)
+            };
+            self.h.states.push(state.clone());
+            self.h.started.push(s);
+            match r {
+                Ok(()) => {
+                    *self.committed = state;
+                    self.h.acked.push(disk.ops());
+                }
+                Err(e) => {
+                    self.h.acked.push(u64::MAX);
+                    if result.is_ok() {
+                        result = Err(e);
+                    }
+                }
+            }
+        }
+        result
     }
-    Ok(())
 }
 
 /// Opens the database on `disk` (running recovery), runs the integrity

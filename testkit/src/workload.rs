@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::Deref;
+use std::sync::Arc;
 
 use crate::sim::{SimDisk, SimFile, SimRng};
 use walden_core::storage::Storage;
@@ -32,7 +33,7 @@ pub type State = BTreeMap<Vec<u8>, Map>;
 
 /// A connection of the kit: storages on a simulated disk, a region and a
 /// cache it owns.
-pub type Conn = Connection<SimFile, Vec<AtomicU32>, Vec<u8>>;
+pub type Conn = Connection<SimFile, Arc<[AtomicU32]>, Vec<u8>>;
 
 /// One public operation of a workload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +70,19 @@ pub enum Step {
     /// Close the connection and open a new one on the same files with a
     /// fresh wal-index (a process restart without a crash).
     Reopen,
+    /// Group commit: the open write transaction is appended (its commit
+    /// not yet synced), then `n` more transactions, each a put of
+    /// [`group_key`]`(serial, k)` with a 24-byte value on a connection of
+    /// its own sharing the wal-index, are appended behind it; then the
+    /// first connection's `commit` syncs once for all of them, and the
+    /// others' `commit`s find themselves covered.
+    GroupCommit(u8),
+}
+
+/// The key of sibling transaction `k` of the [`Step::GroupCommit`] at step
+/// `serial`.
+pub fn group_key(serial: usize, k: u8) -> Vec<u8> {
+    format!("gc{serial:04}-{k}").into_bytes()
 }
 
 /// A named workload: its steps and the options it runs with.
@@ -119,7 +133,18 @@ pub fn options(w: &Workload, sync: SyncMode) -> Options {
 /// Opens a connection on `disk` with a fresh wal-index (so it runs
 /// recovery). Errors: those of [`Connection::open`].
 pub fn open(disk: &SimDisk, cache_pages: u32, opts: Options) -> Result<Conn, Error> {
-    let region: Vec<AtomicU32> = (0..region_words(MAX_FRAMES, READ_MARKS)).map(|_| AtomicU32::new(0)).collect();
+    open_on(disk, cache_pages, opts, new_region())
+}
+
+/// A fresh (zeroed) wal-index region of the kit's size.
+pub fn new_region() -> Arc<[AtomicU32]> {
+    (0..region_words(MAX_FRAMES, READ_MARKS)).map(|_| AtomicU32::new(0)).collect()
+}
+
+/// Opens a connection on `disk` with the wal-index `region` (recovery runs
+/// when the region is fresh; otherwise the connection joins the others of
+/// the region). Errors: those of [`Connection::open`].
+pub fn open_on(disk: &SimDisk, cache_pages: u32, opts: Options, region: Arc<[AtomicU32]>) -> Result<Conn, Error> {
     Connection::open(
         disk.file(FileKind::Database),
         disk.file(FileKind::Wal),
@@ -276,6 +301,11 @@ impl Gen {
         self.steps.push(Step::Begin);
         body(self);
         self.steps.push(Step::Abort);
+    }
+    fn group(&mut self, body: impl FnOnce(&mut Gen), siblings: u8) {
+        self.steps.push(Step::Begin);
+        body(self);
+        self.steps.push(Step::GroupCommit(siblings));
     }
     fn ckpt(&mut self, m: CheckpointMode) {
         self.steps.push(Step::Checkpoint(m));
@@ -617,6 +647,29 @@ pub fn catalogue() -> Vec<Workload> {
     g.ckpt(CheckpointMode::Truncate);
     g.txn(|g| g.put(0, b"last".to_vec(), 5));
     v.push(g.done("grow_shrink_truncate"));
+
+    // 24. Group commit: a transaction appended, one or three more appended
+    // behind it by other connections, one sync for all of them; with a
+    // spill, a checkpoint in between, and a restart of the WAL.
+    let mut g = Gen::new(24);
+    for i in 0..6 {
+        g.group(|g| g.put(0, format!("m{i:02}").into_bytes(), 40), 1 + (i % 2) * 2);
+    }
+    g.ckpt(CheckpointMode::Passive);
+    g.group(
+        |g| {
+            for j in 0..80 {
+                g.put(1, format!("big{j:03}").into_bytes(), 90);
+            }
+        },
+        2,
+    );
+    g.ckpt(CheckpointMode::Restart);
+    g.group(|g| g.del(0, b"m00".to_vec()), 1);
+    g.txn(|g| g.put(0, b"after".to_vec(), 9));
+    let mut w = g.done("group_commit");
+    w.cache_pages = 8;
+    v.push(w);
 
     v
 }

@@ -61,8 +61,20 @@ pub struct ConnStats {
 #[derive(Debug, Clone, Copy)]
 enum Mode {
     Idle,
-    Read { slot: usize },
-    Write { base: IndexHeader, failed: bool },
+    Read {
+        slot: usize,
+    },
+    Write {
+        base: IndexHeader,
+        failed: bool,
+    },
+    /// A commit appended to the WAL and waiting for the sync that makes it
+    /// durable and visible (group commit): `mine` is its header, `epoch`
+    /// the fence epoch it was appended at.
+    Committing {
+        mine: IndexHeader,
+        epoch: u32,
+    },
 }
 
 /// The layout of the region (fixed by its first connection), checked
@@ -231,7 +243,7 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
         match self.mode {
             Mode::Idle => None,
             Mode::Read { .. } => Some(false),
-            Mode::Write { .. } => Some(true),
+            Mode::Write { .. } | Mode::Committing { .. } => Some(true),
         }
     }
 

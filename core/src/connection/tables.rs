@@ -66,7 +66,7 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
 
     fn in_txn(&self) -> Result<()> {
         match self.mode {
-            Mode::Idle => Err(Error::InvalidArgument("no transaction is open")),
+            Mode::Idle | Mode::Committing { .. } => Err(Error::InvalidArgument("no transaction is open")),
             Mode::Write { failed: true, .. } => Err(Error::InvalidArgument("the write transaction failed earlier; abort it")),
             _ => Ok(()),
         }

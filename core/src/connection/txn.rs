@@ -37,7 +37,7 @@ use crate::wal::checkpoint::{checkpoint, Plan};
 use crate::wal::frames::FrameWriter;
 use crate::wal::index::IndexHeader;
 use crate::wal::locks::Region;
-use crate::wal::protocol::{acquire_snapshot, begin_write_protocol};
+use crate::wal::protocol::{acquire_snapshot, begin_write_protocol, commit_state, flush_protocol};
 
 impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     /// Begins a read transaction: a snapshot of the last commit, unaffected by
@@ -101,6 +101,7 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
             Mode::Write { base, .. } => Ok(base),
             Mode::Read { .. } => Err(Error::ReadOnly),
             Mode::Idle => Err(Error::InvalidArgument("no transaction is open")),
+            Mode::Committing { .. } => Err(Error::InvalidArgument("the commit is waiting for its sync: call commit again")),
         }
     }
 
@@ -117,16 +118,44 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
 
     /// Commits the write transaction (see the module documentation): writes
     /// the dirty pages as WAL frames, the last one a commit frame carrying
-    /// the database size; syncs the WAL once in `Full` mode; publishes the
-    /// new wal-index header; releases the write lock; then runs a passive
-    /// checkpoint if the WAL holds at least `autocheckpoint_frames` frames
-    /// (its result, `Busy` included, is not the commit's).
+    /// the database size, sets the tip and releases the write lock; then
+    /// makes the commit durable and visible: syncs the WAL once in `Full`
+    /// mode and publishes the new wal-index header, for this commit and
+    /// every commit appended before it (group commit,
+    /// `wal::protocol::flush_protocol`). Then runs a passive checkpoint if
+    /// the WAL holds at least `autocheckpoint_frames` frames (its result,
+    /// `Busy` included, is not the commit's).
+    ///
+    /// When another connection is syncing meanwhile, this returns `Busy`
+    /// with the commit appended and the connection waiting for it: call
+    /// `commit` again (the std backend does, for up to its busy timeout)
+    /// until it returns the LSN; that connection's sync, or the next one,
+    /// covers it. [`Connection::abandon_commit`] stops waiting.
     ///
     /// Returns the commit's LSN ([`format::lsn`]), or `None` for a
-    /// transaction that changed nothing. Errors: `InvalidArgument` (no write
-    /// transaction, or it failed earlier: it is aborted), `Io` (the
-    /// connection is poisoned; reopen), `Full`.
+    /// transaction that changed nothing. Errors: `Busy` (waiting, see
+    /// above), `InvalidArgument` (no write transaction, or it failed
+    /// earlier: it is aborted), `Io` (the connection is poisoned; reopen;
+    /// or, with kind `Other`, another connection's sync of this commit
+    /// failed: the commit is void), `Full`.
     pub fn commit(&mut self) -> Result<Option<u64>> {
+        if let Mode::Committing { .. } = self.mode {
+            return self.finish_commit();
+        }
+        match self.append_commit()? {
+            None => Ok(None),
+            Some(_) => self.finish_commit(),
+        }
+    }
+
+    /// The first half of [`Connection::commit`]: appends the commit to the
+    /// WAL, sets the tip and releases the write lock, without syncing or
+    /// publishing; the connection then waits for its commit (`commit`
+    /// finishes it). Readers do not see the commit yet; the next writer
+    /// builds on it. Returns the LSN the commit will have, or `None` for a
+    /// transaction that changed nothing (finished then). Errors: as
+    /// `commit`'s.
+    pub fn append_commit(&mut self) -> Result<Option<u64>> {
         let base = match self.write_state() {
             Ok(b) => b,
             Err(e) => {
@@ -144,23 +173,88 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
             self.pages.clear_cache();
         }
         self.pages.set_writer(None);
-        self.mode = Mode::Idle;
+        let mine = match r {
+            Ok(Some(h)) => h,
+            other => {
+                self.mode = Mode::Idle;
+                idx.unlock_writer();
+                return other.map(|_| None);
+            }
+        };
+        idx.set_tip(&mine.tip());
+        let epoch = idx.tip_epoch();
         idx.unlock_writer();
-        let Some(h) = r? else { return Ok(None) };
+        self.mode = Mode::Committing { mine, epoch };
+        Ok(Some(format::lsn(mine.ckpt_seq, mine.mx_frame)))
+    }
+
+    /// The second half of a commit: done once a published header covers
+    /// it; else syncs and publishes itself if no other connection is
+    /// syncing; else `Busy`.
+    fn finish_commit(&mut self) -> Result<Option<u64>> {
+        let Mode::Committing { mine, epoch } = self.mode else {
+            return Err(Error::InvalidArgument("no commit is waiting"));
+        };
+        let idx = self.geo.index(&self.region)?;
+        let mut state = commit_state(&idx, &mine, epoch);
+        if state.is_none() {
+            let full = self.opts.sync == SyncMode::Full;
+            let syncs = &mut self.stats.syncs;
+            let wal = self.pages.file_io().wal;
+            let r = flush_protocol(&idx, || {
+                if full {
+                    *syncs += 1;
+                    wal.sync().map_err(io_err(crate::error::FileKind::Wal))
+                } else {
+                    Ok(())
+                }
+            });
+            match r {
+                Ok(_) => state = commit_state(&idx, &mine, epoch),
+                Err(Error::Busy) => return Err(Error::Busy),
+                Err(e) => {
+                    self.abandon_commit();
+                    return self.poison_on_io(Err(e));
+                }
+            }
+        }
+        match state {
+            Some(true) => {}
+            Some(false) => {
+                self.abandon_commit();
+                return Err(Error::Io {
+                    file: crate::error::FileKind::Wal,
+                    kind: embedded_io::ErrorKind::Other,
+                });
+            }
+            None => return Err(Error::Busy),
+        }
+        self.mode = Mode::Idle;
         self.stats.commits += 1;
-        if self.opts.autocheckpoint_frames > 0 && h.mx_frame >= self.opts.autocheckpoint_frames {
+        if self.opts.autocheckpoint_frames > 0 && mine.mx_frame >= self.opts.autocheckpoint_frames {
             // The commit is durable and published whatever happens here: a
             // failed automatic checkpoint is not the commit's error (an I/O
             // failure has poisoned the connection; the next call reports it).
             let _ = self.checkpoint_with(CheckpointMode::Passive, self.opts.autocheckpoint_frames / 4);
         }
-        Ok(Some(format::lsn(h.ckpt_seq, h.mx_frame)))
+        Ok(Some(format::lsn(mine.ckpt_seq, mine.mx_frame)))
     }
 
-    /// Steps 3 to 5 of a commit; `None` when the transaction changed
-    /// nothing.
+    /// Stops waiting for an appended commit (`commit` returned `Busy`): the
+    /// connection is idle again and its cache forgets the commit's pages.
+    /// The commit itself stays appended: the next sync by any connection
+    /// may still make it durable and visible, or a failed one void it (it
+    /// was not acknowledged either way). A no-op otherwise.
+    pub fn abandon_commit(&mut self) {
+        if let Mode::Committing { .. } = self.mode {
+            self.pages.clear_cache();
+            self.mode = Mode::Idle;
+        }
+    }
+
+    /// Steps 3 to 5 of a commit up to the append: `None` when the
+    /// transaction changed nothing.
     fn commit_frames(&mut self, base: IndexHeader) -> Result<Option<IndexHeader>> {
-        let sync = self.opts.sync;
         let (mut pg, scr) = self.parts()?;
         let spilled = pg.spilled();
         let dirty = pg.dirty_count();
@@ -181,10 +275,6 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
         }
         let n_pages = h.page_count;
         let w = pg.write_commit(n_pages, scr.tmp)?;
-        if sync == SyncMode::Full {
-            self.stats.syncs += 1;
-            self.pages.file_io().wal.sync().map_err(io_err(crate::error::FileKind::Wal))?;
-        }
         let new = IndexHeader {
             change: base.change.wrapping_add(1),
             mx_frame: w.last_frame,
@@ -197,7 +287,6 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
             wal_header_valid: 1,
             restart_change: base.restart_change,
         };
-        self.geo.index(&self.region)?.publish_header(&new);
         self.pages.set_tag(&new);
         Ok(Some(new))
     }
@@ -245,6 +334,26 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     fn checkpoint_with(&mut self, mode: CheckpointMode, min_progress: u32) -> Result<CheckpointInfo> {
         self.check_idle_writable()?;
         let idx = self.geo.index(&self.region)?;
+        // Commits appended by other connections and waiting for their sync
+        // are made durable and visible first: a checkpoint copies only
+        // published (durable) commits, and `Full` and above promise every
+        // commit. A passive checkpoint does not wait for another syncer.
+        let full = self.opts.sync == SyncMode::Full;
+        let syncs = &mut self.stats.syncs;
+        let wal = self.pages.file_io().wal;
+        let flushed = flush_protocol(&idx, || {
+            if full {
+                *syncs += 1;
+                wal.sync().map_err(io_err(crate::error::FileKind::Wal))
+            } else {
+                Ok(())
+            }
+        });
+        match flushed {
+            Ok(_) => {}
+            Err(Error::Busy) if mode == CheckpointMode::Passive => {}
+            Err(e) => return self.poison_on_io(Err(e)),
+        }
         let plan = Plan {
             mode,
             sync: self.opts.sync,

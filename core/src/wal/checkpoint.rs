@@ -152,8 +152,18 @@ impl<S: Storage> Checkpointer<'_, '_, S> {
         if mode == CheckpointMode::Full {
             return Ok(info);
         }
-        if mx > 0 && try_restart(idx, &hdr, seed).is_none() {
-            return Err(Error::Busy);
+        if mx > 0 {
+            // The restart publishes: it needs the sync lock (and finds the
+            // tip equal to the header, or a commit still waits for its
+            // sync and the WAL cannot restart under it).
+            if !idx.try_lock_sync() {
+                return Err(Error::Busy);
+            }
+            let r = try_restart(idx, &hdr, seed);
+            idx.unlock_sync();
+            if r.is_none() {
+                return Err(Error::Busy);
+            }
         }
         if mode == CheckpointMode::Truncate {
             self.io.wal.set_len(0).map_err(io_err(FileKind::Wal))?;

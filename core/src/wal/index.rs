@@ -22,13 +22,18 @@
 //! | 32 | verified: frames of this generation whose chain was read back and checked (by recovery or a checkpoint) |
 //! | 33 | the database id (the database header's), which every WAL header carries |
 //! | 34..38 | the host's file identity ([`set_file_id`]; the std backend: device and inode of the database file) |
-//! | 38..40 | reserved, 0 |
-//! | 40..40+M | read marks: the frame a snapshot in that slot ends at |
-//! | 40+M..40+2M | read-mark share counts ([`LOCKED`] = held exclusively) |
+//! | 38 | sync lock (0 free, 1 held): held while the WAL is synced and the tip published |
+//! | 39 | fence epoch: raised when a sync of the WAL failed (unpublished commits are then void) |
+//! | 40..45 | tip copy 0: change counter, last commit frame, pages, chain value, check word |
+//! | 45..50 | tip copy 1 (the tip: the last commit appended, published or not; `wal::header`) |
+//! | 50 | the fence epoch the tip was last made valid at |
+//! | 51 | reserved, 0 |
+//! | 52..52+M | read marks: the frame a snapshot in that slot ends at |
+//! | 52+M..52+2M | read-mark share counts ([`LOCKED`] = held exclusively) |
 //! | then F+1 | page number of each frame (index 0 unused) |
 //! | then H | hash slots (H = power of two ≥ 2F): frame numbers, 0 = empty |
 //!
-//! Words 26 to 28 and the share counts are used only when the locks live in
+//! Words 26 to 28, 38 and the share counts are used only when the locks live in
 //! the region; a region with [`crate::wal::locks::Region::locks`] (the std
 //! backend's `-shm` file) keeps its locks and poison flag with the
 //! operating system and the process instead, and leaves them 0.
@@ -73,7 +78,9 @@
 //! | high-water mark, `truncate`'s scan | writer only | `Relaxed` | only the write-lock holder touches them |
 
 use crate::error::{Error, Result};
-use crate::sync::{fence, AtomicU32, Ordering};
+use crate::sync::{AtomicU32, Ordering};
+pub use crate::wal::header::IndexHeader;
+use crate::wal::header::{copies, read_two, write_two, Tip, HDR_WORDS, TIP_WORDS};
 use crate::wal::locks::{Lock, Locks, SlotUse};
 
 /// Value of the init word once a region has been recovered.
@@ -84,7 +91,6 @@ pub const LOCKED: u32 = u32::MAX;
 /// A read mark not in use.
 pub const MARK_UNUSED: u32 = u32::MAX;
 
-const HDR_WORDS: usize = 12;
 const W_INIT: usize = 24;
 const W_NBACKFILL: usize = 25;
 const W_WRITE_LOCK: usize = 26;
@@ -98,7 +104,15 @@ const W_DB_ID: usize = 33;
 /// First of the four words (34..38) where the host records which file the
 /// region belongs to ([`set_file_id`]); the core never reads them.
 pub const W_FILE_ID: usize = 34;
-const FIXED_WORDS: usize = 40;
+const W_SYNC_LOCK: usize = 38;
+/// The fence epoch: raised by a connection whose sync of the WAL failed
+/// (see `protocol::flush_protocol`).
+const W_FENCE: usize = 39;
+/// The tip's two copies (`TIP_WORDS` each).
+const TIP_AT: usize = 40;
+/// The fence epoch the tip was last made valid at.
+const W_TIP_EPOCH: usize = 50;
+const FIXED_WORDS: usize = 52;
 
 /// Fewest read-mark slots a region can have (slot 0 and one WAL slot).
 pub const MIN_READ_MARKS: u32 = 2;
@@ -164,87 +178,11 @@ pub const fn hash_slots(max_frames: u32) -> usize {
 }
 
 /// Words a region needs for `max_frames` WAL frames and `read_marks` read-mark
-/// slots (slot 0 included): `40 + 2 * read_marks + (max_frames + 1) +
+/// slots (slot 0 included): `52 + 2 * read_marks + (max_frames + 1) +
 /// hash_slots(max_frames)`. Multiply by 4 for bytes; with the defaults of the
-/// std backend (65,536 frames, 8 marks) that is 786,660 bytes.
+/// std backend (65,536 frames, 8 marks) that is 786,708 bytes.
 pub const fn region_words(max_frames: u32, read_marks: u32) -> usize {
     FIXED_WORDS + 2 * read_marks as usize + max_frames as usize + 1 + hash_slots(max_frames)
-}
-
-/// The published state of the WAL: what a snapshot is made of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct IndexHeader {
-    /// Incremented by every commit and WAL restart.
-    pub change: u32,
-    /// Last committed frame (0: the WAL holds no committed frame).
-    pub mx_frame: u32,
-    /// Database size in pages at the last commit.
-    pub n_pages: u32,
-    /// Salt 1 of the current WAL generation.
-    pub salt1: u32,
-    /// Salt 2 of the current WAL generation.
-    pub salt2: u32,
-    /// Checkpoint sequence of the current WAL generation.
-    pub ckpt_seq: u32,
-    /// Checksum of the last committed frame (or of the WAL header when
-    /// `mx_frame` is 0): the seed of the next frame's checksum.
-    pub last_cksum: u32,
-    /// Page size in bytes.
-    pub page_size: u32,
-    /// 1 when the WAL file's header matches this header's salts (so the
-    /// writer must not rewrite it before frame 1).
-    pub wal_header_valid: u32,
-    /// The change counter of the last WAL restart's publication (0: none
-    /// since recovery). A connection whose cache reflects the publication
-    /// just before it (`restart_change - 1`) keeps its cache across the
-    /// restart, which changes no page.
-    pub restart_change: u32,
-}
-
-impl IndexHeader {
-    fn to_words(self) -> [u32; HDR_WORDS] {
-        let mut w = [
-            self.change,
-            self.mx_frame,
-            self.n_pages,
-            self.salt1,
-            self.salt2,
-            self.ckpt_seq,
-            self.last_cksum,
-            self.page_size,
-            self.wal_header_valid,
-            0x5741_4c48,
-            self.restart_change,
-            0,
-        ];
-        w[HDR_WORDS - 1] = words_checksum(&w[..HDR_WORDS - 1]);
-        w
-    }
-    fn from_words(w: &[u32; HDR_WORDS]) -> Option<IndexHeader> {
-        if w[9] != 0x5741_4c48 || w[HDR_WORDS - 1] != words_checksum(&w[..HDR_WORDS - 1]) {
-            return None;
-        }
-        Some(IndexHeader {
-            change: w[0],
-            mx_frame: w[1],
-            n_pages: w[2],
-            salt1: w[3],
-            salt2: w[4],
-            ckpt_seq: w[5],
-            last_cksum: w[6],
-            page_size: w[7],
-            wal_header_valid: w[8],
-            restart_change: w[10],
-        })
-    }
-}
-
-fn words_checksum(w: &[u32]) -> u32 {
-    let mut b = [0u8; 4 * HDR_WORDS];
-    for (i, x) in w.iter().enumerate() {
-        b[4 * i..4 * i + 4].copy_from_slice(&x.to_le_bytes());
-    }
-    crate::checksum::crc32c(&[&b[..4 * w.len()]])
 }
 
 /// The layout of a region, worked out and checked once
@@ -359,35 +297,15 @@ impl<'r> Index<'r> {
 
     /// Reads the header: copy 0, fence, copy 1; `None` if they differ or
     /// the checksum fails (a publication is in progress: retry).
+    #[inline]
     pub(crate) fn read_header(&self) -> Option<IndexHeader> {
-        let mut a = [0u32; HDR_WORDS];
-        let mut b = [0u32; HDR_WORDS];
-        for (i, x) in a.iter_mut().enumerate() {
-            // Acquire: pairs with the writer's Release stores of copy 0, so
-            // that whatever the writer wrote before publishing (hash entries,
-            // frames) is visible once this copy is.
-            *x = self.w[i].load(Ordering::Acquire);
-        }
-        // Acquire fence: copy 1 is read after copy 0 (the writer writes them
-        // in the opposite order).
-        fence(Ordering::Acquire);
-        for (i, x) in b.iter_mut().enumerate() {
-            // Relaxed: ordered after copy 0 by the fence above.
-            *x = self.w[HDR_WORDS + i].load(Ordering::Relaxed);
-        }
-        if a != b {
-            return None;
-        }
-        IndexHeader::from_words(&a)
+        read_two::<HDR_WORDS>(self.w, 0).and_then(|w| IndexHeader::from_words(&w))
     }
 
     /// Each copy of the header decoded on its own (`None`: not whole), for
     /// [`crate::wal::protocol::repair_header`].
     pub(crate) fn header_copies(&self) -> (Option<IndexHeader>, Option<IndexHeader>) {
-        // Acquire: as read_header's copy 0 (the caller holds the write lock,
-        // so nothing is being published).
-        let c0: [u32; HDR_WORDS] = core::array::from_fn(|i| self.w[i].load(Ordering::Acquire));
-        let c1: [u32; HDR_WORDS] = core::array::from_fn(|i| self.w[HDR_WORDS + i].load(Ordering::Acquire));
+        let (c0, c1) = copies::<HDR_WORDS>(self.w, 0);
         (IndexHeader::from_words(&c0), IndexHeader::from_words(&c1))
     }
 
@@ -401,20 +319,26 @@ impl<'r> Index<'r> {
     }
 
     /// Publishes a header: copy 1, fence, copy 0. Only the holder of the
-    /// write lock (or recovery) calls this.
+    /// sync lock (or recovery) calls this.
     pub(crate) fn publish_header(&self, h: &IndexHeader) {
-        let words = h.to_words();
-        for (i, x) in words.iter().enumerate() {
-            // Relaxed: ordered before copy 0 by the Release fence below.
-            self.w[HDR_WORDS + i].store(*x, Ordering::Relaxed);
-        }
-        // Release fence: copy 1 is visible before any word of copy 0.
-        fence(Ordering::Release);
-        for (i, x) in words.iter().enumerate() {
-            // Release: everything written before publishing (hash entries)
-            // happens-before a reader's Acquire load of this word.
-            self.w[i].store(*x, Ordering::Release);
-        }
+        write_two(self.w, 0, &h.to_words());
+    }
+
+    /// The tip: the last commit appended to the WAL, published or not
+    /// (the same two-copy protocol as the header).
+    pub(crate) fn read_tip(&self) -> Option<Tip> {
+        read_two::<TIP_WORDS>(self.w, TIP_AT).and_then(|w| Tip::from_words(&w))
+    }
+
+    /// Each copy of the tip decoded on its own, for a repair.
+    pub(crate) fn tip_copies(&self) -> (Option<Tip>, Option<Tip>) {
+        let (c0, c1) = copies::<TIP_WORDS>(self.w, TIP_AT);
+        (Tip::from_words(&c0), Tip::from_words(&c1))
+    }
+
+    /// Sets the tip (the holder of the write lock, or recovery).
+    pub(crate) fn set_tip(&self, t: &Tip) {
+        write_two(self.w, TIP_AT, &t.to_words());
     }
 
     // ---- checkpoint info, locks, poison ----
@@ -484,6 +408,40 @@ impl<'r> Index<'r> {
             Some(l) => l.unlock(Lock::Checkpoint, true),
             None => self.unlock_word(W_CKPT_LOCK),
         }
+    }
+    pub(crate) fn try_lock_sync(&self) -> bool {
+        match self.locks {
+            Some(l) => l.try_lock(Lock::Sync, true),
+            None => self.try_lock_word(W_SYNC_LOCK),
+        }
+    }
+    pub(crate) fn unlock_sync(&self) {
+        match self.locks {
+            Some(l) => l.unlock(Lock::Sync, true),
+            None => self.unlock_word(W_SYNC_LOCK),
+        }
+    }
+    /// The fence epoch (see `protocol::flush_protocol`).
+    pub(crate) fn fence_epoch(&self) -> u32 {
+        // Acquire: a committer that reads a published header and then the
+        // epoch sees every raise that happened before that publication
+        // (raises and publications are made under the sync lock).
+        self.w[W_FENCE].load(Ordering::Acquire)
+    }
+    /// Raises the fence epoch (the holder of the sync lock, whose WAL sync
+    /// failed).
+    pub(crate) fn raise_fence(&self) {
+        // Release: ordered before the sync lock's release.
+        self.w[W_FENCE].fetch_add(1, Ordering::AcqRel);
+    }
+    /// The fence epoch at which the tip was last made valid.
+    pub(crate) fn tip_epoch(&self) -> u32 {
+        // Acquire: read by flushers and writers; set under the write lock.
+        self.w[W_TIP_EPOCH].load(Ordering::Acquire)
+    }
+    pub(crate) fn set_tip_epoch(&self, e: u32) {
+        // Release: pairs with tip_epoch().
+        self.w[W_TIP_EPOCH].store(e, Ordering::Release);
     }
     pub(crate) fn poisoned(&self) -> bool {
         match self.locks {

@@ -34,6 +34,10 @@ pub enum Lock {
     Write,
     /// The checkpoint lock: one checkpoint (or WAL restart) at a time.
     Checkpoint,
+    /// The sync lock: one connection at a time syncs the WAL for the
+    /// commits appended so far and publishes the tip (group commit), or
+    /// restarts the WAL, or repairs a torn header.
+    Sync,
     /// Read-mark slot `0..read_marks`: shared by the readers whose snapshot
     /// it records, exclusive while its mark changes or the WAL restarts
     /// (slot 0: while a checkpoint writes the database file).

@@ -76,6 +76,7 @@
 
 pub mod checkpoint;
 pub mod frames;
+pub mod header;
 pub mod index;
 pub mod locks;
 pub mod protocol;

@@ -78,6 +78,7 @@
 
 use crate::error::{Error, Result};
 use crate::sync::{fence, spin_hint, Ordering};
+use crate::wal::header::Tip;
 use crate::wal::index::{Index, IndexHeader, MARK_UNUSED};
 use crate::wal::locks::SlotUse;
 
@@ -87,10 +88,10 @@ pub const READ_RETRIES: u32 = if cfg!(loom) { 3 } else { 1000 };
 
 /// Reads the wal-index header, retrying while a publication is in
 /// progress. A header that stays torn for [`READ_RETRIES`] attempts while
-/// the write lock is free was left by a writer that died between its two
-/// copies (only the write-lock holder publishes): it is repaired under the
-/// write lock ([`repair_header`]). Errors: `Protocol` when it stays torn and
-/// the write lock is held (a writer descheduled mid-publication: retry).
+/// the sync lock is free was left by a publisher that died between its two
+/// copies (only the sync-lock holder publishes): it is repaired under the
+/// sync lock ([`repair_header`]). Errors: `Protocol` when it stays torn and
+/// the sync lock is held (a publisher descheduled mid-publication: retry).
 pub(crate) fn read_header_retry(idx: &Index<'_>) -> Result<IndexHeader> {
     for _ in 0..READ_RETRIES {
         if let Some(h) = idx.read_header() {
@@ -104,25 +105,26 @@ pub(crate) fn read_header_retry(idx: &Index<'_>) -> Result<IndexHeader> {
 /// Torn header reads after which a reader tries [`repair_header`].
 const REPAIR_AFTER: u32 = if cfg!(loom) { 1 } else { 100 };
 
-/// [`repair_header`] if the write lock is free (`None` if it is not, or
+/// [`repair_header`] if the sync lock is free (`None` if it is not, or
 /// neither copy is whole).
 fn try_repair(idx: &Index<'_>) -> Option<IndexHeader> {
-    if !idx.try_lock_writer() {
+    if !idx.try_lock_sync() {
         return None;
     }
     let h = repair_header(idx);
-    idx.unlock_writer();
+    idx.unlock_sync();
     h
 }
 
-/// The header as the holder of the write lock finds it: nobody else
-/// publishes, so two copies that differ were left by a writer that died
-/// mid-publication (a killed process, the `-shm` of the std backend).
-/// Copy 1 is written first: if it is whole it is the newer header (its
-/// commit was durable before publication began), else copy 0 is the older
-/// one, still whole. Both copies are then made equal, as SQLite's
-/// `walIndexTryHdr` leaves a torn header to the next holder of the write
-/// lock. `None` if neither copy is whole (a damaged region).
+/// The header as the holder of the sync lock finds it: only sync-lock
+/// holders publish (a committer publishing the tip, a restart), so two
+/// copies that differ were left by one that died mid-publication (a killed
+/// process, the `-shm` of the std backend). Copy 1 is written first: if it
+/// is whole it is the newer header (its commit was durable before
+/// publication began), else copy 0 is the older one, still whole. Both
+/// copies are then made equal, as SQLite's `walIndexTryHdr` leaves a torn
+/// header to the next holder of the lock. `None` if neither copy is whole
+/// (a damaged region).
 pub(crate) fn repair_header(idx: &Index<'_>) -> Option<IndexHeader> {
     if let Some(h) = idx.read_header() {
         return Some(h);
@@ -218,31 +220,157 @@ pub(crate) fn acquire_snapshot(idx: &Index<'_>) -> Result<(IndexHeader, usize)> 
     Err(Error::Protocol)
 }
 
+/// The tip as the holder of the write lock finds it. Only the write-lock
+/// holder (and a restart, which holds it too) sets the tip, so a torn tip
+/// was left by a writer that died while setting it: copy 1 if whole, else
+/// copy 0. A tip older than the published header `hdr` (a region set up
+/// without one) is taken as `hdr`'s.
+fn writer_tip(idx: &Index<'_>, hdr: &IndexHeader) -> Tip {
+    let t = match idx.read_tip() {
+        Some(t) => t,
+        None => {
+            let (c0, c1) = idx.tip_copies();
+            let t = c1.or(c0).unwrap_or(hdr.tip());
+            idx.set_tip(&t);
+            t
+        }
+    };
+    if hdr.is_after(&hdr.with_tip(t)) {
+        let t = hdr.tip();
+        idx.set_tip(&t);
+        return t;
+    }
+    t
+}
+
 /// The write-lock protocol of a write transaction: takes the write lock,
-/// reads the header, and restarts the WAL when it is fully backfilled and
-/// no reader uses it (as SQLite's `walRestartLog`). Returns the header the
-/// transaction starts from; the lock is held on success only.
+/// reads the header and the tip, and restarts the WAL when it is fully
+/// backfilled, no commit waits for its sync and no reader uses the WAL (as
+/// SQLite's `walRestartLog`). Returns the header the transaction starts
+/// from: the tip's (the last commit appended, which the next sync will
+/// publish: a writer builds on every commit before it); the lock is held
+/// on success only.
+///
+/// After a failed sync (the fence epoch moved), the unpublished commits are
+/// void: the tip goes back to the published header and their frames are
+/// overwritten. Hash entries above the tip are a dead writer's (a process
+/// killed mid-transaction; a live one removes its own on abort): removed,
+/// newest first, before their frame numbers are reused.
 ///
 /// Errors: `Busy` (another writer holds the lock), `Protocol`.
 pub(crate) fn begin_write_protocol(idx: &Index<'_>, seed: u32) -> Result<IndexHeader> {
     if !idx.try_lock_writer() {
         return Err(Error::Busy);
     }
-    let Some(mut hdr) = repair_header(idx) else {
-        idx.unlock_writer();
-        return Err(Error::Protocol);
+    let hdr = match read_header_retry(idx) {
+        Ok(h) => h,
+        Err(e) => {
+            idx.unlock_writer();
+            return Err(e);
+        }
     };
-    // Hash entries above the last commit are a dead writer's (a process
-    // killed mid-transaction; a live one removes its own on abort): remove
-    // them, newest first, before frame numbers above `mx_frame` are reused.
-    idx.truncate(hdr.mx_frame);
-    if hdr.mx_frame > 0 && idx.nbackfill() == hdr.mx_frame && idx.try_lock_checkpoint() {
-        if let Some(h) = try_restart(idx, &hdr, seed) {
-            hdr = h;
+    let mut tip = writer_tip(idx, &hdr);
+    let epoch = idx.fence_epoch();
+    if epoch != idx.tip_epoch() {
+        tip = hdr.tip();
+        idx.set_tip(&tip);
+        idx.set_tip_epoch(epoch);
+    }
+    let mut base = hdr.with_tip(tip);
+    idx.truncate(base.mx_frame);
+    let pending = base.change != hdr.change;
+    if !pending && hdr.mx_frame > 0 && idx.nbackfill() == hdr.mx_frame && idx.try_lock_checkpoint() {
+        if idx.try_lock_sync() {
+            if let Some(h) = try_restart(idx, &hdr, seed) {
+                base = h;
+            }
+            idx.unlock_sync();
         }
         idx.unlock_checkpoint();
     }
-    Ok(hdr)
+    Ok(base)
+}
+
+/// Makes the commits appended so far durable and visible (group commit, as
+/// PostgreSQL's WAL flush: one sync covers every commit appended before
+/// it): with the sync lock, reads the tip, runs `sync` (the WAL's sync in
+/// `Full`, nothing otherwise) and publishes the tip as the new header.
+/// Returns the header published (or found). Writers append under the write
+/// lock and set the tip before they release it, so every frame up to the
+/// tip is written when the tip is read, and the sync that follows covers
+/// it; readers see only published headers, so a commit is never visible
+/// before it is durable.
+///
+/// A failed sync raises the fence epoch: the unpublished commits, whose
+/// frames the failed sync may have lost, are void (their committers get
+/// the error, the next writer starts again from the published header).
+///
+/// Errors: `Busy` (another connection holds the sync lock: it is syncing,
+/// and the caller tries again), `Protocol`, whatever `sync` returns.
+pub(crate) fn flush_protocol(idx: &Index<'_>, sync: impl FnOnce() -> Result<()>) -> Result<IndexHeader> {
+    if !idx.try_lock_sync() {
+        return Err(Error::Busy);
+    }
+    let r = (|| {
+        let hdr = repair_header(idx).ok_or(Error::Protocol)?;
+        if idx.fence_epoch() != idx.tip_epoch() {
+            return Ok(hdr);
+        }
+        let tip = read_tip_retry(idx)?;
+        let t = hdr.with_tip(tip);
+        if !t.is_after(&hdr) {
+            return Ok(hdr);
+        }
+        if let Err(e) = sync() {
+            idx.raise_fence();
+            return Err(e);
+        }
+        idx.publish_header(&t);
+        Ok(t)
+    })();
+    idx.unlock_sync();
+    r
+}
+
+/// Reads the tip while a writer may be setting it; a tip that stays torn
+/// (its writer died) is repaired under the write lock. Errors: `Protocol`.
+fn read_tip_retry(idx: &Index<'_>) -> Result<Tip> {
+    for _ in 0..READ_RETRIES {
+        if let Some(t) = idx.read_tip() {
+            return Ok(t);
+        }
+        spin_hint();
+    }
+    if !idx.try_lock_writer() {
+        return Err(Error::Protocol);
+    }
+    let (c0, c1) = idx.tip_copies();
+    let t = c1.or(c0);
+    if let Some(t) = t {
+        idx.set_tip(&t);
+    }
+    idx.unlock_writer();
+    t.ok_or(Error::Protocol)
+}
+
+/// Where a commit appended as `mine` at fence epoch `epoch` stands: `Some(true)`
+/// once a published header covers it (same generation, at or past its
+/// frame; or a later generation, which a restart starts only when nothing
+/// is pending), `Some(false)` when a failed sync made it void (the epoch
+/// moved: it may also have been published before the failure, which is
+/// then reported as a failure, never the reverse), `None` while it waits.
+pub(crate) fn commit_state(idx: &Index<'_>, mine: &IndexHeader, epoch: u32) -> Option<bool> {
+    let h = idx.read_header()?;
+    // Read after the header (Acquire): a raise before that publication is
+    // seen.
+    if idx.fence_epoch() != epoch {
+        return Some(false);
+    }
+    let same_gen = h.ckpt_seq == mine.ckpt_seq && h.salt1 == mine.salt1 && h.salt2 == mine.salt2;
+    if !same_gen || h.mx_frame >= mine.mx_frame {
+        return Some(true);
+    }
+    None
 }
 
 /// The frame a checkpoint may copy up to: the last commit frame `mx`, or
@@ -303,13 +431,17 @@ pub(crate) fn backfill_protocol(
 /// Resets the WAL to its start when it is fully backfilled and every WAL
 /// read mark can be locked: clears the hash, moves to new salts and the next
 /// checkpoint sequence, publishes the header. The caller holds the write
-/// lock and the checkpoint lock. `None` if a reader uses the WAL.
+/// lock, the checkpoint lock and the sync lock, and no commit waits for its
+/// sync (the tip is the header). `None` if a reader uses the WAL.
 ///
 /// The WAL file is not touched: the next writer writes a new WAL header
 /// (synced unless `Off`) before its first frame, and frames of the old
 /// generation left beyond the new end carry the old salts, so recovery
 /// never accepts them.
 pub(crate) fn try_restart(idx: &Index<'_>, hdr: &IndexHeader, seed: u32) -> Option<IndexHeader> {
+    if idx.read_tip() != Some(hdr.tip()) {
+        return None;
+    }
     let n = idx.read_marks();
     let mut locked = 1;
     while locked < n && idx.try_lock_slot(locked) {
@@ -340,6 +472,7 @@ pub(crate) fn try_restart(idx: &Index<'_>, hdr: &IndexHeader, seed: u32) -> Opti
             wal_header_valid: 0,
             restart_change: hdr.change.wrapping_add(1),
         };
+        idx.set_tip(&h.tip());
         idx.publish_header(&h);
         new = Some(h);
     }
@@ -352,6 +485,8 @@ pub(crate) fn try_restart(idx: &Index<'_>, hdr: &IndexHeader, seed: u32) -> Opti
 /// The last step of recovery: resets the read marks and the backfill count,
 /// publishes `hdr` and marks the region initialised.
 pub(crate) fn publish_recovered(idx: &Index<'_>, hdr: &IndexHeader) {
+    idx.set_tip(&hdr.tip());
+    idx.set_tip_epoch(idx.fence_epoch());
     for i in 1..idx.read_marks() {
         idx.set_mark(i, if i == 1 { 0 } else { MARK_UNUSED });
     }
