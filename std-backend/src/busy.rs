@@ -20,9 +20,11 @@
 //! - [`crate::WriteTxn::commit`]: another connection is syncing the WAL;
 //!   its sync, or the next, covers this commit (group commit).
 //!
-//! Between attempts the thread yields, then sleeps 10 µs doubling to 10 ms
-//! (200 µs for a commit waiting for a sync), as SQLite's busy handler and
-//! `walTryBeginRead` back off, never past the deadline. With a timeout of zero nothing sleeps: the call fails at the
+//! Between attempts the thread yields, then sleeps 10 µs doubling to 10 ms,
+//! as SQLite's busy handler and `walTryBeginRead` back off, never past the
+//! deadline; writers of one handle queue on its `Gate` (woken at once),
+//! and a commit waiting for a sync is woken by this process's next sync or
+//! looks again every 200 µs. With a timeout of zero nothing sleeps: the call fails at the
 //! first `Busy` (`Protocol`). The C API and the CLI add no retries of their
 //! own.
 
@@ -34,17 +36,70 @@ const YIELDS: u32 = 3;
 const FIRST_SLEEP: Duration = Duration::from_micros(10);
 const MAX_SLEEP: Duration = Duration::from_millis(10);
 
-/// The longest sleep of a commit waiting for another connection's sync
-/// of the WAL: a sync takes about a millisecond, so a waiter looks again
-/// soon (a commit's latency stays near two syncs).
-const COMMIT_MAX_SLEEP: Duration = Duration::from_micros(200);
+/// The write gate of one process: its writers queue here (a mutex and a
+/// condition variable, so the hand-off wakes the next at once) before they
+/// try the wal-index's write lock, which then only other processes
+/// contend for; and the signal of a completed sync, which wakes the
+/// commits of this process waiting for it (group commit). Waits are bounded
+/// by the busy timeout as every other.
+#[derive(Debug, Default)]
+pub(crate) struct Gate {
+    held: std::sync::Mutex<bool>,
+    free: std::sync::Condvar,
+    synced: std::sync::Mutex<u64>,
+    sync_done: std::sync::Condvar,
+}
+
+impl Gate {
+    /// Takes the gate, waiting up to `timeout`; `false` when it stayed held.
+    pub(crate) fn acquire(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let Ok(mut held) = self.held.lock() else { return false };
+        while *held {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            held = match self.free.wait_timeout(held, left) {
+                Ok((g, _)) => g,
+                Err(_) => return false,
+            };
+        }
+        *held = true;
+        true
+    }
+
+    /// Releases the gate (taken with [`Gate::acquire`]).
+    pub(crate) fn release(&self) {
+        if let Ok(mut held) = self.held.lock() {
+            *held = false;
+            self.free.notify_one();
+        }
+    }
+
+    /// A sync of the WAL completed: wakes the waiting commits.
+    pub(crate) fn synced(&self) {
+        if let Ok(mut n) = self.synced.lock() {
+            *n = n.wrapping_add(1);
+            self.sync_done.notify_all();
+        }
+    }
+
+    /// Waits until the next [`Gate::synced`] or for `at_most` (a sync by
+    /// another process is seen by polling).
+    pub(crate) fn wait_sync(&self, at_most: Duration) {
+        if let Ok(n) = self.synced.lock() {
+            let seen = *n;
+            let _ = self.sync_done.wait_timeout_while(n, at_most, |n| *n == seen);
+        }
+    }
+}
 
 /// The wait of one call: a deadline and the current back-off.
 pub(crate) struct Wait {
     deadline: Instant,
     attempts: u32,
     sleep: Duration,
-    max_sleep: Duration,
 }
 
 impl Wait {
@@ -54,16 +109,6 @@ impl Wait {
             deadline: Instant::now() + timeout,
             attempts: 0,
             sleep: FIRST_SLEEP,
-            max_sleep: MAX_SLEEP,
-        }
-    }
-
-    /// The wait of a commit for the sync that covers it (group commit):
-    /// sleeps of at most 200 µs.
-    pub(crate) fn for_commit(timeout: Duration) -> Wait {
-        Wait {
-            max_sleep: COMMIT_MAX_SLEEP,
-            ..Wait::new(timeout)
         }
     }
 
@@ -79,7 +124,7 @@ impl Wait {
             std::thread::yield_now();
         } else {
             std::thread::sleep(self.sleep.min(self.deadline - now));
-            self.sleep = (self.sleep * 2).min(self.max_sleep);
+            self.sleep = (self.sleep * 2).min(MAX_SLEEP);
         }
         true
     }

@@ -24,6 +24,7 @@
 #![deny(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+mod begin;
 pub mod busy;
 mod db;
 mod error;

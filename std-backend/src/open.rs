@@ -51,6 +51,8 @@ pub(crate) struct Inner {
     /// no attempt pending).
     pub(crate) restart_attempt_at: std::sync::atomic::AtomicU32,
     pub(crate) next_reader: AtomicU64,
+    /// This handle's writers queue here (see `busy::Gate`).
+    pub(crate) gate: crate::busy::Gate,
 }
 
 impl Inner {
@@ -241,6 +243,7 @@ pub(crate) fn open_inner(paths: Paths, opts: Options, existed: bool, made: &mut 
         readers: Mutex::new(std::collections::BTreeMap::new()),
         next_reader: AtomicU64::new(0),
         restart_attempt_at: StdAtomicU32::new(0),
+        gate: crate::busy::Gate::default(),
     })
 }
 

@@ -5,114 +5,21 @@
 use std::cell::RefCell;
 use std::ops::{Bound, RangeBounds};
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 use walden_core::{Cursor as CoreCursor, ScanEnd, ValueRef};
 
-use crate::busy::Wait;
 use crate::db::Database;
 use crate::error::{Error, Result};
 use crate::open::Conn;
 
-impl Database {
-    /// Begins a read transaction: a snapshot of the last commit, which later
-    /// commits and checkpoints do not change. Never waits for the writer;
-    /// when commits and checkpoints keep changing the wal-index under it
-    /// (the core gives up with `Protocol` after its bounded spins), it
-    /// backs off and tries again for up to the busy timeout, as SQLite's
-    /// `walTryBeginRead` sleeps between attempts.
-    /// Errors: `Poisoned`, `Protocol`, `Io`.
-    pub fn begin_read(&self) -> Result<ReadTxn> {
-        let mut c = self.take_conn()?;
-        let r = Wait::new(self.inner.opts.busy_timeout).retry(|| c.begin_read(), |e| *e == walden_core::Error::Protocol);
-        match r {
-            Ok(()) => {
-                let id = self.inner.next_reader.fetch_add(1, Ordering::Relaxed);
-                if let Ok(mut m) = self.inner.readers.lock() {
-                    m.insert(id, Instant::now());
-                }
-                Ok(ReadTxn {
-                    txn: Txn {
-                        conn: RefCell::new(Some(c)),
-                        db: self.clone(),
-                    },
-                    id,
-                })
-            }
-            Err(e) => {
-                self.put_conn(c);
-                Err(self.err(e))
-            }
-        }
-    }
-
-    /// Begins the write transaction, waiting up to the busy timeout for the
-    /// write lock.
-    ///
-    /// Checkpoint starvation policy: readers that hold old snapshots stop a
-    /// checkpoint from copying the frames after them, so the WAL grows. When
-    /// the WAL holds three quarters of its limit (`Stats::wal_limit`, the
-    /// wal-index capacity), this first runs a passive checkpoint (the WAL
-    /// then restarts at the next write if it could copy everything), and
-    /// while the WAL stays that full it waits up to the busy timeout for the
-    /// old readers to finish; then it returns `Full` rather than let the WAL
-    /// grow silently to its limit (`Stats::oldest_reader_age` shows who
-    /// holds it back).
-    ///
-    /// Errors: `Busy`, `Full` (the WAL is held at its soft limit by an old
-    /// reader), `ReadOnly`, `Poisoned`.
-    pub fn begin_write(&self) -> Result<WriteTxn> {
-        if !self.inner.opts.read_only {
-            self.inner.check_not_moved()?;
-        }
-        let mut c = self.take_conn()?;
-        let soft = (self.inner.max_frames as u64 * 3 / 4) as u32;
-        let frames = c.wal_state().map(|(h, _)| h.mx_frame).map_err(|e| self.err(e));
-        if let Ok(f) = frames {
-            self.restart_large_wal(&mut c, f);
-        }
-        if !self.inner.opts.read_only && !matches!(frames, Ok(f) if f < soft) {
-            self.put_conn(c);
-            frames?;
-            self.wait_for_wal_room()?;
-            c = self.take_conn()?;
-        }
-        match self.with_busy("another connection (in this or another process) holds the write lock", || {
-            c.begin_write()
-        }) {
-            Ok(()) => Ok(WriteTxn {
-                txn: Txn {
-                    conn: RefCell::new(Some(c)),
-                    db: self.clone(),
-                },
-            }),
-            Err(e) => {
-                self.put_conn(c);
-                Err(e)
-            }
-        }
-    }
-
-    /// Runs the integrity check on a snapshot of the last commit: every
-    /// tree, overflow chain and the freelist; checksums, key order, pages
-    /// owned twice or leaked, header counts. Problems are in the report
-    /// (`report.is_ok()`); errors are `Io`, `Poisoned`, `Protocol`.
-    pub fn verify(&self) -> Result<walden_core::VerifyReport> {
-        let r = self.begin_read()?;
-        let pages = r.with(|c| c.header().map(|h| h.page_count)).unwrap_or(0);
-        let mut bitmap = vec![0u8; walden_core::verify::bitmap_len(pages)];
-        r.with(|c| c.verify(&mut bitmap))
-    }
-}
-
 /// What read and write transactions share.
 pub struct Txn {
-    conn: RefCell<Option<Conn>>,
-    db: Database,
+    pub(crate) conn: RefCell<Option<Conn>>,
+    pub(crate) db: Database,
 }
 
 impl Txn {
-    fn with<T>(&self, f: impl FnOnce(&mut Conn) -> walden_core::Result<T>) -> Result<T> {
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut Conn) -> walden_core::Result<T>) -> Result<T> {
         let mut g = self
             .conn
             .try_borrow_mut()
@@ -191,8 +98,8 @@ fn bounds<'a, R: RangeBounds<&'a [u8]>>(r: &R) -> (Bound<Vec<u8>>, Bound<Vec<u8>
 
 /// A read transaction: a snapshot. Ends when dropped.
 pub struct ReadTxn {
-    txn: Txn,
-    id: u64,
+    pub(crate) txn: Txn,
+    pub(crate) id: u64,
 }
 
 impl std::ops::Deref for ReadTxn {
@@ -226,7 +133,18 @@ impl Drop for ReadTxn {
 
 /// The write transaction. Dropping it without [`WriteTxn::commit`] aborts.
 pub struct WriteTxn {
-    txn: Txn,
+    pub(crate) txn: Txn,
+    /// Holds this handle's write gate (released once the commit is appended
+    /// or the transaction ends).
+    pub(crate) gated: std::cell::Cell<bool>,
+}
+
+impl WriteTxn {
+    fn release_gate(&self) {
+        if self.gated.replace(false) {
+            self.txn.db.inner.gate.release();
+        }
+    }
 }
 
 impl std::ops::Deref for WriteTxn {
@@ -286,10 +204,18 @@ impl WriteTxn {
             return Err(Error::InvalidArgument("transaction already ended"));
         };
         let before = c.stats().checkpoints;
-        let mut wait = Wait::for_commit(self.txn.db.inner.opts.busy_timeout);
-        let mut r = c.commit();
+        let inner = &self.txn.db.inner;
+        let deadline = std::time::Instant::now() + inner.opts.busy_timeout;
+        // Append (the write lock is released inside), let the next writer
+        // of this handle in, then wait for a sync that covers the commit.
+        let appended = c.append_commit();
+        self.release_gate();
+        let mut r = appended.and_then(|l| match l {
+            None => Ok(None),
+            Some(_) => c.commit(),
+        });
         while r == Err(walden_core::Error::Busy) {
-            if !wait.pause() {
+            if std::time::Instant::now() >= deadline {
                 c.abandon_commit();
                 let db = self.txn.db.clone();
                 db.put_conn(c);
@@ -298,7 +224,11 @@ impl WriteTxn {
                     db.inner.paths.db.display()
                 ))));
             }
+            inner.gate.wait_sync(std::time::Duration::from_micros(200));
             r = c.commit();
+        }
+        if matches!(r, Ok(Some(_))) {
+            inner.gate.synced();
         }
         let after = c.stats().checkpoints;
         let db = self.txn.db.clone();
@@ -321,6 +251,7 @@ impl Drop for WriteTxn {
             c.abort();
             self.txn.db.put_conn(c);
         }
+        self.release_gate();
     }
 }
 
