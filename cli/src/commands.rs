@@ -138,6 +138,7 @@ pub fn stat(a: &StatArgs) -> Result<()> {
     let db_bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let wal_bytes = std::fs::metadata(db.wal_path()).map(|m| m.len()).unwrap_or(0);
     let last_lsn = walden::core::format::lsn(ih.ckpt_seq, ih.mx_frame);
+    let cs = db.stats().checkpoint_stats;
     let mut out = stdout();
     let w = if a.json {
         let tables: Vec<serde_json::Value> = tables.iter().map(|(n, c)| serde_json::json!({ "name": n, "entries": c })).collect();
@@ -158,6 +159,13 @@ pub fn stat(a: &StatArgs) -> Result<()> {
             "checkpoint_sequence": ih.ckpt_seq,
             "default_table_entries": default_entries,
             "tables": tables,
+            "checkpoints": {
+                "by_size": cs.by_size,
+                "by_time": cs.by_time,
+                "manual": cs.manual,
+                "pages_written": cs.pages_written,
+                "time_ms": cs.time_ms,
+            },
         });
         writeln!(out, "{v}")
     } else {
@@ -182,6 +190,17 @@ pub fn stat(a: &StatArgs) -> Result<()> {
         line("backfilled frames", group(backfilled.into()));
         line("last LSN", format!("{} ({last_lsn})", lsn_text(ih.ckpt_seq, ih.mx_frame)));
         line("checkpoint seq", ih.ckpt_seq.to_string());
+        line(
+            "checkpoints",
+            format!(
+                "{} by size, {} by time, {} asked for; {} pages written in {} ms (since the wal-index was rebuilt)",
+                group(cs.by_size.into()),
+                group(cs.by_time.into()),
+                group(cs.manual.into()),
+                group(cs.pages_written),
+                group(cs.time_ms)
+            ),
+        );
         line("tables", format!("{} named, and the default table", tables.len()));
         s.push_str(&format!("  {:<24}{:>14} entries\n", "(default)", group(default_entries)));
         for (n, c) in &tables {

@@ -29,7 +29,7 @@
 //! `4 * region_words(max_wal_frames, read_marks) + cache_mem_len(page_size, cache_pages) + size_of::<Connection<..>>()`
 //!
 //! where `cache_mem_len(ps, n) = (n + 3) * ps + 16 * n + 16 * next_pow2(n)` and `region_words(F, M)
-//! = 52 + 2M + F + 1 + next_pow2(2F)`. Each open [`Cursor`] adds
+//! = 60 + 2M + F + 1 + next_pow2(2F)`. Each open [`Cursor`] adds
 //! `size_of::<Cursor>()` (about 2.3 KiB).
 //!
 //! See `ARCHITECTURE.md` and `docs/FORMAT.md` in the repository.
@@ -61,7 +61,7 @@ pub use connection::tables::{Table, ValueRef};
 pub use connection::{ConnStats, Connection};
 pub use error::{Error, FileKind, Result};
 pub use format::DbHeader;
-pub use options::{CheckpointInfo, CheckpointMode, Options, SyncMode};
+pub use options::{CheckpointCause, CheckpointInfo, CheckpointMode, CheckpointStats, Options, SyncMode};
 pub use pager::{cache_mem_len, MIN_CACHE_PAGES};
 pub use storage::{IoStorage, RamError, RamStorage, SharedError, SharedStorage, Storage};
 pub use wal::index::{self as walindex, region_words, IndexHeader};

@@ -148,7 +148,7 @@ impl World {
                     self.db[pg as usize].store(self.wal[f as usize].load(Ordering::Relaxed), Ordering::Relaxed);
                 }
             }
-            Ok(())
+            Ok(safe)
         });
         idx.unlock_checkpoint();
         r

@@ -117,6 +117,37 @@ pub struct CheckpointInfo {
     pub backfilled: u32,
 }
 
+/// Why a checkpoint ran (the statistics count each cause apart, as
+/// PostgreSQL's `pg_stat_bgwriter` counts timed and requested checkpoints).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckpointCause {
+    /// The WAL reached `autocheckpoint_frames` or `max_wal_bytes`.
+    Size,
+    /// `checkpoint_interval_ms` passed since the last checkpoint.
+    Time,
+    /// [`crate::Connection::checkpoint`] was called.
+    Manual,
+}
+
+/// Checkpoint statistics of a database, counted in its wal-index since it
+/// was last recovered (so, with the std backend's `-shm`, by every process
+/// that has it open), as PostgreSQL's `pg_stat_bgwriter`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CheckpointStats {
+    /// Checkpoints run because the WAL reached its size threshold
+    /// (`autocheckpoint_frames`, `max_wal_bytes`).
+    pub by_size: u32,
+    /// Checkpoints run because `checkpoint_interval_ms` passed.
+    pub by_time: u32,
+    /// Checkpoints asked for ([`crate::Connection::checkpoint`]).
+    pub manual: u32,
+    /// Pages copied from the WAL into the database file.
+    pub pages_written: u64,
+    /// Milliseconds spent in checkpoints (by connections with a clock,
+    /// [`crate::Connection::set_clock`]).
+    pub time_ms: u64,
+}
+
 /// Options of a connection. The first connection to a region fixes the
 /// region's layout (`max_wal_frames`, `read_marks`; limits in
 /// [`crate::wal::index`]); `page_size` is used only when the database is
@@ -153,6 +184,24 @@ pub struct Options {
     /// an SD card); on a host the OS page cache answers them from memory,
     /// so the std backend defaults to false.
     pub verify_checkpoints: bool,
+    /// A passive checkpoint runs after a commit, or at
+    /// [`crate::Connection::tick`], once this many milliseconds have passed
+    /// since the database's last checkpoint and the WAL holds frames not
+    /// yet copied (PostgreSQL's `checkpoint_timeout`): the WAL's size and
+    /// the recovery time stay bounded on a device that writes slowly. Needs
+    /// a clock ([`crate::Connection::set_clock`]); 0 disables. Default 0.
+    pub checkpoint_interval_ms: u32,
+    /// A soft WAL size target in bytes (PostgreSQL's `max_wal_size`): a
+    /// commit that leaves the WAL at least this large runs a passive
+    /// checkpoint, as `autocheckpoint_frames` does; 0 disables. Default 0.
+    pub max_wal_bytes: u64,
+    /// The most pages an automatic checkpoint copies per call; the next
+    /// resumes where it stopped, so that the commit that triggers one never
+    /// stalls for a whole backfill (the spreading PostgreSQL's
+    /// `checkpoint_completion_target` does over time). 0: no limit.
+    /// Checkpoints asked for ([`crate::Connection::checkpoint`]) copy
+    /// everything. Default 0.
+    pub checkpoint_budget_pages: u32,
 }
 
 impl Default for Options {
@@ -167,6 +216,9 @@ impl Default for Options {
             create: true,
             salt_seed: 0x9e37_79b9,
             verify_checkpoints: true,
+            checkpoint_interval_ms: 0,
+            max_wal_bytes: 0,
+            checkpoint_budget_pages: 0,
         }
     }
 }

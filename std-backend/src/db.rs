@@ -49,6 +49,15 @@ pub struct Stats {
     /// Age of the oldest open read transaction (the snapshot that holds
     /// the WAL back), if any.
     pub oldest_reader_age: Option<Duration>,
+    /// Bytes of the WAL up to its last commit (header and frames).
+    pub wal_bytes: u64,
+    /// Bytes left before the WAL reaches [`Options::max_wal_bytes`] (0 at
+    /// or past it); `None` without a target.
+    pub wal_bytes_to_target: Option<u64>,
+    /// The database's checkpoint statistics, counted by every process and
+    /// handle since the wal-index was last rebuilt (by cause, pages copied,
+    /// time spent), as PostgreSQL's `pg_stat_bgwriter`.
+    pub checkpoint_stats: walden_core::CheckpointStats,
 }
 
 /// An open Walden database: `<path>`, its WAL `<path>-wal` and its
@@ -141,14 +150,16 @@ impl Database {
         let ps = page_size_hint(&i.paths).unwrap_or(i.opts.page_size);
         let mem = vec![0u8; cache_mem_len(ps, i.opts.cache_pages)];
         // The region is initialised: its layout words win over these.
-        Connection::open(
+        let mut c = Connection::open(
             i.db_file.clone(),
             i.wal_file.clone(),
             i.region.clone(),
             mem,
             core_options(&i.opts, i.max_frames),
         )
-        .map_err(|e| self.err(e))
+        .map_err(|e| self.err(e))?;
+        c.set_clock(crate::options::monotonic_ms);
+        Ok(c)
     }
 
     pub(crate) fn put_conn(&self, c: Conn) {
@@ -290,10 +301,66 @@ impl Database {
                 s.wal_backfilled = nb as u64;
                 s.db_pages = h.n_pages as u64;
                 s.last_lsn = format::lsn(h.ckpt_seq, h.mx_frame);
+                s.wal_bytes = if h.mx_frame == 0 {
+                    0
+                } else {
+                    format::frame_offset(h.mx_frame + 1, h.page_size)
+                };
+                let target = i.opts.max_wal_bytes;
+                s.wal_bytes_to_target = (target > 0).then(|| target.saturating_sub(s.wal_bytes));
+            }
+            if let Ok(cs) = c.checkpoint_stats() {
+                s.checkpoint_stats = cs;
             }
             self.put_conn(c);
         }
         s
+    }
+
+    /// Runs the automatic checkpoint now if one is due (by size, or by time
+    /// under [`Options::checkpoint_interval`]), as a commit would: what an
+    /// idle program calls, or the background checkpointer. Returns the
+    /// checkpoint's result, or `None` when none was due (or another
+    /// connection was checkpointing). Errors: `Poisoned`, `Io`, `Corrupt`,
+    /// `ReadOnly`.
+    pub fn tick(&self) -> Result<Option<CheckpointInfo>> {
+        let mut c = self.take_conn()?;
+        let before = c.stats().checkpoints;
+        let r = c.tick();
+        let ran = c.stats().checkpoints - before;
+        self.put_conn(c);
+        self.inner.checkpoints.fetch_add(ran, Ordering::Relaxed);
+        match r {
+            Err(walden_core::Error::Busy) => Ok(None),
+            r => r.map_err(|e| self.err(e)),
+        }
+    }
+
+    /// Starts a thread that calls [`Database::tick`] every `period`, so that
+    /// time-based checkpoints ([`Options::checkpoint_interval`]) run while
+    /// nothing commits (PostgreSQL's checkpointer process); without it they
+    /// run only from commits. The thread stops when the returned handle is
+    /// dropped (joining it). Errors of a tick are kept for
+    /// [`Checkpointer::last_error`]; the thread goes on.
+    pub fn start_checkpointer(&self, period: Duration) -> Checkpointer {
+        let (stop, rx) = std::sync::mpsc::channel::<()>();
+        let db = self.clone();
+        let last_error = Arc::new(std::sync::Mutex::new(None));
+        let errors = last_error.clone();
+        let thread = std::thread::spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(period) {
+                if let Err(e) = db.tick() {
+                    if let Ok(mut slot) = errors.lock() {
+                        *slot = Some(e.to_string());
+                    }
+                }
+            }
+        });
+        Checkpointer {
+            stop: Some(stop),
+            thread: Some(thread),
+            last_error,
+        }
     }
 
     /// Page size of the database in bytes.
@@ -310,5 +377,30 @@ impl Database {
     /// Largest key in bytes (depends on the page size; 1,347 at 4 KiB).
     pub fn max_key_len(&self) -> usize {
         walden_core::max_key_len(self.page_size())
+    }
+}
+
+/// The background checkpointer of [`Database::start_checkpointer`]; dropping
+/// it stops the thread and waits for it.
+#[derive(Debug)]
+pub struct Checkpointer {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    last_error: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl Checkpointer {
+    /// The message of the last tick that failed, if any.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().ok().and_then(|e| e.clone())
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }

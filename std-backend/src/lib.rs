@@ -35,10 +35,12 @@ mod paths;
 mod shm;
 mod txn;
 
-pub use db::{Database, Stats};
+pub use db::{Checkpointer, Database, Stats};
 pub use error::{Error, Result};
 pub use file::{FileError, FileStorage};
 pub use options::{LockingMode, Options, DEFAULT_BUSY_TIMEOUT};
 pub use paths::{shm_path, wal_path};
 pub use txn::{Cursor, Range, ReadTxn, Table, Txn, WriteTxn};
-pub use walden_core::{CheckpointInfo, CheckpointMode, DbHeader, IndexHeader, Problem, SyncMode, VerifyReport};
+pub use walden_core::{
+    CheckpointCause, CheckpointInfo, CheckpointMode, CheckpointStats, DbHeader, IndexHeader, Problem, SyncMode, VerifyReport,
+};

@@ -212,8 +212,9 @@ pub(crate) fn open_inner(paths: Paths, opts: Options, existed: bool, made: &mut 
     let core_opts = core_options(&opts, want_frames);
     let started = Instant::now();
     let mem = vec![0u8; cache_mem_len(core_opts.page_size.max(ps), opts.cache_pages)];
-    let conn = Connection::open(db_file.clone(), wal_file.clone(), region.clone(), mem, core_opts)
+    let mut conn = Connection::open(db_file.clone(), wal_file.clone(), region.clone(), mem, core_opts)
         .map_err(|e| Error::from_core(e, &paths, || io.take_error()))?;
+    conn.set_clock(crate::options::monotonic_ms);
     let recovery_time = started.elapsed();
     if let Some(n) = &node {
         if first {

@@ -69,6 +69,22 @@ pub struct Options {
     /// what was just written, so they catch nothing of the device; recovery
     /// checks every frame when a database opens either way.
     pub verify_checkpoints: bool,
+    /// A passive checkpoint at least this often while the WAL holds frames
+    /// not yet copied (PostgreSQL's `checkpoint_timeout`), run from commits,
+    /// and from a background thread if one is started
+    /// ([`crate::Database::start_checkpointer`]); `None` disables. Default
+    /// `None`.
+    pub checkpoint_interval: Option<Duration>,
+    /// A soft WAL size target in bytes (PostgreSQL's `max_wal_size`): a
+    /// commit that leaves the WAL this large runs a passive checkpoint;
+    /// [`crate::Stats::wal_bytes_to_target`] shows the distance. 0
+    /// disables. Default 0.
+    pub max_wal_bytes: u64,
+    /// The most pages an automatic checkpoint copies at a time; the next
+    /// resumes where it stopped, so the commit that triggers one never
+    /// stalls for a whole backfill ([`walden_core::Options::checkpoint_budget_pages`]).
+    /// 0: no limit. Default 0.
+    pub checkpoint_budget_pages: u32,
 }
 
 /// The default [`Options::busy_timeout`]: 5 s.
@@ -88,6 +104,9 @@ impl Default for Options {
             read_marks: 8,
             locking_mode: LockingMode::Shared,
             verify_checkpoints: false,
+            checkpoint_interval: None,
+            max_wal_bytes: 0,
+            checkpoint_budget_pages: 0,
         }
     }
 }
@@ -103,7 +122,16 @@ pub(crate) fn core_options(o: &Options, max_frames: u32) -> walden_core::Options
         create: o.create_if_missing,
         salt_seed: salt_seed(),
         verify_checkpoints: o.verify_checkpoints,
+        checkpoint_interval_ms: o.checkpoint_interval.map_or(0, |d| d.as_millis().clamp(1, u32::MAX as u128) as u32),
+        max_wal_bytes: o.max_wal_bytes,
+        checkpoint_budget_pages: o.checkpoint_budget_pages,
     }
+}
+
+/// The clock the std backend gives its connections: `CLOCK_MONOTONIC` in
+/// milliseconds, one clock for every process of the machine.
+pub(crate) fn monotonic_ms() -> u64 {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).map_or(0, |t| t.tv_sec() as u64 * 1000 + t.tv_nsec() as u64 / 1_000_000)
 }
 
 /// The page size an existing database announces ([`format::page_size_hint`]

@@ -118,6 +118,7 @@ impl Files {
             create: true,
             salt_seed: SALT_SEED,
             verify_checkpoints: true,
+            ..Options::default()
         };
         Files {
             db: ram(db, headroom_pages * ps),

@@ -96,6 +96,8 @@ pub struct Workload {
     pub cache_pages: u32,
     /// Automatic checkpoint threshold in frames (0 = off).
     pub autocheckpoint_frames: u32,
+    /// Page budget of automatic checkpoints (0 = none).
+    pub checkpoint_budget_pages: u32,
 }
 
 /// The value a workload stores for (`key`, `len`, `serial`): `len` bytes
@@ -124,6 +126,7 @@ pub fn options(w: &Workload, sync: SyncMode) -> Options {
         page_size: PAGE_SIZE,
         sync,
         autocheckpoint_frames: w.autocheckpoint_frames,
+        checkpoint_budget_pages: w.checkpoint_budget_pages,
         max_wal_frames: MAX_FRAMES,
         read_marks: READ_MARKS,
         ..Options::default()
@@ -316,6 +319,7 @@ impl Gen {
             steps: self.steps,
             cache_pages: 16,
             autocheckpoint_frames: 0,
+            checkpoint_budget_pages: 0,
         }
     }
 }
@@ -669,6 +673,26 @@ pub fn catalogue() -> Vec<Workload> {
     g.txn(|g| g.put(0, b"after".to_vec(), 9));
     let mut w = g.done("group_commit");
     w.cache_pages = 8;
+    v.push(w);
+
+    // 25. Incremental checkpoints: automatic checkpoints every 12 frames
+    // that copy at most 3 pages each, so that backfills stop and resume
+    // mid-transaction; a manual Full checkpoint finishes the work.
+    let mut g = Gen::new(25);
+    for t in 0..12 {
+        g.txn(|g| {
+            for _ in 0..6 {
+                let k = g.key(400);
+                let len = 30 + small(g);
+                g.put((t % 2) as u8, k, len);
+            }
+        });
+    }
+    g.ckpt(CheckpointMode::Full);
+    g.txn(|g| g.put(0, b"end".to_vec(), 3));
+    let mut w = g.done("budgeted_checkpoints");
+    w.autocheckpoint_frames = 12;
+    w.checkpoint_budget_pages = 3;
     v.push(w);
 
     v

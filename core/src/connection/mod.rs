@@ -55,6 +55,8 @@ pub struct ConnStats {
     pub frames_written: u64,
     /// Frames recovered from the WAL when this connection ran recovery.
     pub recovered_frames: u32,
+    /// Pages this connection's checkpoints copied into the database file.
+    pub checkpoint_pages: u64,
 }
 
 /// The transaction state of a connection.
@@ -118,6 +120,8 @@ pub struct Connection<S: Storage, R: Region, B: AsMut<[u8]>> {
     gen: u32,
     poisoned: bool,
     stats: ConnStats,
+    /// The host's monotonic clock in milliseconds ([`Connection::set_clock`]).
+    clock: Option<fn() -> u64>,
 }
 
 impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
@@ -167,6 +171,7 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
                 recovered_frames: recovered,
                 ..ConnStats::default()
             },
+            clock: None,
         };
         if fresh {
             c.create_database()?;
@@ -210,6 +215,22 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     /// Page size of the database in bytes.
     pub fn page_size(&self) -> u32 {
         self.pages.page_size() as u32
+    }
+    /// Gives the connection a monotonic clock in milliseconds (the host's:
+    /// a systick, an RTC, `CLOCK_MONOTONIC`), which time-based checkpoints
+    /// ([`Options::checkpoint_interval_ms`]) and the checkpoint time in the
+    /// statistics need. Every connection of a region must use the same
+    /// clock (the time of the last checkpoint is kept in the wal-index):
+    /// the std backend uses `CLOCK_MONOTONIC`, one clock for every process
+    /// of a machine.
+    pub fn set_clock(&mut self, clock: fn() -> u64) {
+        self.clock = Some(clock);
+    }
+    /// The database's checkpoint statistics (counted in the wal-index by
+    /// every connection since recovery). Errors: `InvalidArgument` (a
+    /// damaged region).
+    pub fn checkpoint_stats(&self) -> Result<crate::options::CheckpointStats> {
+        Ok(self.geo.index(&self.region)?.checkpoint_stats())
     }
     /// The wal-index's capacity in frames (the WAL's hard limit), as the
     /// connection that initialised the region chose it.

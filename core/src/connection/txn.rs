@@ -31,7 +31,7 @@
 use super::{Connection, Mode};
 use crate::error::{Error, Result};
 use crate::format;
-use crate::options::{CheckpointInfo, CheckpointMode, SyncMode};
+use crate::options::{CheckpointCause, CheckpointInfo, CheckpointMode, SyncMode};
 use crate::storage::{io_err, Storage};
 use crate::wal::checkpoint::{checkpoint, Plan};
 use crate::wal::frames::FrameWriter;
@@ -231,12 +231,10 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
         }
         self.mode = Mode::Idle;
         self.stats.commits += 1;
-        if self.opts.autocheckpoint_frames > 0 && mine.mx_frame >= self.opts.autocheckpoint_frames {
-            // The commit is durable and published whatever happens here: a
-            // failed automatic checkpoint is not the commit's error (an I/O
-            // failure has poisoned the connection; the next call reports it).
-            let _ = self.checkpoint_with(CheckpointMode::Passive, self.opts.autocheckpoint_frames / 4);
-        }
+        // The commit is durable and published whatever happens here: a
+        // failed automatic checkpoint is not the commit's error (an I/O
+        // failure has poisoned the connection; the next call reports it).
+        let _ = self.auto_checkpoint(mine.mx_frame);
         Ok(Some(format::lsn(mine.ckpt_seq, mine.mx_frame)))
     }
 
@@ -323,7 +321,64 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     /// transaction is open), `Corrupt` (a WAL frame failed its check, or a
     /// copied page read back different), `Io` (poisons).
     pub fn checkpoint(&mut self, mode: CheckpointMode) -> Result<CheckpointInfo> {
-        self.checkpoint_with(mode, 0)
+        self.checkpoint_with(mode, 0, CheckpointCause::Manual)
+    }
+
+    /// Why an automatic checkpoint is due for a WAL of `frames` frames, if
+    /// it is: the frame threshold or the soft size target reached (`Size`),
+    /// or the interval passed with frames not yet copied (`Time`).
+    fn checkpoint_due(&self, frames: u32) -> Option<CheckpointCause> {
+        let o = &self.opts;
+        if o.autocheckpoint_frames > 0 && frames >= o.autocheckpoint_frames {
+            return Some(CheckpointCause::Size);
+        }
+        let bytes = format::frame_offset(frames + 1, self.page_size());
+        if o.max_wal_bytes > 0 && frames > 0 && bytes >= o.max_wal_bytes {
+            return Some(CheckpointCause::Size);
+        }
+        let clock = self.clock?;
+        if o.checkpoint_interval_ms == 0 {
+            return None;
+        }
+        let idx = self.geo.index(&self.region).ok()?;
+        let now = clock() as u32;
+        let last = idx.last_checkpoint_ms();
+        if last == 0 {
+            // The first look at the clock starts the interval.
+            idx.set_last_checkpoint_ms(now);
+            return None;
+        }
+        let due = now.wrapping_sub(last) >= o.checkpoint_interval_ms && idx.nbackfill() < frames;
+        due.then_some(CheckpointCause::Time)
+    }
+
+    /// The automatic checkpoint after a commit that leaves `frames` frames:
+    /// a passive one, within the page budget, when one is due.
+    fn auto_checkpoint(&mut self, frames: u32) -> Result<Option<CheckpointInfo>> {
+        let Some(cause) = self.checkpoint_due(frames) else {
+            return Ok(None);
+        };
+        // Under readers whose snapshots lag a commit or two behind, copy in
+        // batches of a quarter of the threshold instead of syncing for
+        // every commit.
+        let min_progress = if cause == CheckpointCause::Size {
+            self.opts.autocheckpoint_frames / 4
+        } else {
+            0
+        };
+        self.checkpoint_with(CheckpointMode::Passive, min_progress, cause).map(Some)
+    }
+
+    /// Runs the automatic checkpoint if one is due (by size, or by time
+    /// with a clock): what a device's idle loop, or the std backend's
+    /// background checkpointer, calls between commits. Returns the
+    /// checkpoint's result, or `None` when none was due. Errors: as
+    /// [`Connection::checkpoint`]'s (`Busy` when another connection is
+    /// checkpointing).
+    pub fn tick(&mut self) -> Result<Option<CheckpointInfo>> {
+        self.check_idle_writable()?;
+        let frames = self.wal_state()?.0.mx_frame;
+        self.auto_checkpoint(frames)
     }
 
     /// A checkpoint that skips a backfill that cannot reach the last commit
@@ -331,7 +386,8 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     /// automatic checkpoint passes a quarter of its threshold: under readers
     /// whose snapshots lag a commit or two behind, it then copies in batches
     /// instead of syncing the WAL for every commit).
-    fn checkpoint_with(&mut self, mode: CheckpointMode, min_progress: u32) -> Result<CheckpointInfo> {
+    fn checkpoint_with(&mut self, mode: CheckpointMode, min_progress: u32, cause: CheckpointCause) -> Result<CheckpointInfo> {
+        let started = self.clock.map(|c| c());
         self.check_idle_writable()?;
         let idx = self.geo.index(&self.region)?;
         // Commits appended by other connections and waiting for their sync
@@ -360,11 +416,26 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
             seed: self.opts.salt_seed,
             min_progress,
             verify: self.opts.verify_checkpoints,
+            max_pages: if cause == CheckpointCause::Manual {
+                0
+            } else {
+                self.opts.checkpoint_budget_pages
+            },
         };
-        let r = checkpoint(self.pages.file_io(), &idx, plan, &mut self.stats.syncs);
+        let mut pages = 0;
+        let r = checkpoint(self.pages.file_io(), &idx, plan, &mut self.stats.syncs, &mut pages);
         let r = self.poison_on_io(r);
+        self.stats.checkpoint_pages += pages;
         if r.is_ok() {
             self.stats.checkpoints += 1;
+            let now = self.clock.map(|c| c());
+            let ms = now.zip(started).map_or(0, |(n, s)| n.saturating_sub(s));
+            if let Ok(idx) = self.geo.index(&self.region) {
+                if let Some(now) = now {
+                    idx.set_last_checkpoint_ms(now as u32);
+                }
+                idx.count_checkpoint(cause, pages, ms);
+            }
         }
         r
     }

@@ -92,6 +92,10 @@ pub(crate) struct Plan {
     /// Re-read the WAL frames (their chain) before copying, and the copied
     /// pages after ([`crate::Options::verify_checkpoints`]).
     pub verify: bool,
+    /// The most pages this call copies (0: no limit); the backfill count
+    /// then ends at the frame of the last page copied, and the next call
+    /// resumes from it ([`crate::Options::checkpoint_budget_pages`]).
+    pub max_pages: u32,
 }
 
 /// Runs a checkpoint with the files and scratch memory of `io`: takes and
@@ -100,7 +104,13 @@ pub(crate) struct Plan {
 ///
 /// Errors: `Busy` (a lock is held, or a reader needs frames or the WAL),
 /// `Corrupt` (a frame fails its check, a page reads back different), `Io`.
-pub(crate) fn checkpoint<S: Storage>(io: FileIo<'_, S>, idx: &Index<'_>, plan: Plan, syncs: &mut u64) -> Result<CheckpointInfo> {
+pub(crate) fn checkpoint<S: Storage>(
+    io: FileIo<'_, S>,
+    idx: &Index<'_>,
+    plan: Plan,
+    syncs: &mut u64,
+    pages: &mut u64,
+) -> Result<CheckpointInfo> {
     let mode = plan.mode;
     if !idx.try_lock_checkpoint() {
         return Err(Error::Busy);
@@ -116,6 +126,8 @@ pub(crate) fn checkpoint<S: Storage>(io: FileIo<'_, S>, idx: &Index<'_>, plan: P
         sync: plan.sync,
         verify: plan.verify,
         syncs,
+        pages,
+        max_pages: if mode == CheckpointMode::Passive { plan.max_pages } else { 0 },
     }
     .run(mode, plan.seed, plan.min_progress);
     if want_writer {
@@ -131,6 +143,9 @@ struct Checkpointer<'c, 'a, S: Storage> {
     sync: SyncMode,
     verify: bool,
     syncs: &'c mut u64,
+    /// Pages copied (counted for the statistics).
+    pages: &'c mut u64,
+    max_pages: u32,
 }
 
 impl<S: Storage> Checkpointer<'_, '_, S> {
@@ -183,8 +198,16 @@ impl<S: Storage> Checkpointer<'_, '_, S> {
     }
 
     /// Copies frames `nb+1..=safe` (the newest version of each page) into
-    /// the database file, after checking them all.
-    fn backfill(&mut self, hdr: &IndexHeader, nb: u32, safe: u32) -> Result<()> {
+    /// the database file, after checking them all; with a page budget, only
+    /// up to the frame of the budget's last page. Returns the frame the
+    /// backfill reached.
+    ///
+    /// A partial backfill is sound: every reader's snapshot is at or past
+    /// `safe`, so a page whose newest frame lies past the end reads from the
+    /// WAL until a later backfill copies it, and the database file is synced
+    /// (and the WAL may restart) only once a backfill reaches the last
+    /// commit frame.
+    fn backfill(&mut self, hdr: &IndexHeader, nb: u32, safe: u32) -> Result<u32> {
         if self.sync != SyncMode::Off {
             self.sync_file(FileKind::Wal)?;
         }
@@ -199,15 +222,33 @@ impl<S: Storage> Checkpointer<'_, '_, S> {
         if n < FRAME_HEADER_LEN || (safe == hdr.mx_frame && commit_size != hdr.n_pages) || commit_size == 0 {
             return Err(corrupt(FileKind::Wal, 0, "checkpoint end is not a commit frame"));
         }
-        if self.verify {
-            self.check_chain(hdr, nb, safe)?;
-        }
         let idx = self.idx;
-        for f in nb + 1..=safe {
+        let copies = |f: u32| {
             let pgno = idx.frame_pgno(f);
-            if pgno > commit_size || idx.lookup(pgno, safe) != Some(f) {
+            pgno <= commit_size && idx.lookup(pgno, safe) == Some(f)
+        };
+        let mut end = safe;
+        if self.max_pages > 0 {
+            let mut n = 0;
+            for f in nb + 1..=safe {
+                if copies(f) {
+                    n += 1;
+                    if n == self.max_pages {
+                        end = f;
+                        break;
+                    }
+                }
+            }
+        }
+        if self.verify {
+            self.check_chain(hdr, nb, end)?;
+        }
+        for f in nb + 1..=end {
+            if !copies(f) {
                 continue;
             }
+            let pgno = idx.frame_pgno(f);
+            *self.pages += 1;
             let tmp = &mut self.io.scratch[..ps as usize];
             let off = format::frame_offset(f, ps) + FRAME_HEADER_LEN as u64;
             let got = self.io.wal.read_at(off, tmp).map_err(io_err(FileKind::Wal))?;
@@ -222,20 +263,20 @@ impl<S: Storage> Checkpointer<'_, '_, S> {
         }
         let want = commit_size as u64 * ps as u64;
         let have = self.io.db.size().map_err(io_err(FileKind::Database))?;
-        if have > want {
+        if end == safe && have > want {
             self.io.db.set_len(want).map_err(io_err(FileKind::Database))?;
         }
         // The database file is synced only by a backfill that reaches the
         // last commit frame, as SQLite's `walCheckpoint` does: only then can
         // the WAL restart (or read mark 0 readers rely on the file), and
         // until then every page copied keeps its frame in the WAL.
-        if self.sync != SyncMode::Off && safe == hdr.mx_frame {
+        if self.sync != SyncMode::Off && end == hdr.mx_frame {
             self.sync_file(FileKind::Database)?;
         }
         if self.verify {
-            self.read_back(ps, nb, safe, commit_size)?;
+            self.read_back(ps, nb, end, safe, commit_size)?;
         }
-        Ok(())
+        Ok(end)
     }
 
     /// Checks every frame of `nb+1..=safe` not checked before (past the
@@ -281,10 +322,10 @@ impl<S: Storage> Checkpointer<'_, '_, S> {
     /// authoritative and the next checkpoint writes the pages again. On a
     /// host the read may come from the OS page cache, which only sees faults
     /// of the layers above it.
-    fn read_back(&mut self, ps: u32, nb: u32, safe: u32, commit_size: u32) -> Result<()> {
+    fn read_back(&mut self, ps: u32, nb: u32, end: u32, safe: u32, commit_size: u32) -> Result<()> {
         let idx = self.idx;
         let n = ps as usize;
-        for f in nb + 1..=safe {
+        for f in nb + 1..=end {
             let pgno = idx.frame_pgno(f);
             if pgno > commit_size || idx.lookup(pgno, safe) != Some(f) {
                 continue;

@@ -27,9 +27,11 @@
 //! | 40..45 | tip copy 0: change counter, last commit frame, pages, chain value, check word |
 //! | 45..50 | tip copy 1 (the tip: the last commit appended, published or not; `wal::header`) |
 //! | 50 | the fence epoch the tip was last made valid at |
-//! | 51 | reserved, 0 |
-//! | 52..52+M | read marks: the frame a snapshot in that slot ends at |
-//! | 52+M..52+2M | read-mark share counts ([`LOCKED`] = held exclusively) |
+//! | 51 | when the last checkpoint ended, by the connections' clock (milliseconds, low 32 bits; 0: not yet) |
+//! | 52..59 | checkpoint statistics: checkpoints by size, by time, manual; pages copied (low, high word); milliseconds spent (low, high word) |
+//! | 59 | reserved, 0 |
+//! | 60..60+M | read marks: the frame a snapshot in that slot ends at |
+//! | 60+M..60+2M | read-mark share counts ([`LOCKED`] = held exclusively) |
 //! | then F+1 | page number of each frame (index 0 unused) |
 //! | then H | hash slots (H = power of two ≥ 2F): frame numbers, 0 = empty |
 //!
@@ -112,7 +114,12 @@ const W_FENCE: usize = 39;
 const TIP_AT: usize = 40;
 /// The fence epoch the tip was last made valid at.
 const W_TIP_EPOCH: usize = 50;
-const FIXED_WORDS: usize = 52;
+/// Checkpoint statistics: by size, by time, manual, pages (2 words),
+/// milliseconds (2 words).
+const W_STATS: usize = 52;
+/// When the last checkpoint ended (clock milliseconds, low 32 bits).
+const W_LAST_CKPT: usize = 51;
+const FIXED_WORDS: usize = 60;
 
 /// Fewest read-mark slots a region can have (slot 0 and one WAL slot).
 pub const MIN_READ_MARKS: u32 = 2;
@@ -178,9 +185,9 @@ pub const fn hash_slots(max_frames: u32) -> usize {
 }
 
 /// Words a region needs for `max_frames` WAL frames and `read_marks` read-mark
-/// slots (slot 0 included): `52 + 2 * read_marks + (max_frames + 1) +
+/// slots (slot 0 included): `60 + 2 * read_marks + (max_frames + 1) +
 /// hash_slots(max_frames)`. Multiply by 4 for bytes; with the defaults of the
-/// std backend (65,536 frames, 8 marks) that is 786,708 bytes.
+/// std backend (65,536 frames, 8 marks) that is 786,740 bytes.
 pub const fn region_words(max_frames: u32, read_marks: u32) -> usize {
     FIXED_WORDS + 2 * read_marks as usize + max_frames as usize + 1 + hash_slots(max_frames)
 }
@@ -443,6 +450,41 @@ impl<'r> Index<'r> {
         // Release: pairs with tip_epoch().
         self.w[W_TIP_EPOCH].store(e, Ordering::Release);
     }
+    /// Counts a checkpoint in the statistics words.
+    pub(crate) fn count_checkpoint(&self, cause: crate::options::CheckpointCause, pages: u64, ms: u64) {
+        use crate::options::CheckpointCause as C;
+        let w = match cause {
+            C::Size => W_STATS,
+            C::Time => W_STATS + 1,
+            C::Manual => W_STATS + 2,
+        };
+        // Relaxed: statistics; each word is consistent on its own.
+        self.w[w].fetch_add(1, Ordering::Relaxed);
+        add_u64(&self.w[W_STATS + 3..W_STATS + 5], pages);
+        add_u64(&self.w[W_STATS + 5..W_STATS + 7], ms);
+    }
+    /// When the last checkpoint ended (the low 32 bits of the clock's
+    /// milliseconds; 0: none seen yet).
+    pub(crate) fn last_checkpoint_ms(&self) -> u32 {
+        // Relaxed: a time stamp; a late view delays a timed checkpoint only.
+        self.w[W_LAST_CKPT].load(Ordering::Relaxed)
+    }
+    pub(crate) fn set_last_checkpoint_ms(&self, ms: u32) {
+        // Relaxed: as above.
+        self.w[W_LAST_CKPT].store(ms.max(1), Ordering::Relaxed);
+    }
+    /// The statistics words.
+    pub(crate) fn checkpoint_stats(&self) -> crate::options::CheckpointStats {
+        // Relaxed: statistics.
+        let get = |i: usize| self.w[W_STATS + i].load(Ordering::Relaxed);
+        crate::options::CheckpointStats {
+            by_size: get(0),
+            by_time: get(1),
+            manual: get(2),
+            pages_written: get(3) as u64 | (get(4) as u64) << 32,
+            time_ms: get(5) as u64 | (get(6) as u64) << 32,
+        }
+    }
     pub(crate) fn poisoned(&self) -> bool {
         match self.locks {
             Some(l) => l.poisoned(),
@@ -631,5 +673,19 @@ impl<'r> Index<'r> {
         if hwm > keep {
             self.w[W_HWM].store(keep, Ordering::Relaxed); // Relaxed: writer-only word.
         }
+    }
+}
+
+/// Adds `v` to the 64-bit counter in two words (low, high) with 32-bit
+/// atomics (many microcontrollers have no 64-bit ones): a carry goes to the
+/// high word.
+fn add_u64(w: &[AtomicU32], v: u64) {
+    // Relaxed: statistics.
+    let lo = v as u32;
+    let old = w[0].fetch_add(lo, Ordering::Relaxed);
+    let carry = u32::from(old.checked_add(lo).is_none());
+    let hi = (v >> 32) as u32 + carry;
+    if hi != 0 {
+        w[1].fetch_add(hi, Ordering::Relaxed);
     }
 }

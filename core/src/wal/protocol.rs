@@ -396,8 +396,9 @@ pub(crate) fn safe_frame(idx: &Index<'_>, mx: u32) -> u32 {
 /// checkpoint lock held, reads the header, computes the safe frame, and if
 /// there are frames to copy locks read-mark slot 0 (so that no reader starts
 /// reading the database file alone meanwhile), calls `copy(header,
-/// nbackfill, safe)` to copy frames `nbackfill+1..=safe`, and publishes the
-/// new backfill count only if it succeeded. Returns the header and the
+/// nbackfill, safe)` to copy frames `nbackfill+1..=safe` (or, with a work
+/// budget, up to the frame it returns), and publishes the new backfill
+/// count only if it succeeded. Returns the header and the
 /// frames backfilled. A backfill that cannot reach the last commit frame
 /// (a reader's snapshot holds it back) is skipped when it would copy fewer
 /// than `min_progress` frames: the automatic checkpoint then leaves the
@@ -409,7 +410,7 @@ pub(crate) fn backfill_protocol(
     idx: &Index<'_>,
     passive: bool,
     min_progress: u32,
-    mut copy: impl FnMut(&IndexHeader, u32, u32) -> Result<()>,
+    mut copy: impl FnMut(&IndexHeader, u32, u32) -> Result<u32>,
 ) -> Result<(IndexHeader, u32)> {
     let hdr = read_header_retry(idx)?;
     let nb = idx.nbackfill();
@@ -421,11 +422,11 @@ pub(crate) fn backfill_protocol(
         return if passive { Ok((hdr, nb)) } else { Err(Error::Busy) };
     }
     let r = copy(&hdr, nb, safe);
-    if r.is_ok() {
-        idx.set_nbackfill(safe);
+    if let Ok(end) = r {
+        idx.set_nbackfill(end);
     }
     idx.unlock_slot(0);
-    r.map(|()| (hdr, safe))
+    r.map(|end| (hdr, end))
 }
 
 /// Resets the WAL to its start when it is fully backfilled and every WAL
