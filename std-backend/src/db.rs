@@ -212,6 +212,13 @@ impl Database {
         if last != 0 && frames < last.saturating_add(t) {
             return;
         }
+        // With a checkpoint budget the automatic checkpoints copy the WAL a
+        // step at a time; a restart that copied the rest at once would be
+        // the stall the budget exists to avoid. Restart only once they have
+        // copied everything (the cheap case).
+        if self.inner.opts.checkpoint_budget_pages > 0 && c.wal_state().is_ok_and(|(h, nb)| nb < h.mx_frame) {
+            return;
+        }
         self.inner.restart_attempt_at.store(frames, Ordering::Relaxed);
         let steps = (frames / t).saturating_sub(1).min(8);
         let bound = self.inner.opts.busy_timeout.min(Duration::from_millis(50 << (2 * steps)));

@@ -125,6 +125,40 @@ fn run(system: &str, dir: &std::path::Path, threads: usize, secs: f64) -> (u64, 
     }
 }
 
+/// A steady load of one writer (transactions of 20 random puts, `Normal`)
+/// for `secs`, with automatic checkpoints every 1,000 frames copying at
+/// most `budget` pages each (0: all): (commits/s, median, p99, p99.9 and
+/// largest commit latency).
+fn steady(dir: &std::path::Path, budget: u32, secs: f64) -> (f64, Duration, Duration, Duration, Duration) {
+    let db = walden::Database::open(
+        dir.join(format!("steady{budget}.db")),
+        walden::Options {
+            sync: walden::SyncMode::Normal,
+            checkpoint_budget_pages: budget,
+            ..walden::Options::default()
+        },
+    )
+    .expect("open");
+    let end = Instant::now() + Duration::from_secs_f64(secs);
+    let mut lat = Vec::new();
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    while Instant::now() < end {
+        let s = Instant::now();
+        let w = db.begin_write().expect("write");
+        for _ in 0..20 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            w.put(&(x % 200_000).to_be_bytes(), &[x as u8; 100]).expect("put");
+        }
+        w.commit().expect("commit");
+        lat.push(s.elapsed());
+    }
+    let n = lat.len() as f64 / secs;
+    lat.sort();
+    (n, pct(&lat, 0.5), pct(&lat, 0.99), pct(&lat, 0.999), lat[lat.len() - 1])
+}
+
 fn main() {
     let a = Args::parse();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -146,6 +180,23 @@ fn main() {
                 p99.as_secs_f64() * 1e3,
                 p99.as_secs_f64() / f.as_secs_f64()
             );
+        }
+    }
+    if a.systems.iter().any(|s| s == "walden") {
+        println!();
+        println!("Steady writes (20 random puts per commit, Normal), automatic checkpoints every 1,000 frames:");
+        println!();
+        println!("| checkpoint budget | commits/s | median | p99 | p99.9 | largest |");
+        println!("|---|---|---|---|---|---|");
+        for budget in [0u32, 64] {
+            let (n, p50, p99, p999, max) = steady(dir.path(), budget, a.seconds);
+            let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
+            let b = if budget == 0 {
+                "none (whole backfill)".to_string()
+            } else {
+                format!("{budget} pages")
+            };
+            println!("| {b} | {n:.0} | {} | {} | {} | {} |", ms(p50), ms(p99), ms(p999), ms(max));
         }
     }
 }
