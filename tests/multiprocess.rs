@@ -581,3 +581,60 @@ fn a_torn_wal_index_header_is_repaired() {
     assert_eq!(hdr[..48], hdr[48..], "the repair makes the copies equal");
     assert_eq!(transfer(&db).unwrap(), seq + 1);
 }
+
+/// An appended commit waits for the sync lock however short the busy
+/// timeout: another connection (here a lock held on byte 139 of the -shm,
+/// as a process syncing the WAL holds it) holds it only for one fsync, so
+/// giving up at once would leave the commit unacknowledged under a merely
+/// concurrent sync or checkpoint (seen as a flaky `Busy` in
+/// `tests/snapshot.rs` with `busy_timeout: 0`).
+#[test]
+fn a_commit_waits_for_the_sync_lock_even_with_no_busy_timeout() {
+    use std::os::fd::AsRawFd;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bank.db");
+    create_bank(&path);
+    let db = Database::open(
+        &path,
+        Options {
+            busy_timeout: Duration::ZERO,
+            ..options()
+        },
+    )
+    .unwrap();
+    let shm = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(walden::shm_path(&path))
+        .unwrap();
+    let lock = |kind: libc::c_short| {
+        // SAFETY: an all-zero flock is a valid value of the plain C struct.
+        let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+        fl.l_type = kind;
+        fl.l_whence = libc::SEEK_SET as libc::c_short;
+        fl.l_start = 139;
+        fl.l_len = 1;
+        // SAFETY: a valid descriptor and a pointer to a live flock.
+        unsafe { libc::fcntl(shm.as_raw_fd(), libc::F_OFD_SETLK, &fl) }
+    };
+    assert_eq!(lock(libc::F_WRLCK as libc::c_short), 0, "the sync lock is free");
+    let released = std::sync::atomic::AtomicBool::new(false);
+    let seq = std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(300));
+            released.store(true, std::sync::atomic::Ordering::SeqCst);
+            assert_eq!(lock(libc::F_UNLCK as libc::c_short), 0);
+        });
+        let seq = transfer(&db).expect("the commit waits for the sync lock, then is acknowledged");
+        // The flag is set before the unlock, so it is set if the commit
+        // waited for the lock.
+        assert!(
+            released.load(std::sync::atomic::Ordering::SeqCst),
+            "a commit acknowledged while another held the sync lock"
+        );
+        seq
+    });
+    drop(db);
+    let db = Database::open(&path, options()).unwrap();
+    assert_eq!(check_snapshot(&db).unwrap(), seq);
+}

@@ -38,7 +38,7 @@ mod txn;
 pub use db::{Checkpointer, Database, Stats};
 pub use error::{Error, Result};
 pub use file::{FileError, FileStorage};
-pub use options::{LockingMode, Options, DEFAULT_BUSY_TIMEOUT};
+pub use options::{LockingMode, Options, DEFAULT_BUSY_TIMEOUT, MIN_SYNC_WAIT};
 pub use paths::{shm_path, wal_path};
 pub use txn::{Cursor, Range, ReadTxn, Table, Txn, WriteTxn};
 pub use walden_core::{

@@ -49,7 +49,10 @@ pub struct Options {
     /// wal-index that keeps changing, non-passive checkpoints. The only
     /// bound on waiting, in every crate (the `busy` module documents the
     /// policy). Zero: never sleep, fail at once. Default 5 s (rusqlite's
-    /// default; redb and LMDB writers wait without bound).
+    /// default; redb and LMDB writers wait without bound). A commit that
+    /// waits for another connection's fsync to cover it (group commit)
+    /// waits at least [`MIN_SYNC_WAIT`], whatever this is: the sync lock
+    /// is held only for one fsync, never for a transaction.
     pub busy_timeout: Duration,
     /// Open for reading only. Default false.
     pub read_only: bool,
@@ -89,6 +92,14 @@ pub struct Options {
 
 /// The default [`Options::busy_timeout`]: 5 s.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The least time an appended commit waits for an fsync that covers it
+/// before [`crate::WriteTxn::commit`] returns `Busy`, even with a shorter
+/// [`Options::busy_timeout`]: 5 s. The holder of the sync lock runs one
+/// WAL fsync and publishes (or repairs the wal-index header, or restarts
+/// the WAL), so the wait ends with that I/O; giving up sooner would leave
+/// an appended commit unacknowledged under a merely concurrent checkpoint.
+pub const MIN_SYNC_WAIT: Duration = Duration::from_secs(5);
 
 impl Default for Options {
     fn default() -> Self {

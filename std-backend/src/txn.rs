@@ -194,7 +194,8 @@ impl WriteTxn {
     /// timeout). Returns the commit's LSN, or `None` if nothing changed.
     ///
     /// Errors: `Busy` (the commit was appended but no sync covered it
-    /// within the busy timeout: it was not acknowledged, and may yet become
+    /// within the busy timeout, or [`crate::MIN_SYNC_WAIT`] if
+    /// that is longer: it was not acknowledged, and may yet become
     /// durable), `Io` (this connection's fsync failed, which poisons the
     /// database: reopen to recover; or another connection's fsync of this
     /// commit failed, which voids it), `Full`, `InvalidArgument`. On error
@@ -205,7 +206,7 @@ impl WriteTxn {
         };
         let before = c.stats().checkpoints;
         let inner = &self.txn.db.inner;
-        let deadline = std::time::Instant::now() + inner.opts.busy_timeout;
+        let deadline = std::time::Instant::now() + inner.opts.busy_timeout.max(crate::MIN_SYNC_WAIT);
         // Append (the write lock is released inside), let the next writer
         // of this handle in, then wait for a sync that covers the commit.
         let appended = c.append_commit();
