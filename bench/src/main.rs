@@ -375,7 +375,7 @@ fn crash_child(a: &[String], cfg: Config) -> R<()> {
             loop {
                 let w = db.begin_write()?;
                 for k in batch() {
-                    w.put(&k, &systems::value_of(&k))?;
+                    w.put(k, systems::value_of(&k))?;
                 }
                 w.commit()?;
                 t += 1;
@@ -467,7 +467,7 @@ fn recover(name: &str, col: usize, dir: &Path, cfg: Config, wal: u64, rep: &mut 
         "walden" => {
             let opts = systems::walden_options(&cfg, Durability::Full);
             let db = walden::Database::open(dir.join("walden.db"), opts)?;
-            if db.begin_read()?.get(&first)?.is_none() {
+            if db.begin_read()?.get(first)?.is_none() {
                 return Err("Walden lost a committed key in recovery".into());
             }
             rep.set("8a", col, Some(t.elapsed().as_secs_f64() * 1000.0));
