@@ -8,8 +8,8 @@
 # below with where or why; for the former this script checks that the file
 # named runs the same command, verbatim. Every other line must succeed
 # (set -euo pipefail). The files the commands create (databases, hello,
-# prefix/, ...) are removed at the end: whatever is untracked afterwards
-# and was not before.
+# prefix/, ...) are removed at the end: whatever is untracked or ignored
+# afterwards and was not before.
 #
 #   scripts/readme.sh            run them
 #   scripts/readme.sh --list     print the commands and what happens to each
@@ -74,10 +74,14 @@ for c in "${commands[@]}"; do
 done
 [[ ${1:-} == --list ]] && exit 0
 
-before=$(git status --porcelain --untracked-files=normal 2>/dev/null | sed -n 's/^?? //p' | sort || true)
+# Untracked and ignored paths (databases are ignored by .gitignore).
+untracked() {
+  git status --porcelain --untracked-files=normal --ignored 2>/dev/null | sed -n 's/^?? //p; s/^!! //p' | grep -v 'target/$' | sort || true
+}
+before=$(untracked)
 cleanup() {
   local after new
-  after=$(git status --porcelain --untracked-files=normal 2>/dev/null | sed -n 's/^?? //p' | sort || true)
+  after=$(untracked)
   new=$(comm -13 <(printf '%s\n' "$before") <(printf '%s\n' "$after") | sed '/^$/d')
   if [[ -n $new ]]; then
     echo "readme.sh: removing what the commands created: $(tr '\n' ' ' <<<"$new")"

@@ -1,10 +1,10 @@
 //! Read-only walks of one tree: the number of entries in a key range
-//! ([`count`]) without decoding them, and the shape of the tree
-//! ([`tree_stats`]: depth, pages by type, bytes used), as SQLite's
-//! `count(*)` and LMDB's `mdb_stat` report them.
+//! ([`crate::Connection::count`]) without decoding them, and the shape of
+//! the tree ([`crate::Connection::tree_stats`]: depth, pages by type, bytes
+//! used), as SQLite's `count(*)` and LMDB's `mdb_stat` report them.
 //!
 //! Both read each page they visit through the pager (checksummed like any
-//! read) and allocate nothing. [`count`] reads the branch pages on the
+//! read) and allocate nothing. The count reads the branch pages on the
 //! paths to the two ends of the range and every leaf in between, but only
 //! the cell count of a leaf that lies wholly inside the range: no key of
 //! such a leaf is compared and no value is read. Neither function follows
