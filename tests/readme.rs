@@ -39,3 +39,18 @@ fn the_c_example_is_examples_c_hello_c() {
         "README.md's C example and examples/c/hello.c differ: make them the same"
     );
 }
+
+/// `use walden::*` leaves the standard `core` crate reachable: the engine is
+/// re-exported as `walden::engine`, not as `walden::core`.
+mod glob_import {
+    #[allow(unused_imports)]
+    use walden::*;
+
+    #[test]
+    fn core_still_means_the_standard_core() {
+        let (mut a, mut b) = (1, 2);
+        core::mem::swap(&mut a, &mut b);
+        assert_eq!((a, b), (2, 1));
+        assert_eq!(engine::max_key_len(4096), 1347);
+    }
+}

@@ -595,11 +595,17 @@ fn run(args: &Args, cfg: Config) -> R<()> {
         }
     }
     let c = Counts::at(args.scale, args.concurrent_secs);
-    let base = match &args.dir {
-        Some(d) => d.join(format!("walden-bench-{}", std::process::id())),
-        None => std::env::temp_dir().join(format!("walden-bench-{}", std::process::id())),
+    // A fresh directory, removed when the run ends (also on an error).
+    let mut tmp = tempfile::Builder::new();
+    tmp.prefix("walden-bench-");
+    let base_dir = match &args.dir {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            tmp.tempdir_in(d)?
+        }
+        None => tmp.tempdir()?,
     };
-    std::fs::create_dir_all(&base)?;
+    let base = base_dir.path().to_path_buf();
     eprintln!("walden-bench: scale {}, {c:?}, in {}", args.scale, base.display());
     let t0 = Instant::now();
     let keys = Keys::new(&c);
@@ -721,7 +727,7 @@ fn run(args: &Args, cfg: Config) -> R<()> {
         recover(name, col, &cdir, cfg, wal, &mut rep).map_err(|e| format!("{} recovery: {e}", NAMES[col]))?;
         std::fs::remove_dir_all(&cdir)?;
     }
-    let _ = std::fs::remove_dir_all(&base);
+    drop(base_dir);
     let memory = if cfg.defaults {
         "every system with its default options".to_string()
     } else {
