@@ -869,11 +869,11 @@ fn oversized_keys_are_rejected() {
         let ok = vec![b'k'; max];
         let long = vec![b'k'; max + 1];
         let w = db.begin_write().unwrap();
-        assert!(matches!(w.put(&long, b"v"), Err(Error::InvalidArgument(_))));
-        assert!(matches!(w.get(&long), Err(Error::InvalidArgument(_))));
-        assert!(matches!(w.delete(&long), Err(Error::InvalidArgument(_))));
+        assert!(matches!(w.put(&long, b"v"), Err(Error::KeyTooLong { .. })));
+        assert!(matches!(w.get(&long), Err(Error::KeyTooLong { .. })));
+        assert!(matches!(w.delete(&long), Err(Error::KeyTooLong { .. })));
         let t = w.table("t").unwrap();
-        assert!(matches!(t.put(&long, b"v"), Err(Error::InvalidArgument(_))));
+        assert!(matches!(t.put(&long, b"v"), Err(Error::KeyTooLong { .. })));
         assert!(matches!(t.range(&long[..]..).unwrap().next(), Some(Err(Error::InvalidArgument(_)))));
         // A rejected key does not fail the transaction.
         w.put(&ok, b"max").unwrap();
@@ -886,7 +886,7 @@ fn oversized_keys_are_rejected() {
         w.commit().unwrap();
         let r = db.begin_read().unwrap();
         assert_eq!(r.get(&ok).unwrap().as_deref(), Some(&b"max"[..]));
-        assert!(matches!(r.get(&long), Err(Error::InvalidArgument(_))));
+        assert!(matches!(r.get(&long), Err(Error::KeyTooLong { .. })));
         assert_eq!(r.table("t").unwrap().get(&ok).unwrap(), Some(vec![7; 10_000]));
     }
 }
