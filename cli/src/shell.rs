@@ -93,8 +93,8 @@ fn line(db: &Path, text: &str, last: &mut u8) -> Outcome {
     };
     // The database goes after the command name, as on the command line.
     let db_arg = db.to_string_lossy().into_owned();
-    let is_flag = words.first().is_some_and(|w| w.starts_with('-'));
-    if !is_flag && !words.is_empty() {
+    let takes_db = words.first().is_some_and(|w| !w.starts_with('-') && w != "help");
+    if takes_db {
         words.insert(1, db_arg);
     }
     match Line::try_parse_from(words) {

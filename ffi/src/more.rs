@@ -4,7 +4,7 @@
 //! (see the header's CONVENTIONS): every export runs inside the panic
 //! boundary, checks its pointers, and sets the thread's message on failure.
 
-use std::ffi::{c_char, c_int, c_void, CString};
+use std::ffi::{c_char, c_int, c_void};
 
 use walden_std::VerifyReport;
 
@@ -13,9 +13,9 @@ use crate::handle::{CursorHandle, DbHandle, TxnHandle, TxnKind};
 use crate::{walden_cursor, walden_db, walden_rc, walden_txn};
 
 /// Called by walden_tables() once per named table, in name order: `name`
-/// is the table's name, NUL-terminated, `name_len` its length in bytes
-/// (without the NUL); both are valid only during the call. Return 0 to go
-/// on, anything else to stop the listing.
+/// is the table's name (UTF-8), NUL-terminated, `name_len` its length in
+/// bytes (without the NUL); valid only during the call. Return 0 to go on,
+/// anything else to stop the listing.
 pub type walden_table_fn = Option<unsafe extern "C" fn(ctx: *mut c_void, name: *const c_char, name_len: usize) -> c_int>;
 
 /// The result of walden_verify(): what the integrity check walked.
@@ -82,12 +82,14 @@ pub unsafe extern "C" fn walden_tables(txn: *mut walden_txn, cb: walden_table_fn
         })?;
         for name in names {
             let len = name.len();
-            // A name with a NUL byte (possible from the Rust API) is passed
-            // whole through `name_len`; the C string ends at the NUL.
-            let c = CString::new(name.replace('\0', "?")).map_err(|_| Fail::invalid("table name"))?;
+            // The name and a NUL. A name with a NUL byte in it (possible
+            // from the Rust API) is whole in `name_len` bytes; as a C
+            // string it ends at that NUL.
+            let mut c = name.into_bytes();
+            c.push(0);
             // SAFETY: `cb` is a function taking `ctx` by contract; `c`
             // lives until after the call.
-            if unsafe { cb(ctx, c.as_ptr(), len) } != 0 {
+            if unsafe { cb(ctx, c.as_ptr().cast::<c_char>(), len) } != 0 {
                 break;
             }
         }
