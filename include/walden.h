@@ -285,9 +285,9 @@ typedef struct walden_stats {
 
 /**
  * Called by walden_tables() once per named table, in name order: `name`
- * is the table's name, NUL-terminated, `name_len` its length in bytes
- * (without the NUL); both are valid only during the call. Return 0 to go
- * on, anything else to stop the listing.
+ * is the table's name (UTF-8), NUL-terminated, `name_len` its length in
+ * bytes (without the NUL); valid only during the call. Return 0 to go on,
+ * anything else to stop the listing.
  */
 typedef int (*walden_table_fn)(void *ctx, const char *name, size_t name_len);
 
