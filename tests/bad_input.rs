@@ -609,7 +609,7 @@ fn a_version_1_database_is_unsupported_not_corrupt() {
     let mut db = fx.db.clone();
     db[8..12].copy_from_slice(&1u32.to_le_bytes());
     db[52..56].fill(0);
-    let c = walden::core::format::crc32c(&[&db[..48]]);
+    let c = walden::engine::format::crc32c(&[&db[..48]]);
     db[48..52].copy_from_slice(&c.to_le_bytes());
     seal_page(1, &mut db[..PS as usize]);
     run_case(&db, &[], |d| match d {
