@@ -7,8 +7,8 @@ use std::time::Duration;
 use walden_core::SyncMode;
 
 use crate::db::Database;
-use crate::options::{LockingMode, Options};
 use crate::error::Result;
+use crate::options::{LockingMode, Options};
 
 /// Opens a database with options set one call at a time; the ones not set
 /// keep [`Options::default`]'s values.

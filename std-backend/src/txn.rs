@@ -2,10 +2,8 @@
 //! pooled core connection, [`Table`], the [`Range`] iterator and the
 //! positioned [`Cursor`].
 //!
-//! Keys and values are anything `AsRef<[u8]>` (`&str`, `&[u8]`, `[u8; N]`,
-//! `Vec<u8>`, `String`, ...), and so are the bounds of ranges
-//! ([`KeyRange`]): `t.range("a".."m")`, `t.range(b"a"..=b"m")`,
-//! `t.range(start..)`, `t.range(..)`.
+//! Keys, values and range bounds ([`KeyRange`]) are anything `AsRef<[u8]>`:
+//! `t.put("k", b"v")`, `t.range("a".."m")`, `t.range(..)`.
 
 use std::cell::RefCell;
 use std::ops::Bound;
