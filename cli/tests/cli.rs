@@ -286,7 +286,7 @@ fn forty_parallel_gets_beside_a_writing_process() {
         let mut commits = 0u32;
         while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
             let w = db.begin_write().expect("write");
-            w.put(format!("w{commits}").as_bytes(), &[7u8; 500]).expect("put");
+            w.put(format!("w{commits}").as_bytes(), [7u8; 500]).expect("put");
             w.commit().expect("commit");
             commits += 1;
         }

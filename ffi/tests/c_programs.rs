@@ -460,13 +460,23 @@ fn run_misuse(link: Link, extra: &[&str], under: Under) {
 fn run_features(link: Link, extra: &[&str], under: Under) {
     let dir = tempfile::tempdir().expect("tempdir");
     let lib = lib_for(under);
-    let exe = compile(lib, &workspace().join("ffi/tests/c/features.c"), link, extra, dir.path(), "features");
+    let exe = compile(
+        lib,
+        &workspace().join("ffi/tests/c/features.c"),
+        link,
+        extra,
+        dir.path(),
+        "features",
+    );
     let what = format!("features.c ({link:?}, {under:?})");
     let out = run(command(lib, &exe, &[dir.path()], under), &what);
     check_report(&out, under, &what);
     let stdout = stdout_of(&out);
     let last = stdout.lines().last().unwrap_or_default();
-    assert!(last.starts_with("features: ") && last.ends_with(" checks passed"), "{what}: {stdout}");
+    assert!(
+        last.starts_with("features: ") && last.ends_with(" checks passed"),
+        "{what}: {stdout}"
+    );
 }
 
 #[test]
