@@ -110,6 +110,27 @@ impl Builder {
         self
     }
 
+    /// [`Options::checkpoint_interval`]: a passive checkpoint at least this
+    /// often while the WAL holds frames not yet copied; `None` disables.
+    pub fn checkpoint_interval(mut self, every: Option<Duration>) -> Builder {
+        self.opts.checkpoint_interval = every;
+        self
+    }
+
+    /// [`Options::max_wal_bytes`]: a soft WAL size target in bytes; 0
+    /// disables.
+    pub fn max_wal_bytes(mut self, bytes: u64) -> Builder {
+        self.opts.max_wal_bytes = bytes;
+        self
+    }
+
+    /// [`Options::checkpoint_budget_pages`]: the most pages an automatic
+    /// checkpoint copies at a time; 0: no limit.
+    pub fn checkpoint_budget(mut self, pages: u32) -> Builder {
+        self.opts.checkpoint_budget_pages = pages;
+        self
+    }
+
     /// The options set so far.
     pub fn options(&self) -> &Options {
         &self.opts
@@ -145,7 +166,10 @@ mod tests {
             .max_wal_frames(1000)
             .read_marks(4)
             .locking_mode(LockingMode::Exclusive)
-            .verify_checkpoints(true);
+            .verify_checkpoints(true)
+            .checkpoint_interval(Some(Duration::from_secs(60)))
+            .max_wal_bytes(1 << 20)
+            .checkpoint_budget(100);
         let want = Options {
             page_size: 8192,
             cache_pages: 64,
@@ -158,6 +182,9 @@ mod tests {
             read_marks: 4,
             locking_mode: LockingMode::Exclusive,
             verify_checkpoints: true,
+            checkpoint_interval: Some(Duration::from_secs(60)),
+            max_wal_bytes: 1 << 20,
+            checkpoint_budget_pages: 100,
         };
         assert_eq!(b.options(), &want);
         assert_eq!(Builder::from(want.clone()), b);

@@ -46,6 +46,5 @@ pub use options::{LockingMode, Options, DEFAULT_BUSY_TIMEOUT};
 pub use paths::{shm_path, wal_path};
 pub use txn::{Cursor, Range, ReadTxn, Table, Txn, WriteTxn};
 pub use walden_core::{
-    CheckpointCause, CheckpointInfo, CheckpointMode, CheckpointStats, DbHeader, IndexHeader, Problem, SyncMode, TreeStats,
-    VerifyReport,
+    CheckpointCause, CheckpointInfo, CheckpointMode, CheckpointStats, DbHeader, IndexHeader, Problem, SyncMode, TreeStats, VerifyReport,
 };
