@@ -3,13 +3,13 @@
 # 336,776 rows, 19 columns) loaded by `walden import` and by the sqlite3
 # shell's `.import`, with wall time and file sizes.
 #
-#   bench/flights.sh [PATH/TO/flights.csv.gz]     (default ../shared/data/flights.csv.gz)
+#   bench/flights.sh [PATH/TO/flights.csv.gz]     (default data/flights.csv.gz)
 #
 # Needs the sqlite3 shell (apt-get install sqlite3). The data file is read
 # where it is, never copied.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-data=$(realpath "${1:-../shared/data/flights.csv.gz}")
+data=$(realpath "${1:-data/flights.csv.gz}")
 command -v sqlite3 >/dev/null || { echo "flights.sh: the sqlite3 shell is missing (apt-get install sqlite3)" >&2; exit 1; }
 cargo build --release -p walden-cli >/dev/null 2>&1 || cargo build --release -p walden-cli
 walden=$PWD/target/release/walden

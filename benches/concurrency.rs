@@ -43,7 +43,7 @@ fn run(db: &Database, readers: usize, writer: bool, secs: f64) -> (f64, f64) {
                 let table = r.default_table().expect("table");
                 for _ in 0..100 {
                     let i = rng(&mut x) % KEYS;
-                    assert!(table.get(&key(i)).expect("get").is_some());
+                    assert!(table.get(key(i)).expect("get").is_some());
                 }
                 reads.fetch_add(100, Ordering::Relaxed);
             }
@@ -56,7 +56,7 @@ fn run(db: &Database, readers: usize, writer: bool, secs: f64) -> (f64, f64) {
             while !stop.load(Ordering::Relaxed) {
                 let w = db.begin_write().expect("begin_write");
                 let i = rng(&mut x) % KEYS;
-                w.put(&key(i), &[(i % 251) as u8; 100]).expect("put");
+                w.put(key(i), [(i % 251) as u8; 100]).expect("put");
                 w.commit().expect("commit");
                 commits.fetch_add(1, Ordering::Relaxed);
             }
@@ -95,7 +95,7 @@ fn main() {
     for batch in 0..10 {
         let w = db.begin_write().expect("begin_write");
         for i in batch * KEYS / 10..(batch + 1) * KEYS / 10 {
-            w.put(&key(i), &[(i % 251) as u8; 100]).expect("put");
+            w.put(key(i), [(i % 251) as u8; 100]).expect("put");
         }
         w.commit().expect("commit");
     }

@@ -1,30 +1,29 @@
-//! The shortest correct use of Walden: open, write in a transaction, commit
-//! (durable when it returns), read a snapshot, scan a range.
-//!
-//! `cargo run --example quickstart [DIR]`
-use walden::{Database, Options};
+use walden::{CheckpointMode, Database, SyncMode};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = match std::env::args().nth(1) {
-        Some(d) => std::path::PathBuf::from(d),
-        None => std::env::temp_dir().join(format!("walden-quickstart-{}", std::process::id())),
-    };
-    std::fs::create_dir_all(&dir)?;
-    let db = Database::open(dir.join("quickstart.db"), Options::default())?;
+fn main() -> Result<(), walden::Error> {
+    let path = std::env::temp_dir().join(format!("sensors-{}.db", std::process::id()));
+    let db = Database::builder().sync(SyncMode::Full).open(&path)?;
 
+    // One writer at a time; the table is created if missing; keys and
+    // values are anything AsRef<[u8]>.
     let w = db.begin_write()?;
-    let readings = w.table("readings")?;
-    readings.put(b"EWR 2013-01-01T06", b"39.02F")?;
-    readings.put(b"EWR 2013-01-01T07", b"39.02F")?;
-    readings.put(b"JFK 2013-01-01T06", b"39.92F")?;
-    w.commit()?; // one fsync; the commit survives a power cut from here on
+    let t = w.table("weather")?;
+    t.put("EWR 2013-01-01T06", "39.02")?;
+    t.put(b"EWR 2013-01-01T07", b"39.02")?;
+    w.commit()?; // durable when this returns
 
-    let r = db.begin_read()?;
-    let readings = r.table("readings")?;
-    println!("JFK 06:00 -> {:?}", readings.get(b"JFK 2013-01-01T06")?.map(String::from_utf8));
-    for entry in readings.range(&b"EWR "[..]..&b"EWR~"[..])? {
-        let (k, v) = entry?;
-        println!("{} = {}", String::from_utf8_lossy(&k), String::from_utf8_lossy(&v));
-    }
+    {
+        // A snapshot: it never blocks the writer, nor the writer it.
+        let r = db.begin_read()?;
+        let t = r.table("weather")?;
+        assert_eq!(t.get("EWR 2013-01-01T06")?.as_deref(), Some(&b"39.02"[..]));
+        for entry in t.range("EWR ".."EWR~")? {
+            let (key, value) = entry?;
+            println!("{} = {}", String::from_utf8_lossy(&key), String::from_utf8_lossy(&value));
+        }
+        assert_eq!(t.scan_prefix("EWR ")?.count(), 2);
+        assert_eq!(t.count("EWR ".."EWR~")?, 2); // without reading the entries
+    } // the snapshot ends here: a Truncate checkpoint waits for live ones
+    db.checkpoint(CheckpointMode::Truncate)?;
     Ok(())
 }

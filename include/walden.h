@@ -51,6 +51,23 @@
 #include <stdint.h>
 
 /**
+ * Major version of the library this header belongs to (semantic
+ * versioning: the C API and ABI change only with it, from 1.0 on). Compare
+ * with walden_version() to detect a header and library mismatch.
+ */
+#define WALDEN_VERSION_MAJOR 0
+
+/**
+ * Minor version of the library this header belongs to.
+ */
+#define WALDEN_VERSION_MINOR 1
+
+/**
+ * Patch version of the library this header belongs to.
+ */
+#define WALDEN_VERSION_PATCH 0
+
+/**
  * Result code of every fallible function. Any code other than WALDEN_OK
  * also sets the calling thread's message (walden_errmsg()).
  */
@@ -180,8 +197,23 @@ typedef struct walden_txn walden_txn;
 /**
  * Options of walden_open(). Fill with walden_options_default(), then
  * change fields.
+ *
+ * The struct can grow in later versions without breaking programs built
+ * against this header: `size` says how many bytes the caller's struct has
+ * (walden_options_default() sets it to `sizeof(walden_options)`). The
+ * library reads only the fields that fit in `size` bytes and uses the
+ * defaults for the others (a program built against an older, smaller
+ * struct); bytes past the fields it knows must be zero (a newer program
+ * that sets an option this library does not have gets
+ * WALDEN_INVALID_ARGUMENT), as Linux's extensible structs (openat2).
  */
 typedef struct walden_options {
+  /**
+   * Size of this struct in bytes, as the caller compiled it: set by
+   * walden_options_default(); at least the size of the fields up to
+   * create_if_missing (32 bytes).
+   */
+  uint32_t size;
   /**
    * Page size in bytes, used when the database is created: a power of two
    * from 512 to 65536. Default 4096.
@@ -251,14 +283,57 @@ typedef struct walden_stats {
   uint64_t fsyncs;
 } walden_stats;
 
+/**
+ * Called by walden_tables() once per named table, in name order: `name`
+ * is the table's name (UTF-8), NUL-terminated, `name_len` its length in
+ * bytes (without the NUL); valid only during the call. Return 0 to go on,
+ * anything else to stop the listing.
+ */
+typedef int (*walden_table_fn)(void *ctx, const char *name, size_t name_len);
+
+/**
+ * The result of walden_verify(): what the integrity check walked.
+ */
+typedef struct walden_verify_report {
+  /**
+   * Pages in the database.
+   */
+  uint64_t pages;
+  /**
+   * B+tree pages (branch and leaf) of every tree, the catalog included.
+   */
+  uint64_t tree_pages;
+  /**
+   * Overflow pages (parts of large values).
+   */
+  uint64_t overflow_pages;
+  /**
+   * Pages on the freelist.
+   */
+  uint64_t freelist_pages;
+  /**
+   * Named tables.
+   */
+  uint64_t tables;
+  /**
+   * Entries in the default and the named tables.
+   */
+  uint64_t entries;
+  /**
+   * Problems found; 0 for a clean database.
+   */
+  uint64_t problems;
+} walden_verify_report;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
 
 /**
- * Fills `*out` with the default options: page_size 4096, cache_pages 512,
- * sync WALDEN_SYNC_FULL, autocheckpoint_frames 1000, busy_timeout_ms 5000,
- * read_only 0, create_if_missing 1.
+ * Fills `*out` with the default options: size sizeof(walden_options),
+ * page_size 4096, cache_pages 512, sync WALDEN_SYNC_FULL,
+ * autocheckpoint_frames 1000, busy_timeout_ms 5000, read_only 0,
+ * create_if_missing 1.
  *
  * A NULL `out` writes nothing (walden_errmsg() says why). Thread-safe.
  *
@@ -275,7 +350,7 @@ void walden_options_default(struct walden_options *out);
  * - `path`: NUL-terminated file name, passed to the OS as bytes; read
  *   during the call only.
  * - `opts`: NULL for the defaults (walden_options_default()); read during
- *   the call only.
+ *   the call only, `opts->size` bytes of it (see walden_options).
  * - `out`: receives the new handle, or NULL when the call fails.
  *
  * Ownership: the caller owns `*out` and frees it with walden_close().
@@ -291,9 +366,11 @@ void walden_options_default(struct walden_options *out);
  *
  * Returns:
  * - WALDEN_OK: `*out` is the open database.
- * - WALDEN_INVALID_ARGUMENT: `path` or `out` is NULL; `opts` has a
- *   page_size that is not a power of two from 512 to 65536, cache_pages
- *   below 4, or a sync that is not a walden_sync.
+ * - WALDEN_INVALID_ARGUMENT: `path` or `out` is NULL; `opts` has a size
+ *   below 32 bytes (not filled by walden_options_default()) or non-zero
+ *   bytes past the fields this library knows, a page_size that is not a
+ *   power of two from 512 to 65536, cache_pages below 4, or a sync that is
+ *   not a walden_sync.
  * - WALDEN_NOT_FOUND: the file does not exist and create_if_missing is 0 or
  *   read_only is non-zero, or a directory of `path` does not exist.
  * - WALDEN_BUSY: another process kept recovering (or closing) the
@@ -305,8 +382,9 @@ void walden_options_default(struct walden_options *out);
  * - WALDEN_INTERNAL: a bug in Walden (a panic caught at the boundary).
  *
  * # Safety
- * `path` is NULL or a NUL-terminated string; `opts` is NULL or points to a
- * walden_options; `out` is NULL or points to writable memory for a pointer.
+ * `path` is NULL or a NUL-terminated string; `opts` is NULL or points to
+ * `opts->size` readable bytes starting with a walden_options' `size`
+ * field; `out` is NULL or points to writable memory for a pointer.
  */
 enum walden_rc walden_open(const char *path,
                            const struct walden_options *opts,
@@ -571,7 +649,8 @@ enum walden_rc walden_cursor_open(struct walden_txn *txn,
 /**
  * Moves the cursor to the first entry of its table.
  *
- * Returns WALDEN_OK (on an entry), WALDEN_DONE (the table is empty),
+ * Returns WALDEN_OK (on an entry), WALDEN_DONE (the table is empty, or its
+ * first key is at or past the cursor's end key),
  * WALDEN_INVALID_ARGUMENT (`c` is NULL or not a live walden_cursor, or its
  * transaction has ended), WALDEN_CORRUPT, WALDEN_IO, WALDEN_POISONED,
  * WALDEN_INTERNAL. Any move (even a failing one) invalidates pointers from
@@ -584,7 +663,8 @@ enum walden_rc walden_cursor_open(struct walden_txn *txn,
 enum walden_rc walden_cursor_first(struct walden_cursor *c);
 
 /**
- * Moves the cursor to the last entry of its table.
+ * Moves the cursor to the last entry of its table (the last one before
+ * its end key, if walden_cursor_set_end() set one).
  *
  * Returns as walden_cursor_first(): WALDEN_DONE if the table is empty.
  *
@@ -611,9 +691,9 @@ enum walden_rc walden_cursor_seek(struct walden_cursor *c, const void *key, size
 /**
  * Moves the cursor to the next entry.
  *
- * Returns as walden_cursor_first(): WALDEN_DONE past the last entry, or
- * if the cursor is on no entry (never positioned, or a move returned
- * WALDEN_DONE).
+ * Returns as walden_cursor_first(): WALDEN_DONE past the last entry (or
+ * at the cursor's end key), or if the cursor is on no entry (never
+ * positioned, or a move returned WALDEN_DONE).
  *
  * # Safety
  * `c` is NULL or a live walden_cursor used by this thread only.
@@ -751,6 +831,142 @@ const char *walden_rc_name(walden_rc rc);
  * The library's version, e.g. "0.1.0". Static; thread-safe.
  */
 const char *walden_version(void);
+
+/**
+ * Calls `cb(ctx, name, name_len)` for each named table that `txn` sees,
+ * in name order, until `cb` returns non-zero. The default table (which
+ * every database has) is not listed.
+ *
+ * The name passed to `cb` is a copy, NUL-terminated, valid during that
+ * call only. `cb` may not use `txn` (or its cursors): the listing holds
+ * the transaction. Thread safety: the thread that uses `txn`.
+ *
+ * Returns:
+ * - WALDEN_OK: every table was listed, or `cb` stopped the listing.
+ * - WALDEN_INVALID_ARGUMENT: `txn` or `cb` is NULL, or `txn` is not a live
+ *   walden_txn.
+ * - WALDEN_CORRUPT, WALDEN_IO, WALDEN_POISONED: reading the catalog failed.
+ * - WALDEN_INTERNAL: a bug in Walden.
+ *
+ * # Safety
+ * `txn` is NULL or a live walden_txn used by this thread only; `cb` is
+ * NULL or a function that may be called with `ctx`.
+ */
+enum walden_rc walden_tables(struct walden_txn *txn, walden_table_fn cb, void *ctx);
+
+/**
+ * Drops the named table `table` and frees its pages, in the write
+ * transaction `txn`. Table handles are by name in this API, so nothing
+ * else is invalidated, but open cursors on the table become invalid
+ * (every call on them but walden_cursor_close() gives an error).
+ *
+ * Returns:
+ * - WALDEN_OK: the table existed and is dropped.
+ * - WALDEN_NOT_FOUND: no table of that name; nothing changed.
+ * - WALDEN_READ_ONLY: `txn` is a read transaction.
+ * - WALDEN_INVALID_ARGUMENT: `txn` or `table` is NULL (the default table
+ *   cannot be dropped), the name is not UTF-8, or `txn` is not a live
+ *   walden_txn.
+ * - WALDEN_IO, WALDEN_POISONED, WALDEN_CORRUPT, WALDEN_FULL: the write
+ *   failed; abort the transaction.
+ * - WALDEN_INTERNAL: a bug in Walden.
+ *
+ * # Safety
+ * `txn` is NULL or a live walden_txn used by this thread only; `table` is
+ * NULL or NUL-terminated.
+ */
+enum walden_rc walden_drop_table(struct walden_txn *txn, const char *table);
+
+/**
+ * Counts the entries of `table` (NULL: the default table) whose keys `k`
+ * satisfy `from <= k < to`, as `txn` sees them, without reading them: the
+ * cell counts of the leaf pages are summed (as SQLite's count(*)), and keys
+ * are compared only on the leaves at the two ends of the range.
+ *
+ * - `from`, `from_len`: the first key (inclusive); NULL with 0, or the
+ *   empty key, counts from the first entry.
+ * - `to`, `to_len`: the end (exclusive); NULL (with `to_len` 0) for no end.
+ * - `*count` receives the number of entries (0 on error).
+ *
+ * Returns:
+ * - WALDEN_OK.
+ * - WALDEN_NOT_FOUND: the named table does not exist.
+ * - WALDEN_INVALID_ARGUMENT: `txn` or `count` is NULL; `from` is NULL with
+ *   a non-zero length, or `to` is NULL with a non-zero `to_len`; the name
+ *   is not UTF-8; `txn` is not a live walden_txn.
+ * - WALDEN_CORRUPT, WALDEN_IO, WALDEN_POISONED: reading failed.
+ * - WALDEN_INTERNAL: a bug in Walden.
+ *
+ * # Safety
+ * `txn` is NULL or a live walden_txn used by this thread only; `table` is
+ * NULL or NUL-terminated; `from` and `to` point to `from_len` and `to_len`
+ * readable bytes (or are NULL); `count` is NULL or writable.
+ */
+enum walden_rc walden_count(struct walden_txn *txn,
+                            const char *table,
+                            const void *from,
+                            size_t from_len,
+                            const void *to,
+                            size_t to_len,
+                            uint64_t *count);
+
+/**
+ * Runs the integrity check (as SQLite's PRAGMA integrity_check) on a
+ * snapshot of the last commit: every tree, overflow chain and the
+ * freelist; checksums, key order, pages owned twice or leaked, header
+ * counts. Reads every page of the database: slow on a large one.
+ *
+ * `*report` (may be NULL) receives what was walked and the number of
+ * problems, on WALDEN_OK and WALDEN_CORRUPT.
+ *
+ * Returns:
+ * - WALDEN_OK: no problem found.
+ * - WALDEN_CORRUPT: problems found; walden_errmsg() names the first ones
+ *   (page and check).
+ * - WALDEN_INVALID_ARGUMENT: `db` is NULL or not an open walden_db.
+ * - WALDEN_BUSY: no snapshot could be taken (see walden_begin()).
+ * - WALDEN_IO, WALDEN_POISONED: reading failed.
+ * - WALDEN_INTERNAL: a bug in Walden.
+ *
+ * # Safety
+ * `db` is NULL or an open walden_db; `report` is NULL or writable.
+ */
+enum walden_rc walden_verify(struct walden_db *db, struct walden_verify_report *report);
+
+/**
+ * Sets `*len` to the largest key the database accepts, in bytes: it
+ * depends on the page size (1,347 at the default 4,096-byte pages, 2,048
+ * from 8 KiB pages on). Longer keys give WALDEN_INVALID_ARGUMENT.
+ *
+ * Returns WALDEN_OK, WALDEN_INVALID_ARGUMENT (`db` or `len` is NULL, or
+ * `db` is not an open walden_db), WALDEN_INTERNAL. Thread-safe.
+ *
+ * # Safety
+ * `db` is NULL or an open walden_db; `len` is NULL or writable.
+ */
+enum walden_rc walden_max_key_len(struct walden_db *db, size_t *len);
+
+/**
+ * Bounds the cursor by an end key: from now on an entry whose key is
+ * greater than or equal to `end` is no entry for it. walden_cursor_next()
+ * (and first, seek) give WALDEN_DONE there, walden_cursor_last() moves to
+ * the last entry before `end`, and walden_cursor_key() and
+ * walden_cursor_value() give WALDEN_DONE while the cursor is past it.
+ * `end` NULL (with `end_len` 0) removes the bound. The key is copied.
+ *
+ * A range scan from `a` up to `b` is: walden_cursor_set_end(c, b, ...),
+ * walden_cursor_seek(c, a, ...), then walden_cursor_next() until
+ * WALDEN_DONE. The cursor's position does not change.
+ *
+ * Returns WALDEN_OK, WALDEN_INVALID_ARGUMENT (`c` is NULL or not a live
+ * walden_cursor, its transaction has ended, or `end` is NULL with a
+ * non-zero length), WALDEN_INTERNAL.
+ *
+ * # Safety
+ * `c` is NULL or a live walden_cursor used by this thread only; `end`
+ * points to `end_len` readable bytes (or is NULL).
+ */
+enum walden_rc walden_cursor_set_end(struct walden_cursor *c, const void *end, size_t end_len);
 
 #ifdef __cplusplus
 }  // extern "C"

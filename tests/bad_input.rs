@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use walden::core::format::{frame_offset, seal_page, FRAME_HEADER_LEN};
+use walden::engine::format::{frame_offset, seal_page, FRAME_HEADER_LEN};
 use walden::{CheckpointMode, Database, Error, Options, SyncMode};
 
 type Map = BTreeMap<Vec<u8>, Vec<u8>>;
@@ -80,7 +80,7 @@ fn verify(db: &Database, want: &State, exact: bool) -> Result<(), String> {
         let t = if name.is_empty() { r.default_table() } else { r.table(name) };
         let t = match t {
             Ok(t) => t,
-            Err(Error::NotFound) => return Err(format!("table {name:?} not found")),
+            Err(Error::NotFound { .. }) => return Err(format!("table {name:?} not found")),
             Err(e) if !exact => {
                 let _ = e;
                 continue;
@@ -153,11 +153,11 @@ fn verify(db: &Database, want: &State, exact: bool) -> Result<(), String> {
 fn exercise_writes(db: &Database) {
     if let Ok(w) = db.begin_write() {
         for i in 0..20u32 {
-            let _ = w.put(format!("key{:04}", i * 7).as_bytes(), &val(i, 99));
+            let _ = w.put(format!("key{:04}", i * 7).as_bytes(), val(i, 99));
             let _ = w.delete(format!("key{:04}", i * 5).as_bytes());
         }
         if let Ok(t) = w.table("alpha") {
-            let _ = t.put(b"key0001", &[1; 2000]);
+            let _ = t.put(b"key0001", [1; 2000]);
             let _ = t.delete(b"key0003");
         }
         let _ = w.drop_table("beta");
@@ -596,7 +596,7 @@ fn wal_of_another_page_size_is_ignored() {
     let fx = fixture(3, 1);
     let mut wal = fx.wal.clone();
     wal[8..12].copy_from_slice(&1024u32.to_le_bytes());
-    let c = walden::core::format::crc32c(&[&wal[..28]]);
+    let c = walden::engine::format::crc32c(&[&wal[..28]]);
     wal[28..32].copy_from_slice(&c.to_le_bytes());
     run_case(&fx.db, &wal, |d| verify(&d.map_err(|e| e.to_string())?, &fx.states[1], true)).unwrap();
 }
@@ -609,7 +609,7 @@ fn a_version_1_database_is_unsupported_not_corrupt() {
     let mut db = fx.db.clone();
     db[8..12].copy_from_slice(&1u32.to_le_bytes());
     db[52..56].fill(0);
-    let c = walden::core::format::crc32c(&[&db[..48]]);
+    let c = walden::engine::format::crc32c(&[&db[..48]]);
     db[48..52].copy_from_slice(&c.to_le_bytes());
     seal_page(1, &mut db[..PS as usize]);
     run_case(&db, &[], |d| match d {
@@ -784,8 +784,8 @@ fn invalid_options_are_rejected() {
 #[test]
 fn core_invalid_options_are_rejected() {
     use std::cell::RefCell;
-    use walden::core::sync::AtomicU32;
-    use walden::core::{cache_mem_len, region_words, Connection, Options as CoreOptions, RamStorage, SharedStorage};
+    use walden::engine::sync::AtomicU32;
+    use walden::engine::{cache_mem_len, region_words, Connection, Options as CoreOptions, RamStorage, SharedStorage};
     let db = RefCell::new(RamStorage::new(vec![0u8; 1 << 20]));
     let wal = RefCell::new(RamStorage::new(vec![0u8; 1 << 20]));
     let region: Vec<AtomicU32> = (0..region_words(1024, 64)).map(|_| AtomicU32::new(0)).collect();
@@ -833,7 +833,7 @@ fn core_invalid_options_are_rejected() {
             vec![0u8; cache_mem_len(65_536, 8)],
             o,
         );
-        assert!(matches!(r, Err(walden::core::Error::InvalidArgument(_))), "{o:?}: {:?}", r.err());
+        assert!(matches!(r, Err(walden::engine::Error::InvalidArgument(_))), "{o:?}: {:?}", r.err());
         assert!(
             region.iter().all(|w| w.load(std::sync::atomic::Ordering::Relaxed) == 0),
             "rejected open initialised the region"
@@ -856,7 +856,7 @@ fn oversized_keys_are_rejected() {
         )
         .unwrap();
         let max = db.max_key_len();
-        assert_eq!(max, walden::core::max_key_len(ps));
+        assert_eq!(max, walden::engine::max_key_len(ps));
         if ps == 4096 {
             assert_eq!(max, 1347);
         }
@@ -864,20 +864,20 @@ fn oversized_keys_are_rejected() {
             assert_eq!(max, 152);
         }
         if ps == 16384 {
-            assert_eq!(max, walden::core::MAX_KEY_CAP);
+            assert_eq!(max, walden::engine::MAX_KEY_CAP);
         }
         let ok = vec![b'k'; max];
         let long = vec![b'k'; max + 1];
         let w = db.begin_write().unwrap();
-        assert!(matches!(w.put(&long, b"v"), Err(Error::InvalidArgument(_))));
-        assert!(matches!(w.get(&long), Err(Error::InvalidArgument(_))));
-        assert!(matches!(w.delete(&long), Err(Error::InvalidArgument(_))));
+        assert!(matches!(w.put(&long, b"v"), Err(Error::KeyTooLong { .. })));
+        assert!(matches!(w.get(&long), Err(Error::KeyTooLong { .. })));
+        assert!(matches!(w.delete(&long), Err(Error::KeyTooLong { .. })));
         let t = w.table("t").unwrap();
-        assert!(matches!(t.put(&long, b"v"), Err(Error::InvalidArgument(_))));
+        assert!(matches!(t.put(&long, b"v"), Err(Error::KeyTooLong { .. })));
         assert!(matches!(t.range(&long[..]..).unwrap().next(), Some(Err(Error::InvalidArgument(_)))));
         // A rejected key does not fail the transaction.
         w.put(&ok, b"max").unwrap();
-        t.put(&ok, &vec![7; 10_000]).unwrap();
+        t.put(&ok, vec![7; 10_000]).unwrap();
         assert!(matches!(
             w.table(std::str::from_utf8(&vec![b'n'; max + 1]).unwrap()),
             Err(Error::InvalidArgument(_))
@@ -886,7 +886,7 @@ fn oversized_keys_are_rejected() {
         w.commit().unwrap();
         let r = db.begin_read().unwrap();
         assert_eq!(r.get(&ok).unwrap().as_deref(), Some(&b"max"[..]));
-        assert!(matches!(r.get(&long), Err(Error::InvalidArgument(_))));
+        assert!(matches!(r.get(&long), Err(Error::KeyTooLong { .. })));
         assert_eq!(r.table("t").unwrap().get(&ok).unwrap(), Some(vec![7; 10_000]));
     }
 }

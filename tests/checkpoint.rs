@@ -2,7 +2,7 @@
 //! LSNs), the automatic checkpoint threshold, `CheckpointInfo` values, and
 //! the syncs each sync mode performs.
 
-use walden::core::format::DbHeader;
+use walden::engine::format::DbHeader;
 use walden::{CheckpointInfo, CheckpointMode, Database, Options, SyncMode};
 
 fn opts() -> Options {
@@ -23,7 +23,7 @@ fn wal_len(db: &Database) -> u64 {
 fn commit_keys(db: &Database, from: u32, n: u32) -> u64 {
     let w = db.begin_write().unwrap();
     for i in from..from + n {
-        w.put(format!("key{i:06}").as_bytes(), &[i as u8; 200]).unwrap();
+        w.put(format!("key{i:06}").as_bytes(), [i as u8; 200]).unwrap();
     }
     w.commit().unwrap().expect("the commit wrote frames")
 }
@@ -191,7 +191,7 @@ fn autocheckpoint_fires_at_1000_frames_by_default() {
     let mut i = 0u32;
     loop {
         let w = db.begin_write().unwrap();
-        w.put(b"counter", &i.to_le_bytes()).unwrap();
+        w.put(b"counter", i.to_le_bytes()).unwrap();
         let lsn = w.commit().unwrap().unwrap();
         let s = db.stats();
         i += 1;

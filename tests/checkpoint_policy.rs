@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use walden::core::sync::AtomicU32;
-use walden::core::{cache_mem_len, region_words, CheckpointMode, CheckpointStats, Connection, FileKind, Options, SyncMode};
+use walden::engine::sync::AtomicU32;
+use walden::engine::{cache_mem_len, region_words, CheckpointMode, CheckpointStats, Connection, FileKind, Options, SyncMode};
 use walden_testkit::sim::{SimDisk, SimFile};
 use walden_testkit::workload::{MAX_FRAMES, PAGE_SIZE, READ_MARKS};
 

@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
-use walden::core::format::{frame_offset, FRAME_HEADER_LEN};
+use walden::engine::format::{frame_offset, FRAME_HEADER_LEN};
 use walden_testkit::fuzz::{
     corpus_seeds, decode_ops, error_class, first_difference, observe, op_sequence, open_image, seed_image, seed_images, split_image_input,
     wal_beside_base, wal_beside_valid_db, Observation, OpenImageOutcome, OpenStage, ScanEnd, SeedImage, State, VerifyOutcome,

@@ -68,7 +68,7 @@ fn a_symlink_is_the_same_database() {
     let w = db.begin_write().unwrap();
     let t = w.table("rows").unwrap();
     for i in 0..3000u32 {
-        t.put(&i.to_be_bytes(), b"real").unwrap();
+        t.put(i.to_be_bytes(), b"real").unwrap();
     }
     w.commit().unwrap();
     for round in 0..6u32 {
@@ -76,7 +76,7 @@ fn a_symlink_is_the_same_database() {
         let w = h.begin_write().unwrap();
         let t = w.table("rows").unwrap();
         for i in (round * 500)..(round * 500 + 500) {
-            t.put(&i.to_be_bytes(), format!("round {round}").as_bytes()).unwrap();
+            t.put(i.to_be_bytes(), format!("round {round}").as_bytes()).unwrap();
         }
         w.commit().unwrap();
         h.checkpoint(CheckpointMode::Passive).unwrap();
@@ -88,7 +88,7 @@ fn a_symlink_is_the_same_database() {
     let t = r.table("rows").unwrap();
     assert_eq!(t.len().unwrap(), 3000);
     for i in 0..3000u32 {
-        assert_eq!(t.get(&i.to_be_bytes()).unwrap().unwrap(), format!("round {}", i / 500).as_bytes());
+        assert_eq!(t.get(i.to_be_bytes()).unwrap().unwrap(), format!("round {}", i / 500).as_bytes());
     }
 }
 

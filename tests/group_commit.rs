@@ -8,10 +8,10 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use walden::core::storage::Storage;
-use walden::core::sync::AtomicU32;
-use walden::core::wal::locks::{Lock, Locks, Region, SlotUse};
-use walden::core::{cache_mem_len, region_words, Connection, Error, FileKind, Options, SyncMode};
+use walden::engine::storage::Storage;
+use walden::engine::sync::AtomicU32;
+use walden::engine::wal::locks::{Lock, Locks, Region, SlotUse};
+use walden::engine::{cache_mem_len, region_words, Connection, Error, FileKind, Options, SyncMode};
 use walden_testkit::sim::{Fault, SimDisk, SimFile, SimOp};
 use walden_testkit::workload::{MAX_FRAMES, PAGE_SIZE, READ_MARKS};
 

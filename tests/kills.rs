@@ -117,17 +117,17 @@ fn commit_seq(db: &Database, seq: u64) -> BoxResult<()> {
     let w = db.begin_write()?;
     {
         let t = w.default_table()?;
-        t.put(&main_key(seq), &value_for(seq))?;
-        t.put(LAST, &seq.to_be_bytes())?;
-        if seq > WINDOW && !t.delete(&main_key(seq - WINDOW))? {
+        t.put(main_key(seq), value_for(seq))?;
+        t.put(LAST, seq.to_be_bytes())?;
+        if seq > WINDOW && !t.delete(main_key(seq - WINDOW))? {
             return Err(format!("commit {seq}: key {} was missing", seq - WINDOW).into());
         }
     }
     if seq.is_multiple_of(SIDE_EVERY) {
         let s = w.table(SIDE)?;
-        s.put(&seq.to_be_bytes(), &side_value(seq))?;
-        s.put(COUNT, &(seq / SIDE_EVERY).to_be_bytes())?;
-        if seq > SIDE_WINDOW && !s.delete(&(seq - SIDE_WINDOW).to_be_bytes())? {
+        s.put(seq.to_be_bytes(), side_value(seq))?;
+        s.put(COUNT, (seq / SIDE_EVERY).to_be_bytes())?;
+        if seq > SIDE_WINDOW && !s.delete((seq - SIDE_WINDOW).to_be_bytes())? {
             return Err(format!("commit {seq}: side key {} was missing", seq - SIDE_WINDOW).into());
         }
     }
@@ -263,7 +263,7 @@ fn check_state(db: &Database) -> Result<u64, String> {
             return Err(format!("after commit {last}: tables {tables:?}, expected none"));
         }
         return match r.table(SIDE) {
-            Err(Error::NotFound) => Ok(last),
+            Err(Error::NotFound { .. }) => Ok(last),
             Err(e) => Err(format!("table {SIDE}: {e}")),
             Ok(_) => Err(format!("after commit {last}: table {SIDE} exists")),
         };
@@ -330,26 +330,26 @@ fn kill_child_writer() {
 
     let db = Database::open(&path, options()).unwrap();
     assert_eq!(check_state(&db), Ok(340));
-    assert_eq!(db.begin_read().unwrap().get(&main_key(340 - WINDOW)).unwrap(), None);
+    assert_eq!(db.begin_read().unwrap().get(main_key(340 - WINDOW)).unwrap(), None);
     assert_eq!(
-        db.begin_read().unwrap().get(&main_key(340 - WINDOW + 1)).unwrap(),
+        db.begin_read().unwrap().get(main_key(340 - WINDOW + 1)).unwrap(),
         Some(value_for(340 - WINDOW + 1))
     );
 
     // An acknowledged entry missing: rejected.
     let w = db.begin_write().unwrap();
-    assert!(w.delete(&main_key(300)).unwrap());
+    assert!(w.delete(main_key(300)).unwrap());
     w.commit().unwrap();
     let err = check_state(&db).unwrap_err();
     assert!(err.contains("k300"), "{err}");
 
     // Restored, then `last` ahead of the content (a partial transaction): rejected.
     let w = db.begin_write().unwrap();
-    w.put(&main_key(300), &value_for(300)).unwrap();
+    w.put(main_key(300), value_for(300)).unwrap();
     w.commit().unwrap();
     assert_eq!(check_state(&db), Ok(340));
     let w = db.begin_write().unwrap();
-    w.put(LAST, &341u64.to_be_bytes()).unwrap();
+    w.put(LAST, 341u64.to_be_bytes()).unwrap();
     w.commit().unwrap();
     let err = check_state(&db).unwrap_err();
     assert!(err.contains("entry 0 is k85, expected k86"), "{err}");
@@ -584,7 +584,7 @@ fn sigkill_during_writes_loses_no_acknowledged_commit() {
         // Each acknowledged entry still in the window, by point lookup too.
         let r = db.begin_read().unwrap_or_else(|e| fail(format!("begin_read: {e}")));
         for &a in out.acks.iter().filter(|&&a| a + WINDOW > found) {
-            match r.get(&main_key(a)) {
+            match r.get(main_key(a)) {
                 Ok(Some(v)) if v == value_for(a) => {}
                 other => fail(format!(
                     "acknowledged commit {a}: get(k{a}) = {:?}",

@@ -304,7 +304,7 @@ fn run(cfg: Config, ops: Vec<Op>) {
     let path = dir.path().join("model.db");
     let mut db = Some(open(&path, &cfg));
     let max = db.as_ref().unwrap().max_key_len();
-    assert_eq!(max, walden::core::max_key_len(cfg.page_size));
+    assert_eq!(max, walden::engine::max_key_len(cfg.page_size));
     let mut committed: Model = Model::from([(String::new(), Map::new())]);
     let mut pending: Option<Model> = None;
     let mut w: Option<walden::WriteTxn> = None;
@@ -344,7 +344,7 @@ fn run(cfg: Config, ops: Vec<Op>) {
                 };
                 match m.get_mut(TABLES[*t]) {
                     Some(map) => assert_eq!(r.expect("delete"), map.remove(&k).is_some(), "{ctx}"),
-                    None => assert!(matches!(r, Err(Error::NotFound)), "{ctx}: {r:?}"),
+                    None => assert!(matches!(r, Err(Error::NotFound { .. })), "{ctx}: {r:?}"),
                 }
             }
             Op::Create { t } => {
@@ -381,14 +381,14 @@ fn run(cfg: Config, ops: Vec<Op>) {
                         let got = got.expect("get");
                         assert!(got == want, "{ctx}: got {} want {}", show(&got), show(&want));
                     }
-                    None => assert!(matches!(got, Err(Error::NotFound)), "{ctx}: {got:?}"),
+                    None => assert!(matches!(got, Err(Error::NotFound { .. })), "{ctx}: {got:?}"),
                 }
             }
             Op::Range { t, lo, hi, dir } => {
                 let (lo, hi) = (map_bound(lo, max), map_bound(hi, max));
                 let check = |table: Result<walden::Table<'_>, Error>, model: Option<&Map>| {
                     let Some(model) = model else {
-                        assert!(matches!(table, Err(Error::NotFound)), "{ctx}: table should not exist");
+                        assert!(matches!(table, Err(Error::NotFound { .. })), "{ctx}: table should not exist");
                         return;
                     };
                     let tb = table.expect("table");
@@ -465,7 +465,7 @@ fn run(cfg: Config, ops: Vec<Op>) {
                 let name = TABLES[*t];
                 let table = if *t == 0 { tx.default_table() } else { tx.open_table(name) };
                 if !m.contains_key(name) {
-                    assert!(matches!(table, Err(Error::NotFound)), "{ctx}");
+                    assert!(matches!(table, Err(Error::NotFound { .. })), "{ctx}");
                 } else {
                     let tb = table.expect("table");
                     let from = map_bound(from, max);

@@ -65,9 +65,9 @@ fn create_bank(path: &Path) {
     let w = db.begin_write().expect("write");
     let t = w.table(BANK).expect("table");
     for i in 0..ACCOUNTS {
-        t.put(&account(i), &START.to_be_bytes()).expect("put");
+        t.put(account(i), START.to_be_bytes()).expect("put");
     }
-    t.put(SEQ, &0u64.to_be_bytes()).expect("put");
+    t.put(SEQ, 0u64.to_be_bytes()).expect("put");
     w.commit().expect("commit");
 }
 
@@ -77,7 +77,7 @@ fn check_snapshot(db: &Database) -> Result<u64, String> {
     let t = r.table(BANK).map_err(|e| format!("table: {e}"))?;
     let mut sum = 0;
     for i in 0..ACCOUNTS {
-        let v = t.get(&account(i)).map_err(|e| format!("get: {e}"))?.ok_or("account missing")?;
+        let v = t.get(account(i)).map_err(|e| format!("get: {e}"))?.ok_or("account missing")?;
         sum += be(&v);
     }
     let seq = be(&t.get(SEQ).map_err(|e| format!("get: {e}"))?.ok_or("seq missing")?);
@@ -94,14 +94,14 @@ fn transfer(db: &Database) -> Result<u64, Error> {
     let seq = be(&t.get(SEQ)?.expect("seq")) + 1;
     let r = mix(seq);
     let (a, b) = (r % ACCOUNTS, (r >> 8) % ACCOUNTS);
-    let va = be(&t.get(&account(a))?.expect("a"));
+    let va = be(&t.get(account(a))?.expect("a"));
     let amount = (r >> 16) % (va + 1);
-    t.put(&account(a), &(va - amount).to_be_bytes())?;
-    let vb = be(&t.get(&account(b))?.expect("b"));
-    t.put(&account(b), &(vb + amount).to_be_bytes())?;
-    t.put(SEQ, &seq.to_be_bytes())?;
+    t.put(account(a), (va - amount).to_be_bytes())?;
+    let vb = be(&t.get(account(b))?.expect("b"));
+    t.put(account(b), (vb + amount).to_be_bytes())?;
+    t.put(SEQ, seq.to_be_bytes())?;
     // Some filler, so that commits take several pages and checkpoints work.
-    t.put(format!("log{:08}", seq % 512).as_bytes(), &vec![seq as u8; (r % 600) as usize])?;
+    t.put(format!("log{:08}", seq % 512).as_bytes(), vec![seq as u8; (r % 600) as usize])?;
     w.commit()?;
     Ok(seq)
 }
@@ -161,7 +161,7 @@ fn mp_child() {
         "hold-write" => {
             let w = db.begin_write().unwrap_or_else(|e| fail(format!("begin_write: {e}")));
             w.table(BANK)
-                .and_then(|t| t.put(SEQ, &u64::MAX.to_be_bytes()))
+                .and_then(|t| t.put(SEQ, u64::MAX.to_be_bytes()))
                 .unwrap_or_else(|e| fail(format!("{e}")));
             println!("HOLDING");
             sleep_forever();
@@ -176,7 +176,7 @@ fn mp_child() {
             let w = db.begin_write().unwrap_or_else(|e| fail(format!("begin_write: {e}")));
             let t = w.table("big").unwrap_or_else(|e| fail(format!("{e}")));
             for i in 0..3000u32 {
-                t.put(&i.to_be_bytes(), &[7u8; 900]).unwrap_or_else(|e| fail(format!("{e}")));
+                t.put(i.to_be_bytes(), [7u8; 900]).unwrap_or_else(|e| fail(format!("{e}")));
             }
             println!("COMMITTING");
             w.commit().unwrap_or_else(|e| fail(format!("commit: {e}")));
@@ -429,7 +429,7 @@ fn a_process_killed_holding_a_lock_never_blocks_the_others() {
                 let w = db.begin_write().unwrap();
                 let t = w.table("big").unwrap();
                 for i in 0..3000u32 {
-                    t.put(&i.to_be_bytes(), &[delay_ms as u8; 900]).unwrap();
+                    t.put(i.to_be_bytes(), [delay_ms as u8; 900]).unwrap();
                 }
                 w.commit().unwrap();
                 acked = transfer(&db).unwrap();

@@ -11,9 +11,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use walden::core::storage::{RamStorage, SharedStorage};
-use walden::core::sync::AtomicU32;
-use walden::core::{cache_mem_len, region_words, CheckpointMode, Connection, Cursor, Error, Options, MIN_CACHE_PAGES};
+use walden::engine::storage::{RamStorage, SharedStorage};
+use walden::engine::sync::AtomicU32;
+use walden::engine::{cache_mem_len, region_words, CheckpointMode, Connection, Cursor, Error, Options, MIN_CACHE_PAGES};
 
 // ---------------------------------------------------------------------
 // An allocator that counts the allocations of threads that ask for it.

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use walden::core::format::{frame_checksum, frame_offset, FrameHeader, WalHeader, FRAME_HEADER_LEN, WAL_HEADER_LEN};
+use walden::engine::format::{frame_checksum, frame_offset, FrameHeader, WalHeader, FRAME_HEADER_LEN, WAL_HEADER_LEN};
 use walden::{CheckpointMode, Database, Options, SyncMode};
 
 fn opts(page_size: u32) -> Options {
@@ -52,12 +52,12 @@ fn frames(wal: &[u8], ps: u32) -> Vec<Frame> {
 /// keys rewritten with the commit number, and `last` = i.
 fn commit(db: &Database, i: u32, bulk: u32) {
     let w = db.begin_write().unwrap();
-    w.put(format!("c{i:03}").as_bytes(), &vec![i as u8; 50 + i as usize * 10]).unwrap();
+    w.put(format!("c{i:03}").as_bytes(), vec![i as u8; 50 + i as usize * 10]).unwrap();
     for j in 0..bulk {
-        w.put(format!("bulk{:04}", (j * 37 + i * 11) % 500).as_bytes(), &[(i + j) as u8; 100])
+        w.put(format!("bulk{:04}", (j * 37 + i * 11) % 500).as_bytes(), [(i + j) as u8; 100])
             .unwrap();
     }
-    w.put(b"last", &i.to_le_bytes()).unwrap();
+    w.put(b"last", i.to_le_bytes()).unwrap();
     w.table("tab").unwrap().put(format!("t{i:03}").as_bytes(), b"tv").unwrap();
     assert!(w.commit().unwrap().is_some());
 }
@@ -264,7 +264,7 @@ fn uncommitted_spilled_transaction_is_ignored() {
         // transaction is never committed).
         let w = db.begin_write().unwrap();
         for i in 0..400u32 {
-            w.put(format!("c{i:03}").as_bytes(), &[0xEE; 90]).unwrap();
+            w.put(format!("c{i:03}").as_bytes(), [0xEE; 90]).unwrap();
         }
         w.put(b"last", b"never").unwrap();
         drop(w);
@@ -488,7 +488,7 @@ fn repeated_reopen_keeps_every_commit() {
 /// the same page (a torn write into a reused WAL) passed the check.
 #[test]
 fn frame_checksum_depends_on_the_page_image() {
-    use walden::core::format::seal_page;
+    use walden::engine::format::seal_page;
     let hdr = [7u8; 20];
     for ps in [512usize, 4096] {
         let mut a = vec![0u8; ps];
@@ -513,8 +513,8 @@ fn frame_checksum_depends_on_the_page_image() {
 /// passed recovery and the database header contradicted the commit.
 #[test]
 fn frame_checksum_depends_on_the_database_header_in_page_1() {
-    use walden::core::format::seal_page;
-    use walden::core::DbHeader;
+    use walden::engine::format::seal_page;
+    use walden::engine::DbHeader;
     let hdr = [3u8; 20];
     for ps in [512usize, 4096] {
         let image = |page_count: u32, change: u64| {

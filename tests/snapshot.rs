@@ -35,8 +35,8 @@ fn write_gen(db: &Database, g: u32, n: u32) {
     for i in 0..n {
         w.put(format!("k{i:04}").as_bytes(), format!("{g}:{i}").as_bytes()).unwrap();
     }
-    w.put(b"big", &big(g as u8, 20_000)).unwrap();
-    w.table("t").unwrap().put(b"gen", &g.to_le_bytes()).unwrap();
+    w.put(b"big", big(g as u8, 20_000)).unwrap();
+    w.table("t").unwrap().put(b"gen", g.to_le_bytes()).unwrap();
     if g > 0 {
         assert!(w.delete(format!("only{}", g - 1).as_bytes()).unwrap());
     }
@@ -257,7 +257,7 @@ fn uncommitted_changes_are_invisible() {
     write_gen(&db, 0, 10);
     let w = db.begin_write().unwrap();
     w.put(b"k0000", b"uncommitted").unwrap();
-    w.put(b"big", &big(9, 50_000)).unwrap();
+    w.put(b"big", big(9, 50_000)).unwrap();
     assert_eq!(w.get(b"k0000").unwrap().as_deref(), Some(&b"uncommitted"[..]));
     check_gen(&db.begin_read().unwrap(), 0, 10);
     // A passive checkpoint while the writer is active copies only committed frames.
@@ -292,9 +292,9 @@ fn concurrent_readers_writer_checkpointer() {
         let w = db.begin_write().unwrap();
         let t = w.table("acct").unwrap();
         for i in 0..ACCOUNTS {
-            t.put(format!("a{i:05}").as_bytes(), &1000u64.to_le_bytes()).unwrap();
+            t.put(format!("a{i:05}").as_bytes(), 1000u64.to_le_bytes()).unwrap();
         }
-        w.put(b"gen", &0u64.to_le_bytes()).unwrap();
+        w.put(b"gen", 0u64.to_le_bytes()).unwrap();
         w.commit().unwrap();
     }
     let stop = Arc::new(AtomicBool::new(false));
@@ -371,14 +371,14 @@ fn concurrent_readers_writer_checkpointer() {
             let b = format!("a{:05}", (x >> 20) % ACCOUNTS as u64);
             let va = u64::from_le_bytes(t.get(a.as_bytes()).unwrap().unwrap().try_into().unwrap());
             let amt = va.min(x % 50);
-            t.put(a.as_bytes(), &(va - amt).to_le_bytes()).unwrap();
+            t.put(a.as_bytes(), (va - amt).to_le_bytes()).unwrap();
             let vb = u64::from_le_bytes(t.get(b.as_bytes()).unwrap().unwrap().try_into().unwrap());
-            t.put(b.as_bytes(), &(vb + amt).to_le_bytes()).unwrap();
+            t.put(b.as_bytes(), (vb + amt).to_le_bytes()).unwrap();
         }
         g += 1;
-        w.put(b"gen", &g.to_le_bytes()).unwrap();
+        w.put(b"gen", g.to_le_bytes()).unwrap();
         // Padding so that the writer's transactions spill and grow the WAL.
-        w.put(format!("pad{}", g % 16).as_bytes(), &big(g as u8, 3000)).unwrap();
+        w.put(format!("pad{}", g % 16).as_bytes(), big(g as u8, 3000)).unwrap();
         w.commit().unwrap();
         committed_gen.store(g, Ordering::SeqCst);
     }
@@ -418,7 +418,7 @@ fn concurrent_writers_lose_no_update() {
         },
     );
     let w = db.begin_write().unwrap();
-    w.put(b"counter", &0u64.to_le_bytes()).unwrap();
+    w.put(b"counter", 0u64.to_le_bytes()).unwrap();
     w.commit().unwrap();
     const THREADS: u64 = 3;
     const EACH: u64 = 150;
@@ -429,10 +429,10 @@ fn concurrent_writers_lose_no_update() {
             for i in 0..EACH {
                 let w = db.begin_write().unwrap();
                 let c = u64::from_le_bytes(w.get(b"counter").unwrap().unwrap().try_into().unwrap());
-                w.put(b"counter", &(c + 1).to_le_bytes()).unwrap();
+                w.put(b"counter", (c + 1).to_le_bytes()).unwrap();
                 w.table("log")
                     .unwrap()
-                    .put(format!("{t}:{i:04}").as_bytes(), &c.to_le_bytes())
+                    .put(format!("{t}:{i:04}").as_bytes(), c.to_le_bytes())
                     .unwrap();
                 w.commit().unwrap();
             }

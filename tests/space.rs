@@ -3,7 +3,7 @@
 //! WAL restarts from its beginning after checkpoints, so both files stay
 //! bounded.
 
-use walden::core::format::DbHeader;
+use walden::engine::format::DbHeader;
 use walden::{CheckpointMode, Database, Options, SyncMode};
 
 fn opts() -> Options {
@@ -55,7 +55,7 @@ fn small_value_churn_keeps_files_bounded() {
         for i in 0..2000u32 {
             t.put(
                 format!("key{:08}", i.wrapping_mul(2_654_435_761) ^ round).as_bytes(),
-                &[round as u8; 100],
+                [round as u8; 100],
             )
             .unwrap();
         }
@@ -115,7 +115,7 @@ fn small_value_churn_keeps_files_bounded() {
     let w = db.begin_write().unwrap();
     let t = w.table("churn").unwrap();
     for i in 0..2000u32 {
-        t.put(format!("again{i:06}").as_bytes(), &[1; 100]).unwrap();
+        t.put(format!("again{i:06}").as_bytes(), [1; 100]).unwrap();
     }
     w.commit().unwrap();
     db.checkpoint(CheckpointMode::Truncate).unwrap();
@@ -133,7 +133,7 @@ fn overflow_value_churn_keeps_files_bounded() {
         let w = db.begin_write().unwrap();
         for i in 0..40u32 {
             let len = 5_000 + ((i * 7919 + round * 104_729) % 30_000) as usize;
-            w.put(format!("blob{i:03}").as_bytes(), &vec![(i + round) as u8; len]).unwrap();
+            w.put(format!("blob{i:03}").as_bytes(), vec![(i + round) as u8; len]).unwrap();
         }
         w.commit().unwrap();
         let r = db.begin_read().unwrap();
@@ -191,7 +191,7 @@ fn dropped_tables_pages_are_reused() {
         for i in 0..800u32 {
             t.put(
                 format!("k{i:05}").as_bytes(),
-                &vec![round as u8; if i % 50 == 0 { 3000 } else { 40 }],
+                vec![round as u8; if i % 50 == 0 { 3000 } else { 40 }],
             )
             .unwrap();
         }

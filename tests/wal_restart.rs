@@ -42,7 +42,7 @@ fn setup(path: &Path) -> Database {
     let db = Database::open(path, options()).unwrap();
     let w = db.begin_write().unwrap();
     for i in 0..KEYS {
-        w.put(&key(i), &[0u8; 1000]).unwrap();
+        w.put(key(i), [0u8; 1000]).unwrap();
     }
     w.commit().unwrap();
     db
@@ -54,7 +54,7 @@ fn read_once(db: &Database, n: u64) -> Result<(), String> {
     let r = db.begin_read().map_err(|e| e.to_string())?;
     for j in 0..4u64 {
         let k = ((n.wrapping_mul(2_654_435_761) >> 7) + j * 997) as u32 % KEYS;
-        let v = r.get(&key(k)).map_err(|e| e.to_string())?.ok_or("missing key")?;
+        let v = r.get(key(k)).map_err(|e| e.to_string())?.ok_or("missing key")?;
         if v.len() != 1000 {
             return Err(format!("value of {} bytes", v.len()));
         }
@@ -72,7 +72,7 @@ fn write_and_watch(db: &Database) -> u64 {
     for c in 0..COMMITS {
         let w = db.begin_write().unwrap_or_else(|e| panic!("commit {c}: {e}"));
         for j in 0..10 {
-            w.put(&key((c * 37 + j * 301) % KEYS), &[c as u8; 1000]).unwrap();
+            w.put(key((c * 37 + j * 301) % KEYS), [c as u8; 1000]).unwrap();
         }
         w.commit().unwrap_or_else(|e| panic!("commit {c}: {e}"));
         max = max.max(db.stats().wal_frames);

@@ -375,7 +375,7 @@ fn crash_child(a: &[String], cfg: Config) -> R<()> {
             loop {
                 let w = db.begin_write()?;
                 for k in batch() {
-                    w.put(&k, &systems::value_of(&k))?;
+                    w.put(k, systems::value_of(&k))?;
                 }
                 w.commit()?;
                 t += 1;
@@ -467,7 +467,7 @@ fn recover(name: &str, col: usize, dir: &Path, cfg: Config, wal: u64, rep: &mut 
         "walden" => {
             let opts = systems::walden_options(&cfg, Durability::Full);
             let db = walden::Database::open(dir.join("walden.db"), opts)?;
-            if db.begin_read()?.get(&first)?.is_none() {
+            if db.begin_read()?.get(first)?.is_none() {
                 return Err("Walden lost a committed key in recovery".into());
             }
             rep.set("8a", col, Some(t.elapsed().as_secs_f64() * 1000.0));
@@ -595,11 +595,17 @@ fn run(args: &Args, cfg: Config) -> R<()> {
         }
     }
     let c = Counts::at(args.scale, args.concurrent_secs);
-    let base = match &args.dir {
-        Some(d) => d.join(format!("walden-bench-{}", std::process::id())),
-        None => std::env::temp_dir().join(format!("walden-bench-{}", std::process::id())),
+    // A fresh directory, removed when the run ends (also on an error).
+    let mut tmp = tempfile::Builder::new();
+    tmp.prefix("walden-bench-");
+    let base_dir = match &args.dir {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            tmp.tempdir_in(d)?
+        }
+        None => tmp.tempdir()?,
     };
-    std::fs::create_dir_all(&base)?;
+    let base = base_dir.path().to_path_buf();
     eprintln!("walden-bench: scale {}, {c:?}, in {}", args.scale, base.display());
     let t0 = Instant::now();
     let keys = Keys::new(&c);
@@ -721,7 +727,7 @@ fn run(args: &Args, cfg: Config) -> R<()> {
         recover(name, col, &cdir, cfg, wal, &mut rep).map_err(|e| format!("{} recovery: {e}", NAMES[col]))?;
         std::fs::remove_dir_all(&cdir)?;
     }
-    let _ = std::fs::remove_dir_all(&base);
+    drop(base_dir);
     let memory = if cfg.defaults {
         "every system with its default options".to_string()
     } else {

@@ -161,7 +161,7 @@ impl System for Walden {
         {
             let t = w.default_table()?;
             for k in keys {
-                t.put(k, &value_of(k))?;
+                t.put(k, value_of(k))?;
             }
         }
         w.commit()?;
@@ -183,7 +183,7 @@ impl System for Walden {
         let r = self.db()?.begin_read()?;
         let t = r.default_table()?;
         let mut n = 0;
-        t.for_each_in::<std::ops::RangeFull>(.., |k, v| {
+        t.for_each_in(.., |k, v| {
             n += u64::from(!k.is_empty() && !v.is_empty());
             true
         })?;
@@ -208,7 +208,7 @@ impl System for Walden {
         for k in keys {
             let before = fsyncs.as_ref().map(|_| db.stats().fsyncs);
             let w = db.begin_write()?;
-            w.put(k, &value_of(k))?;
+            w.put(k, value_of(k))?;
             w.commit()?;
             if let (Some(f), Some(b)) = (fsyncs.as_mut(), before) {
                 f.push(db.stats().fsyncs - b);
@@ -236,7 +236,7 @@ impl System for Walden {
             let r = db.begin_read()?;
             let t = r.default_table()?;
             for _ in 0..READS_PER_TXN {
-                n += u64::from(t.get_with(&keys[rng.below(keys.len())], |v| v.len())?.is_some());
+                n += u64::from(t.get_with(keys[rng.below(keys.len())], |v| v.len())?.is_some());
             }
         }
         Ok(n)
@@ -248,7 +248,7 @@ impl System for Walden {
         while !stop.load(Ordering::Relaxed) {
             let k = rng.key();
             let w = db.begin_write()?;
-            w.put(&k, &value_of(&k))?;
+            w.put(k, value_of(&k))?;
             w.commit()?;
             n += 1;
         }

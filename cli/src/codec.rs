@@ -8,33 +8,25 @@
 
 use crate::error::{CliError, Result, USAGE};
 
-/// Lowercase hex of `b`.
+/// Lowercase hex of `b` (the `hex` crate).
 pub fn hex(b: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(2 * b.len());
-    for &x in b {
-        s.push(DIGITS[(x >> 4) as usize] as char);
-        s.push(DIGITS[(x & 15) as usize] as char);
-    }
-    s
+    hex::encode(b)
 }
 
-/// Decodes hex (either case, optional whitespace between bytes).
+/// Decodes hex (either case; whitespace between bytes is ignored).
 pub fn unhex(s: &str) -> std::result::Result<Vec<u8>, String> {
-    let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if !digits.len().is_multiple_of(2) {
-        return Err(format!("odd number of hex digits ({})", digits.len()));
-    }
-    let val = |d: u8| match d {
-        b'0'..=b'9' => Ok(d - b'0'),
-        b'a'..=b'f' => Ok(d - b'a' + 10),
-        b'A'..=b'F' => Ok(d - b'A' + 10),
-        _ => Err(format!("{:?} is not a hex digit", d as char)),
-    };
-    digits.chunks(2).map(|p| Ok(val(p[0])? << 4 | val(p[1])?)).collect()
+    let digits: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    hex::decode(&digits).map_err(|e| match e {
+        hex::FromHexError::OddLength => format!("odd number of hex digits ({})", digits.len()),
+        hex::FromHexError::InvalidHexCharacter { c, .. } => format!("{c:?} is not a hex digit"),
+        e => e.to_string(),
+    })
 }
 
-/// Escapes `b` as one line of text (see the module documentation).
+/// Escapes `b` as one line of text (see the module documentation). The
+/// standard library splits the bytes into UTF-8 runs and invalid bytes
+/// (`utf8_chunks`, as `bstr` does) and escapes the latter as `\xNN`
+/// (`escape_ascii`); only the choice of characters to escape is ours.
 pub fn escape(b: &[u8]) -> String {
     use std::fmt::Write;
     let mut s = String::with_capacity(b.len());
@@ -54,9 +46,7 @@ pub fn escape(b: &[u8]) -> String {
                 c => s.push(c),
             }
         }
-        for &x in chunk.invalid() {
-            let _ = write!(s, "\\x{x:02x}");
-        }
+        let _ = write!(s, "{}", chunk.invalid().escape_ascii());
     }
     s
 }
@@ -98,6 +88,12 @@ pub fn group(n: u64) -> String {
     indicatif::HumanCount(n).to_string()
 }
 
+/// `n` with thousands separators and the noun in the singular or the
+/// plural: "1 commit", "0 commits", "1,024 commits".
+pub fn count_of(n: u64, singular: &str, plural: &str) -> String {
+    format!("{} {}", group(n), if n == 1 { singular } else { plural })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +114,8 @@ mod tests {
         assert_eq!(escape(b"a\tb\nc\\"), "a\\tb\\nc\\\\");
         assert_eq!(escape(&[0x00, 0xff, b'x']), "\\x00\\xffx");
         assert_eq!(escape("é".as_bytes()), "é");
+        assert_eq!(escape(&[b'a', 0xc3, b'b', 0x1b]), "a\\xc3b\\x1b");
+        assert_eq!(escape("\u{85}".as_bytes()), "\\u{85}");
     }
 
     #[test]
@@ -135,5 +133,8 @@ mod tests {
         assert_eq!(group(1000), "1,000");
         assert_eq!(group(336776), "336,776");
         assert_eq!(group(1234567), "1,234,567");
+        assert_eq!(count_of(1, "commit", "commits"), "1 commit");
+        assert_eq!(count_of(0, "commit", "commits"), "0 commits");
+        assert_eq!(count_of(2048, "problem", "problems"), "2,048 problems");
     }
 }

@@ -1,18 +1,19 @@
-//! The commands that work through the engine's API: stat, get, put, del,
-//! scan, checkpoint, verify; and what import and export share with them.
+//! The commands that work through the engine's API: get, put, del, scan,
+//! count, checkpoint, verify; and what stat, import and export share with
+//! them.
 
-use std::io::{BufWriter, Read, Write};
-use std::ops::Bound;
+use std::io::{BufRead, BufWriter, Read, Write};
 use std::path::Path;
-
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use clap::ValueEnum;
 use walden::{Database, Options, ReadTxn, Table};
 
-use crate::codec::{arg_bytes, group, prefix_end, show};
-use crate::error::{CliError, Result, DAMAGED, IO, NOT_FOUND, USAGE};
-use crate::{CheckpointArgs, DelArgs, GetArgs, PutArgs, ScanArgs, StatArgs, VerifyArgs};
+use crate::codec::{arg_bytes, count_of, escape, group, hex, show};
+use crate::error::{CliError, Result, DAMAGED, DATA, IO, NOT_FOUND, USAGE};
+use crate::range::borrowed;
+use crate::{CheckpointArgs, CountArgs, DelArgs, GetArgs, PutArgs, ScanArgs, VerifyArgs};
 
 /// How a command opens the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,13 +26,22 @@ pub enum Access {
     Create,
 }
 
-/// `--timeout`, set once by `main`: how long a command waits for another
-/// connection (the engine's busy timeout; the CLI retries nothing itself).
-static TIMEOUT: OnceLock<Duration> = OnceLock::new();
+/// `--timeout` (and the shell's `.timeout`), in nanoseconds: how long a
+/// command waits for another connection (the engine's busy timeout; the
+/// CLI retries nothing itself). `u64::MAX`: not set, the engine's default.
+static TIMEOUT_NS: AtomicU64 = AtomicU64::new(u64::MAX);
 
-/// Sets the busy timeout of every database this process opens.
+/// Sets the busy timeout of every database this process opens from now on.
 pub fn set_timeout(t: Duration) {
-    let _ = TIMEOUT.set(t);
+    TIMEOUT_NS.store(u64::try_from(t.as_nanos()).unwrap_or(u64::MAX - 1), Ordering::Relaxed);
+}
+
+/// The busy timeout databases are opened with.
+pub fn timeout() -> Duration {
+    match TIMEOUT_NS.load(Ordering::Relaxed) {
+        u64::MAX => walden::DEFAULT_BUSY_TIMEOUT,
+        ns => Duration::from_nanos(ns),
+    }
 }
 
 /// Opens the database at `path` (recovering from its WAL), waiting up to
@@ -43,8 +53,20 @@ pub fn open(path: &Path, access: Access, cache_pages: Option<u32>) -> Result<Dat
             format!("{}: is a directory, not a database file", path.display()),
         ));
     }
+    // An empty file without a WAL holds no database: damaged input, not a
+    // usage error (`put` and `import` create a database in it).
+    let len = |p: &Path| std::fs::metadata(p).map(|m| m.len()).ok();
+    if access != Access::Create && len(path) == Some(0) && len(&walden::wal_path(path)).unwrap_or(0) == 0 {
+        return Err(CliError::new(
+            DAMAGED,
+            format!(
+                "{}: the file is empty (0 bytes) and has no WAL: not a Walden database",
+                path.display()
+            ),
+        ));
+    }
     let mut o = Options {
-        busy_timeout: TIMEOUT.get().copied().unwrap_or(walden::DEFAULT_BUSY_TIMEOUT),
+        busy_timeout: timeout(),
         ..Options::default()
     };
     match access {
@@ -63,7 +85,10 @@ pub fn open(path: &Path, access: Access, cache_pages: Option<u32>) -> Result<Dat
 
 /// The error for a table that does not exist (exit code 1).
 pub fn no_table(path: &Path, name: &str) -> CliError {
-    CliError::new(NOT_FOUND, format!("{}: table {name:?} not found", path.display()))
+    CliError::new(
+        NOT_FOUND,
+        format!("{}: table \"{}\" not found", path.display(), escape(name.as_bytes())),
+    )
 }
 
 /// The table `name` (or the default table) of a read transaction.
@@ -73,7 +98,7 @@ pub fn read_table<'r>(r: &'r ReadTxn, path: &Path, name: Option<&str>) -> Result
         Some(n) => r.table(n),
     };
     t.map_err(|e| match (e, name) {
-        (walden::Error::NotFound, Some(n)) => no_table(path, n),
+        (walden::Error::NotFound { .. }, Some(n)) => no_table(path, n),
         (e, _) => CliError::db(path, e),
     })
 }
@@ -85,10 +110,11 @@ pub fn check_key(db: &Database, path: &Path, key: &[u8]) -> Result<()> {
         return Err(CliError::new(
             USAGE,
             format!(
-                "{}: key is {} bytes; the largest key at {}-byte pages is {max} bytes",
+                "{}: key is {} bytes; the largest at {}-byte pages is {}",
                 path.display(),
-                key.len(),
-                db.page_size()
+                group(key.len() as u64),
+                group(db.page_size().into()),
+                group(max as u64)
             ),
         ));
     }
@@ -102,113 +128,22 @@ pub fn stdout() -> BufWriter<std::io::StdoutLock<'static>> {
 
 fn table_label(name: Option<&str>) -> String {
     match name {
-        Some(n) => format!(" in table {n:?}"),
+        Some(n) => format!(" in table \"{}\"", escape(n.as_bytes())),
         None => String::new(),
+    }
+}
+
+/// "table \"NAME\"" (control characters escaped) or "the default table".
+pub fn table_name(name: Option<&str>) -> String {
+    match name {
+        Some(n) => format!("table \"{}\"", escape(n.as_bytes())),
+        None => "the default table".to_string(),
     }
 }
 
 /// Formats an LSN as PostgreSQL does: `SEQ/FRAME` in hex.
 pub fn lsn_text(ckpt_seq: u32, frame: u32) -> String {
     format!("{ckpt_seq:X}/{frame:08X}")
-}
-
-/// The format version at offset 8 of a database file.
-fn file_version(path: &Path) -> Option<u32> {
-    let mut b = [0u8; 12];
-    std::fs::File::open(path).ok()?.read_exact(&mut b).ok()?;
-    Some(u32::from_le_bytes([b[8], b[9], b[10], b[11]]))
-}
-
-/// `walden stat`.
-pub fn stat(a: &StatArgs) -> Result<()> {
-    let path = a.db.as_path();
-    let db = open(path, Access::Read, None)?;
-    let e = |err| CliError::db(path, err);
-    let r = db.begin_read().map_err(e)?;
-    let h = r.header().map_err(e)?;
-    let (ih, backfilled) = r.wal_state().map_err(e)?;
-    let default_entries = r.default_table().map_err(e)?.len().map_err(e)?;
-    let mut tables = Vec::new();
-    for name in r.list_tables().map_err(e)? {
-        let n = read_table(&r, path, Some(&name))?.len().map_err(e)?;
-        tables.push((name, n));
-    }
-    drop(r);
-    let version = file_version(path).unwrap_or(walden::core::format::FORMAT_VERSION);
-    let db_bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    let wal_bytes = std::fs::metadata(db.wal_path()).map(|m| m.len()).unwrap_or(0);
-    let last_lsn = walden::core::format::lsn(ih.ckpt_seq, ih.mx_frame);
-    let cs = db.stats().checkpoint_stats;
-    let mut out = stdout();
-    let w = if a.json {
-        let tables: Vec<serde_json::Value> = tables.iter().map(|(n, c)| serde_json::json!({ "name": n, "entries": c })).collect();
-        let v = serde_json::json!({
-            "database": path.display().to_string(),
-            "wal": db.wal_path().display().to_string(),
-            "format_version": version,
-            "page_size": h.page_size,
-            "pages": h.page_count,
-            "freelist_pages": h.freelist_count,
-            "change_counter": h.change_counter,
-            "database_file_bytes": db_bytes,
-            "wal_file_bytes": wal_bytes,
-            "wal_frames": ih.mx_frame,
-            "wal_backfilled_frames": backfilled,
-            "last_lsn": last_lsn,
-            "last_lsn_text": lsn_text(ih.ckpt_seq, ih.mx_frame),
-            "checkpoint_sequence": ih.ckpt_seq,
-            "default_table_entries": default_entries,
-            "tables": tables,
-            "checkpoints": {
-                "by_size": cs.by_size,
-                "by_time": cs.by_time,
-                "manual": cs.manual,
-                "pages_written": cs.pages_written,
-                "time_ms": cs.time_ms,
-            },
-        });
-        writeln!(out, "{v}")
-    } else {
-        let mut s = String::new();
-        let mut line = |k: &str, v: String| s.push_str(&format!("{k:<18}{v}\n"));
-        line("database", path.display().to_string());
-        line("format version", version.to_string());
-        line("page size", format!("{} bytes", group(h.page_size.into())));
-        line(
-            "pages",
-            format!(
-                "{} ({} bytes)",
-                group(h.page_count.into()),
-                group(h.page_count as u64 * h.page_size as u64)
-            ),
-        );
-        line("freelist pages", group(h.freelist_count.into()));
-        line("change counter", group(h.change_counter));
-        line("file size", format!("{} bytes", group(db_bytes)));
-        line("WAL file", format!("{} ({} bytes)", db.wal_path().display(), group(wal_bytes)));
-        line("WAL frames", format!("{} committed", group(ih.mx_frame.into())));
-        line("backfilled frames", group(backfilled.into()));
-        line("last LSN", format!("{} ({last_lsn})", lsn_text(ih.ckpt_seq, ih.mx_frame)));
-        line("checkpoint seq", ih.ckpt_seq.to_string());
-        line(
-            "checkpoints",
-            format!(
-                "{} by size, {} by time, {} asked for; {} pages written in {} ms (since the wal-index was rebuilt)",
-                group(cs.by_size.into()),
-                group(cs.by_time.into()),
-                group(cs.manual.into()),
-                group(cs.pages_written),
-                group(cs.time_ms)
-            ),
-        );
-        line("tables", format!("{} named, and the default table", tables.len()));
-        s.push_str(&format!("  {:<24}{:>14} entries\n", "(default)", group(default_entries)));
-        for (n, c) in &tables {
-            s.push_str(&format!("  {:<24}{:>14} entries\n", n, group(*c)));
-        }
-        out.write_all(s.as_bytes())
-    };
-    w.and_then(|()| out.flush()).map_err(CliError::output)
 }
 
 /// `walden get`.
@@ -223,7 +158,7 @@ pub fn get(a: &GetArgs) -> Result<()> {
         return Err(CliError::new(
             NOT_FOUND,
             format!(
-                "{}: key {:?} not found{}",
+                "{}: key \"{}\" not found{}",
                 path.display(),
                 show(&key, a.hex),
                 table_label(a.table.table.as_deref())
@@ -239,10 +174,23 @@ pub fn get(a: &GetArgs) -> Result<()> {
     w.and_then(|()| out.flush()).map_err(CliError::output)
 }
 
+/// The table `name` (or the default table) of a write transaction,
+/// created if missing.
+fn write_table<'w>(w: &'w walden::WriteTxn, path: &Path, name: Option<&str>) -> Result<Table<'w>> {
+    match name {
+        Some(n) => w.table(n),
+        None => w.default_table(),
+    }
+    .map_err(|e| CliError::db(path, e))
+}
+
 /// `walden put`.
 pub fn put(a: &PutArgs) -> Result<()> {
+    if a.lines {
+        return put_lines(a);
+    }
     let path = a.db.as_path();
-    let key = arg_bytes(&a.key, a.hex, "KEY")?;
+    let key = arg_bytes(a.key.as_deref().unwrap_or_default(), a.hex, "KEY")?;
     let value = match &a.value {
         Some(v) => arg_bytes(v, a.hex, "VALUE")?,
         None => {
@@ -261,42 +209,131 @@ pub fn put(a: &PutArgs) -> Result<()> {
     check_key(&db, path, &key)?;
     let e = |err| CliError::db(path, err);
     let w = db.begin_write().map_err(e)?;
-    {
-        let t = match &a.table.table {
-            Some(n) => w.table(n),
-            None => w.default_table(),
-        }
-        .map_err(e)?;
-        t.put(&key, &value).map_err(e)?;
-    }
+    write_table(&w, path, a.table.table.as_deref())?.put(&key, &value).map_err(e)?;
     w.commit().map_err(e)?;
     Ok(())
+}
+
+/// One `KEY<TAB>VALUE` line of `put --lines` (without its `\n`): the key
+/// and the value as given, or decoded from hex.
+fn parse_line(line: &[u8], n: u64, hex_mode: bool) -> Result<(Vec<u8>, Vec<u8>)> {
+    let bad = |why: String| CliError::new(DATA, format!("<stdin>: line {n}: {why}"));
+    let tab = line
+        .iter()
+        .position(|&b| b == b'\t')
+        .ok_or_else(|| bad("no TAB between the key and the value".to_string()))?;
+    let (k, v) = (&line[..tab], &line[tab + 1..]);
+    if !hex_mode {
+        return Ok((k.to_vec(), v.to_vec()));
+    }
+    let dec = |b: &[u8], what: &str| {
+        let s = std::str::from_utf8(b).map_err(|_| bad(format!("the {what} is not hex")))?;
+        crate::codec::unhex(s).map_err(|err| bad(format!("the {what} is not valid hex: {err}")))
+    };
+    Ok((dec(k, "key")?, dec(v, "value")?))
+}
+
+/// `walden put --lines`: every line of stdin in one write transaction.
+fn put_lines(a: &PutArgs) -> Result<()> {
+    let path = a.db.as_path();
+    let db = open(path, Access::Create, None)?;
+    let e = |err| CliError::db(path, err);
+    let max = db.max_key_len();
+    let w = db.begin_write().map_err(e)?;
+    let t = write_table(&w, path, a.table.table.as_deref())?;
+    let mut input = std::io::stdin().lock();
+    let mut line = Vec::new();
+    let (mut n, mut stored) = (0u64, 0u64);
+    loop {
+        line.clear();
+        let got = input
+            .read_until(b'\n', &mut line)
+            .map_err(|err| CliError::io(Path::new("<stdin>"), err))?;
+        if got == 0 {
+            break;
+        }
+        n += 1;
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        let (k, v) = parse_line(&line, n, a.hex)?;
+        if k.len() > max {
+            return Err(CliError::new(
+                DATA,
+                format!(
+                    "<stdin>: line {n}: the key is {} bytes; the largest at {}-byte pages is {}",
+                    group(k.len() as u64),
+                    group(db.page_size().into()),
+                    group(max as u64)
+                ),
+            ));
+        }
+        t.put(&k, &v).map_err(e)?;
+        stored += 1;
+    }
+    w.commit().map_err(e)?;
+    let mut out = stdout();
+    writeln!(
+        out,
+        "stored {} in {} of {} (1 commit)",
+        count_of(stored, "entry", "entries"),
+        table_name(a.table.table.as_deref()),
+        path.display()
+    )
+    .and_then(|()| out.flush())
+    .map_err(CliError::output)
 }
 
 /// `walden del`.
 pub fn del(a: &DelArgs) -> Result<()> {
     let path = a.db.as_path();
-    let key = arg_bytes(&a.key, a.hex, "KEY")?;
+    let key = match &a.key {
+        Some(k) => Some(arg_bytes(k, a.hex, "KEY")?),
+        None => None,
+    };
+    let bounds = a.range.bounds(a.hex)?;
     let db = open(path, Access::Write, None)?;
-    check_key(&db, path, &key)?;
+    if let Some(k) = &key {
+        check_key(&db, path, k)?;
+    }
     let e = |err| CliError::db(path, err);
     let w = db.begin_write().map_err(e)?;
-    let existed = {
-        let t = match &a.table.table {
-            Some(n) => w.open_table(n).map_err(|err| match err {
-                walden::Error::NotFound => no_table(path, n),
-                err => CliError::db(path, err),
-            })?,
-            None => w.default_table().map_err(e)?,
-        };
-        t.delete(&key).map_err(e)?
+    let t = match &a.table.table {
+        Some(n) => w.open_table(n).map_err(|err| match err {
+            walden::Error::NotFound { .. } => no_table(path, n),
+            err => CliError::db(path, err),
+        })?,
+        None => w.default_table().map_err(e)?,
     };
-    if !existed {
+    let Some(key) = key else {
+        // A range: every key of it, deleted in this one transaction.
+        let mut keys = Vec::new();
+        t.for_each_in(borrowed(&bounds), |k, _| {
+            keys.push(k.to_vec());
+            true
+        })
+        .map_err(e)?;
+        for k in &keys {
+            t.delete(k).map_err(e)?;
+        }
+        w.commit().map_err(e)?;
+        let mut out = stdout();
+        return writeln!(
+            out,
+            "deleted {} from {} of {} (1 commit)",
+            count_of(keys.len() as u64, "entry", "entries"),
+            table_name(a.table.table.as_deref()),
+            path.display()
+        )
+        .and_then(|()| out.flush())
+        .map_err(CliError::output);
+    };
+    if !t.delete(&key).map_err(e)? {
         w.abort();
         return Err(CliError::new(
             NOT_FOUND,
             format!(
-                "{}: key {:?} not found{}",
+                "{}: key \"{}\" not found{}",
                 path.display(),
                 show(&key, a.hex),
                 table_label(a.table.table.as_deref())
@@ -310,37 +347,94 @@ pub fn del(a: &DelArgs) -> Result<()> {
 /// A key and its value.
 type Entry = (Vec<u8>, Vec<u8>);
 
+/// Output formats of `scan`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanFormat {
+    /// `KEY<TAB>VALUE` lines, escaped (see --hex)
+    Text,
+    /// One JSON object per line: {"key":..,"value":..}
+    Jsonl,
+    /// CSV with a header row `key,value`
+    Csv,
+}
+
+/// `b` as a JSON or CSV field: hex, or the text itself when it is UTF-8
+/// (a data error naming the key otherwise).
+pub fn field<'b>(path: &Path, b: &'b [u8], hex_mode: bool, what: &str, key: &[u8]) -> Result<std::borrow::Cow<'b, str>> {
+    if hex_mode {
+        return Ok(hex(b).into());
+    }
+    std::str::from_utf8(b).map(Into::into).map_err(|_| {
+        CliError::new(
+            DATA,
+            format!("{}: the {what} of key \"{}\" is not UTF-8; use --hex", path.display(), escape(key)),
+        )
+    })
+}
+
 /// `walden scan`.
 pub fn scan(a: &ScanArgs) -> Result<()> {
     let path = a.db.as_path();
-    let bytes = |s: &Option<String>, what| s.as_deref().map(|s| arg_bytes(s, a.hex, what)).transpose();
-    let (start, end) = if let Some(p) = bytes(&a.prefix, "--prefix")? {
-        let end = prefix_end(&p).map_or(Bound::Unbounded, Bound::Excluded);
-        (Bound::Included(p), end)
-    } else {
-        (
-            bytes(&a.from, "--from")?.map_or(Bound::Unbounded, Bound::Included),
-            bytes(&a.to, "--to")?.map_or(Bound::Unbounded, Bound::Excluded),
-        )
-    };
+    let bounds = a.range.bounds(a.hex)?;
+    let format = if a.json { ScanFormat::Jsonl } else { a.format };
     let db = open(path, Access::Read, None)?;
     let r = db.begin_read().map_err(|e| CliError::db(path, e))?;
     let t = read_table(&r, path, a.table.table.as_deref())?;
-    let range = t
-        .range((start.as_ref().map(Vec::as_slice), end.as_ref().map(Vec::as_slice)))
-        .map_err(|e| CliError::db(path, e))?;
+    let range = t.range(borrowed(&bounds)).map_err(|e| CliError::db(path, e))?;
     let entries: Box<dyn Iterator<Item = walden::Result<Entry>>> = if a.reverse { Box::new(range.rev()) } else { Box::new(range) };
     let mut out = stdout();
+    let mut line = Vec::new();
+    if format == ScanFormat::Csv {
+        let header: &[&[u8]] = if a.keys_only { &[b"key"] } else { &[b"key", b"value"] };
+        crate::import::encode_record(&mut line, header.iter().copied());
+        line.push(b'\n');
+    }
     for entry in entries.take(a.limit.map_or(usize::MAX, |n| n.try_into().unwrap_or(usize::MAX))) {
         let (k, v) = entry.map_err(|e| CliError::db(path, e))?;
-        let w = if a.keys_only {
-            writeln!(out, "{}", show(&k, a.hex))
-        } else {
-            writeln!(out, "{}\t{}", show(&k, a.hex), show(&v, a.hex))
-        };
-        w.map_err(CliError::output)?;
+        match format {
+            ScanFormat::Text if a.keys_only => line.extend_from_slice(show(&k, a.hex).as_bytes()),
+            ScanFormat::Text => {
+                line.extend_from_slice(show(&k, a.hex).as_bytes());
+                line.push(b'\t');
+                line.extend_from_slice(show(&v, a.hex).as_bytes());
+            }
+            ScanFormat::Jsonl => {
+                let mut m = serde_json::Map::new();
+                m.insert("key".into(), field(path, &k, a.hex, "key", &k)?.into());
+                if !a.keys_only {
+                    m.insert("value".into(), field(path, &v, a.hex, "value", &k)?.into());
+                }
+                serde_json::to_writer(&mut line, &m).map_err(|err| CliError::new(DATA, err.to_string()))?;
+            }
+            ScanFormat::Csv => {
+                let kf = field(path, &k, a.hex, "key", &k)?;
+                if a.keys_only {
+                    crate::import::encode_record(&mut line, [kf.as_bytes()].into_iter());
+                } else {
+                    let vf = field(path, &v, a.hex, "value", &k)?;
+                    crate::import::encode_record(&mut line, [kf.as_bytes(), vf.as_bytes()].into_iter());
+                }
+            }
+        }
+        line.push(b'\n');
+        if line.len() >= 32 * 1024 {
+            out.write_all(&line).map_err(CliError::output)?;
+            line.clear();
+        }
     }
-    out.flush().map_err(CliError::output)
+    out.write_all(&line).and_then(|()| out.flush()).map_err(CliError::output)
+}
+
+/// `walden count`: leaf cell counts, no entry decoded.
+pub fn count(a: &CountArgs) -> Result<()> {
+    let path = a.db.as_path();
+    let bounds = a.range.bounds(a.hex)?;
+    let db = open(path, Access::Read, None)?;
+    let r = db.begin_read().map_err(|e| CliError::db(path, e))?;
+    let t = read_table(&r, path, a.table.table.as_deref())?;
+    let n = t.count(borrowed(&bounds)).map_err(|e| CliError::db(path, e))?;
+    let mut out = stdout();
+    writeln!(out, "{n}").and_then(|()| out.flush()).map_err(CliError::output)
 }
 
 /// `walden checkpoint`.
@@ -354,12 +448,12 @@ pub fn checkpoint(a: &CheckpointArgs) -> Result<()> {
     let mut out = stdout();
     writeln!(
         out,
-        "{}: {name} checkpoint: {} frames were in the WAL; now {} frames, {} backfilled; WAL file {} bytes",
+        "{}: {name} checkpoint: {} in the WAL before; now {}, {} backfilled; WAL file {}",
         path.display(),
-        group(before.wal_frames),
-        group(info.wal_frames.into()),
+        count_of(before.wal_frames, "frame", "frames"),
+        count_of(info.wal_frames.into(), "frame", "frames"),
         group(info.backfilled.into()),
-        group(wal_bytes)
+        count_of(wal_bytes, "byte", "bytes")
     )
     .and_then(|()| out.flush())
     .map_err(CliError::output)
@@ -372,18 +466,22 @@ pub fn verify(a: &VerifyArgs) -> Result<()> {
     let rep = db.verify().map_err(|e| CliError::db(path, e))?;
     let mut s = String::new();
     let summary = format!(
-        "{} pages: {} tree, {} overflow, {} freelist; {} named tables; {} entries",
-        group(rep.pages.into()),
+        "{}: {} tree, {} overflow, {} freelist; {}; {}",
+        count_of(rep.pages.into(), "page", "pages"),
         group(rep.tree_pages.into()),
         group(rep.overflow_pages.into()),
         group(rep.freelist_pages.into()),
-        group(rep.tables.into()),
-        group(rep.entries)
+        count_of(rep.tables.into(), "named table", "named tables"),
+        count_of(rep.entries, "entry", "entries")
     );
     if rep.is_ok() {
         s.push_str(&format!("{}: ok: {summary}\n", path.display()));
     } else {
-        s.push_str(&format!("{}: {} problems found\n", path.display(), group(rep.problem_count.into())));
+        s.push_str(&format!(
+            "{}: {} found\n",
+            path.display(),
+            count_of(rep.problem_count.into(), "problem", "problems")
+        ));
         for p in &rep.problems {
             if p.page > 0 {
                 s.push_str(&format!("  page {}: {}\n", p.page, p.what));
@@ -404,7 +502,11 @@ pub fn verify(a: &VerifyArgs) -> Result<()> {
     } else {
         Err(CliError::new(
             DAMAGED,
-            format!("{}: damaged: {} problems found by verify", path.display(), rep.problem_count),
+            format!(
+                "{}: damaged: {} found by verify",
+                path.display(),
+                count_of(rep.problem_count.into(), "problem", "problems")
+            ),
         ))
     }
 }

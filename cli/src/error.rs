@@ -1,6 +1,5 @@
 //! Errors of the command-line tool and the exit codes they map to.
 
-use std::fmt;
 use std::io;
 use std::path::Path;
 
@@ -36,7 +35,8 @@ Errors go to stderr as one line, `walden: error: <file>: <cause>`; results go to
 
 /// An error that ends the command: a message naming the file and the cause,
 /// and the exit code.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{msg}")]
 pub struct CliError {
     /// Exit code (one of the constants of this module).
     pub code: u8,
@@ -45,12 +45,9 @@ pub struct CliError {
     /// Stdout was closed by the reader (`walden scan db | head`): exit
     /// quietly with success.
     pub broken_pipe: bool,
-}
-
-impl fmt::Display for CliError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.msg)
-    }
+    /// Already reported (the shell reports each command's error): exit
+    /// with `code` and print nothing.
+    pub reported: bool,
 }
 
 /// Shorthand for the commands' results.
@@ -63,6 +60,15 @@ impl CliError {
             code,
             msg: msg.into(),
             broken_pipe: false,
+            reported: false,
+        }
+    }
+
+    /// An exit with `code` whose cause was already reported.
+    pub fn quiet(code: u8) -> CliError {
+        CliError {
+            reported: true,
+            ..CliError::new(code, "")
         }
     }
 
@@ -70,9 +76,8 @@ impl CliError {
     pub fn io(path: &Path, e: io::Error) -> CliError {
         let broken_pipe = e.kind() == io::ErrorKind::BrokenPipe;
         CliError {
-            code: IO,
-            msg: with_path(path, &e.to_string()),
             broken_pipe,
+            ..CliError::new(IO, with_path(path, &e.to_string()))
         }
     }
 
@@ -87,8 +92,8 @@ impl CliError {
         let code = match &e {
             E::Busy(_) | E::Protocol => BUSY,
             E::Corrupt { .. } | E::UnsupportedVersion { .. } => DAMAGED,
-            E::InvalidArgument(_) => USAGE,
-            E::NotFound => NOT_FOUND,
+            E::InvalidArgument(_) | E::KeyTooLong { .. } => USAGE,
+            E::NotFound { .. } => NOT_FOUND,
             _ => IO,
         };
         let broken_pipe = matches!(&e, E::Io(io) if io.kind() == io::ErrorKind::BrokenPipe);
@@ -96,7 +101,10 @@ impl CliError {
         if let E::Busy(_) = e {
             msg.push_str("; --timeout SECONDS waits longer");
         }
-        CliError { code, msg, broken_pipe }
+        CliError {
+            broken_pipe,
+            ..CliError::new(code, msg)
+        }
     }
 }
 

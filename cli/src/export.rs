@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
-use crate::codec::{escape, group, hex};
+use crate::codec::{count_of, escape, hex};
 use crate::commands::{open, read_table, stdout, Access};
 use crate::error::{CliError, Result, DATA};
 use crate::import::{parse_record, schema_key, Schema, SCHEMA_TABLE};
+use crate::range::{borrowed, RangeArgs};
 use crate::TableArg;
 
 /// Output formats.
@@ -28,10 +29,12 @@ pub struct ExportArgs {
     pub db: PathBuf,
     #[command(flatten)]
     pub table: TableArg,
+    #[command(flatten)]
+    pub range: RangeArgs,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Csv)]
     pub format: Format,
-    /// Write keys and values in hex (implies --raw); without it they must be UTF-8
+    /// Write keys and values in hex (implies --raw; range arguments in hex too); without it they must be UTF-8
     #[arg(long)]
     pub hex: bool,
     /// Write `key,value` pairs even for a table loaded by `walden import`
@@ -84,7 +87,7 @@ fn utf8<'b>(path: &Path, b: &'b [u8], what: &str, key: &[u8]) -> Result<&'b str>
         CliError::new(
             DATA,
             format!(
-                "{}: the {what} of key {:?} is not UTF-8; export it with --hex",
+                "{}: the {what} of key \"{}\" is not UTF-8; export it with --hex",
                 path.display(),
                 escape(key)
             ),
@@ -96,6 +99,7 @@ fn utf8<'b>(path: &Path, b: &'b [u8], what: &str, key: &[u8]) -> Result<&'b str>
 pub fn run(a: &ExportArgs) -> Result<()> {
     let path = a.db.as_path();
     let table = a.table.table.as_deref();
+    let bounds = a.range.bounds(a.hex)?;
     let db = open(path, Access::Read, None)?;
     let e = |err| CliError::db(path, err);
     let r = db.begin_read().map_err(e)?;
@@ -105,7 +109,7 @@ pub fn run(a: &ExportArgs) -> Result<()> {
     } else {
         match r.table(SCHEMA_TABLE) {
             Ok(s) => s.get(schema_key(table)).map_err(e)?.and_then(|j| Schema::from_json(&j)),
-            Err(walden::Error::NotFound) => None,
+            Err(walden::Error::NotFound { .. }) => None,
             Err(err) => return Err(e(err)),
         }
     };
@@ -136,14 +140,14 @@ pub fn run(a: &ExportArgs) -> Result<()> {
                 CliError::new(
                     DATA,
                     format!(
-                        "{}: the entry with key {:?} is not a row of the import ({why}); export the table with --raw",
+                        "{}: the entry with key \"{}\" is not a row of the import ({why}); export the table with --raw",
                         path.display(),
                         escape(k)
                     ),
                 )
             };
             let mut fields: Vec<Vec<u8>> = vec![Vec::new(); s.columns.len()];
-            for entry in t.iter().map_err(e)? {
+            for entry in t.range(borrowed(&bounds)).map_err(e)? {
                 let (k, v) = entry.map_err(e)?;
                 let parts: Vec<&[u8]> = if nk == 1 { vec![&k[..]] } else { split(&k, sep, nk) };
                 if parts.len() != nk {
@@ -173,7 +177,7 @@ pub fn run(a: &ExportArgs) -> Result<()> {
             if a.format == Format::Csv {
                 sink.row(&names, &["key", "value"])?;
             }
-            for entry in t.iter().map_err(e)? {
+            for entry in t.range(borrowed(&bounds)).map_err(e)? {
                 let (k, v) = entry.map_err(e)?;
                 if a.hex {
                     sink.row(&names, &[&hex(&k), &hex(&v)])?;
@@ -190,9 +194,15 @@ pub fn run(a: &ExportArgs) -> Result<()> {
     flushed.map_err(|err| sink.io(err))?;
     if let Some(p) = &a.output {
         let mut out = stdout();
-        writeln!(out, "exported {} rows of {} to {}", group(rows), path.display(), p.display())
-            .and_then(|()| out.flush())
-            .map_err(CliError::output)?;
+        writeln!(
+            out,
+            "exported {} of {} to {}",
+            count_of(rows, "row", "rows"),
+            path.display(),
+            p.display()
+        )
+        .and_then(|()| out.flush())
+        .map_err(CliError::output)?;
     }
     Ok(())
 }

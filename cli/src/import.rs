@@ -7,18 +7,16 @@
 //! kept as JSON in the table [`SCHEMA_TABLE`], under the table's name (the
 //! empty key for the default table).
 
-use std::cell::Cell;
 use std::fs::File;
 use std::io::IsTerminal;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::codec::{escape, group};
+use crate::codec::{count_of, escape, group};
 use crate::commands::{open, stdout, Access};
 use crate::error::{CliError, Result, DATA, USAGE};
 use crate::TableArg;
@@ -192,34 +190,34 @@ pub fn parse_record(b: &[u8]) -> Option<Vec<Vec<u8>>> {
     }
 }
 
-/// Counts the bytes read through it (the compressed bytes, for the
-/// progress bar).
-struct Counting<R> {
-    inner: R,
-    n: Rc<Cell<u64>>,
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let k = self.inner.read(buf)?;
-        self.n.set(self.n.get() + k as u64);
-        Ok(k)
-    }
-}
-
 /// An opened input file.
 struct Input {
     /// The content, decompressed if the file starts with the gzip magic.
     reader: Box<dyn Read>,
-    /// The file size in bytes, if known.
-    total: Option<u64>,
-    /// Bytes of the file read so far.
-    read: Rc<Cell<u64>>,
+    /// Advanced by the bytes of the file read (`ProgressBar::wrap_read`:
+    /// the compressed bytes for a gzip file); hidden unless stderr is a
+    /// terminal.
+    progress: ProgressBar,
+}
+
+/// The progress bar of an import of `total` bytes (unknown for stdin).
+fn progress_bar(total: Option<u64>) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = match total {
+        Some(n) => ProgressBar::new(n).with_style(
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] [{wide_bar}] {bytes}/{total_bytes} ({eta}) {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ),
+        None => ProgressBar::new_spinner(),
+    };
+    pb.enable_steady_tick(Duration::from_millis(200));
+    pb
 }
 
 /// Opens the input (`-`: stdin).
 fn open_input(path: &Path) -> Result<Input> {
-    let n = Rc::new(Cell::new(0));
     let (raw, total): (Box<dyn Read>, Option<u64>) = if path == Path::new("-") {
         (Box::new(std::io::stdin().lock()), None)
     } else {
@@ -227,7 +225,8 @@ fn open_input(path: &Path) -> Result<Input> {
         let total = f.metadata().ok().map(|m| m.len());
         (Box::new(f), total)
     };
-    let mut r = BufReader::with_capacity(256 * 1024, Counting { inner: raw, n: n.clone() });
+    let progress = progress_bar(total);
+    let mut r = BufReader::with_capacity(256 * 1024, progress.wrap_read(raw));
     let head = r.fill_buf().map_err(|e| CliError::io(path, e))?;
     let gz = head.starts_with(&[0x1f, 0x8b]);
     let r: Box<dyn Read> = if gz {
@@ -235,7 +234,7 @@ fn open_input(path: &Path) -> Result<Input> {
     } else {
         Box::new(r)
     };
-    Ok(Input { reader: r, total, read: n })
+    Ok(Input { reader: r, progress })
 }
 
 /// A CSV reading error as a message naming the file (exit code 6; 3 for
@@ -266,11 +265,7 @@ pub fn run(a: &ImportArgs) -> Result<()> {
             format!("table {SCHEMA_TABLE:?} is reserved for the column lists of imports"),
         ));
     }
-    let Input {
-        reader,
-        total,
-        read: counter,
-    } = open_input(&a.file)?;
+    let Input { reader, progress: pb } = open_input(&a.file)?;
     let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(reader);
     let columns: Vec<String> = rdr
         .byte_headers()
@@ -279,6 +274,12 @@ pub fn run(a: &ImportArgs) -> Result<()> {
         .map(|h| String::from_utf8(h.to_vec()))
         .collect::<std::result::Result<_, _>>()
         .map_err(|_| CliError::new(DATA, format!("{}: the header row is not UTF-8", a.file.display())))?;
+    if columns.is_empty() {
+        return Err(CliError::new(
+            DATA,
+            format!("{}: the file is empty: a CSV file starts with a header row", a.file.display()),
+        ));
+    }
     let mut key = Vec::new();
     for k in &a.key {
         let mut at = columns.iter().enumerate().filter(|(_, c)| *c == k).map(|(i, _)| i);
@@ -317,16 +318,13 @@ pub fn run(a: &ImportArgs) -> Result<()> {
     let db = open(path, Access::Create, Some(a.cache_pages))?;
     let e = |err| CliError::db(path, err);
     let max_key = db.max_key_len();
-    let label = match table {
-        Some(t) => format!("table {t:?}"),
-        None => "the default table".to_string(),
-    };
+    let label = crate::commands::table_name(table);
     // An earlier import into the table must have had the same columns.
     let (entries_before, have_schema) = {
         let r = db.begin_read().map_err(e)?;
         let have = match r.table(SCHEMA_TABLE) {
             Ok(t) => t.get(schema_key(table)).map_err(e)?,
-            Err(walden::Error::NotFound) => None,
+            Err(walden::Error::NotFound { .. }) => None,
             Err(err) => return Err(e(err)),
         };
         if let Some(old) = &have {
@@ -345,25 +343,11 @@ pub fn run(a: &ImportArgs) -> Result<()> {
             None => r.default_table().map_err(e)?.len().map_err(e)?,
             Some(t) => match r.table(t) {
                 Ok(t) => t.len().map_err(e)?,
-                Err(walden::Error::NotFound) => 0,
+                Err(walden::Error::NotFound { .. }) => 0,
                 Err(err) => return Err(e(err)),
             },
         };
         (n, have.is_some())
-    };
-
-    let pb = if std::io::stderr().is_terminal() {
-        let pb = match total {
-            Some(n) => ProgressBar::new(n).with_style(
-                ProgressStyle::with_template("{spinner} [{elapsed_precise}] [{wide_bar}] {bytes}/{total_bytes} ({eta}) {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            ),
-            None => ProgressBar::new_spinner(),
-        };
-        pb.enable_steady_tick(Duration::from_millis(200));
-        pb
-    } else {
-        ProgressBar::hidden()
     };
 
     let mut rec = csv::ByteRecord::new();
@@ -374,7 +358,7 @@ pub fn run(a: &ImportArgs) -> Result<()> {
     let mut done = false;
     let committed_note = |rows: u64| {
         if rows > 0 {
-            format!(" ({} rows before it were committed)", group(rows))
+            format!(" ({} before it committed)", count_of(rows, "row", "rows"))
         } else {
             String::new()
         }
@@ -385,7 +369,7 @@ pub fn run(a: &ImportArgs) -> Result<()> {
         let batch: Result<()> = (|| {
             if !schema_written {
                 w.table(SCHEMA_TABLE)
-                    .and_then(|t| t.put(schema_key(table), &schema.to_json()))
+                    .and_then(|t| t.put(schema_key(table), schema.to_json()))
                     .map_err(e)?;
                 schema_written = true;
             }
@@ -436,7 +420,6 @@ pub fn run(a: &ImportArgs) -> Result<()> {
                 t.put(&k, &v).map_err(e)?;
                 rows += 1;
                 if rows.is_multiple_of(4096) {
-                    pb.set_position(counter.get());
                     pb.set_message(format!("{} rows", group(rows)));
                 }
             }
@@ -471,14 +454,14 @@ pub fn run(a: &ImportArgs) -> Result<()> {
     let mut out = stdout();
     writeln!(
         out,
-        "imported {} rows from {} into {label} of {} in {secs:.2} s ({} rows/s): {} new keys, {} replaced, {} commits; database file {} bytes, WAL {} bytes",
-        group(rows),
+        "imported {} from {} into {label} of {} in {secs:.2} s ({} rows/s): {}, {} replaced, {}; database file {} bytes, WAL {} bytes",
+        count_of(rows, "row", "rows"),
         a.file.display(),
         path.display(),
         group((rows as f64 / secs.max(1e-9)) as u64),
-        group(new_keys),
+        count_of(new_keys, "new key", "new keys"),
         group(rows - new_keys.min(rows)),
-        group(commits),
+        count_of(commits, "commit", "commits"),
         group(db_bytes),
         group(wal_bytes)
     )

@@ -1,6 +1,6 @@
 //! `walden waldump`: the frames of a WAL file, read directly from `DB-wal`
 //! (never through the engine) with the engine's own frame reader
-//! (`walden::core::wal::frames::FrameReader`), so that it reports exactly
+//! (`walden::engine::wal::frames::FrameReader`), so that it reports exactly
 //! the frames recovery keeps, and stops where and for the reason recovery
 //! stops (`docs/FORMAT.md` section 4.3).
 
@@ -10,13 +10,13 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use walden::core::btree::page::{PT_BRANCH, PT_FREELIST, PT_LEAF, PT_OVERFLOW};
-use walden::core::format::{self, frame_offset, DbHeader, WalHeader, FORMAT_VERSION, WAL_HEADER_LEN, WAL_MAGIC};
-use walden::core::storage::Storage;
-use walden::core::wal::frames::{FrameFault, FrameReader};
+use walden::engine::btree::page::{PT_BRANCH, PT_FREELIST, PT_LEAF, PT_OVERFLOW};
+use walden::engine::format::{self, frame_offset, DbHeader, WalHeader, FORMAT_VERSION, WAL_HEADER_LEN, WAL_MAGIC};
+use walden::engine::storage::Storage;
+use walden::engine::wal::frames::{FrameFault, FrameReader};
 use walden::FileStorage;
 
-use crate::codec::group;
+use crate::codec::{count_of, group};
 use crate::commands::{lsn_text, stdout};
 use crate::error::{CliError, Result, DAMAGED};
 
@@ -29,6 +29,36 @@ pub struct WaldumpArgs {
     /// Summarise by transaction (one line each, then totals) instead of one line per frame
     #[arg(long)]
     pub stats: bool,
+    /// First LSN to show (SEQ/FRAME in hex as printed, or the decimal LSN)
+    #[arg(long, value_name = "LSN", value_parser = parse_lsn)]
+    pub start: Option<u64>,
+    /// Stop before this LSN (exclusive)
+    #[arg(long, value_name = "LSN", value_parser = parse_lsn)]
+    pub end: Option<u64>,
+    /// Only frames of page N
+    #[arg(long, value_name = "N")]
+    pub page: Option<u32>,
+    /// Stop after N frames shown
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: Option<u64>,
+    /// At the end of the log, wait for new frames and show them as they are
+    /// committed (as `tail -f`; across WAL restarts) until interrupted or --limit
+    #[arg(long, conflicts_with = "stats")]
+    pub follow: bool,
+}
+
+/// An LSN as `waldump` prints it (`SEQ/FRAME`, hex) or as a decimal number
+/// (`stat --json`'s `last_lsn`).
+pub fn parse_lsn(s: &str) -> std::result::Result<u64, String> {
+    let bad = || format!("{s:?} is not an LSN (SEQ/FRAME in hex, e.g. 0/0000001A, or a decimal number)");
+    match s.split_once('/') {
+        Some((seq, frame)) => {
+            let seq = u32::from_str_radix(seq, 16).map_err(|_| bad())?;
+            let frame = u32::from_str_radix(frame, 16).map_err(|_| bad())?;
+            Ok(format::lsn(seq, frame))
+        }
+        None => s.parse().map_err(|_| bad()),
+    }
 }
 
 /// One transaction: consecutive frames up to a commit frame.
@@ -39,6 +69,77 @@ struct Txn {
     pages: HashSet<u32>,
     commit: u32,
     db_size: u32,
+    /// One of its frames passed the filters (--start, --page).
+    selected: bool,
+}
+
+/// Why the dump ended.
+enum Stop {
+    /// The log ended (or an invalid frame): what recovery would say.
+    Fault(FrameFault),
+    /// The next frame is at or past --end.
+    End,
+    /// --limit frames were shown.
+    Limit,
+}
+
+/// How often `--follow` looks at the WAL again.
+const FOLLOW_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// `--follow` at the end of the log (or at a frame not yet whole): waits
+/// until the WAL changes, then returns the reader to go on with. A WAL
+/// restarted meanwhile (a new header: the checkpoint sequence or the salts
+/// changed) is announced and read from its first frame.
+fn wait_for_frames(
+    file: &mut FileStorage,
+    wal: &Path,
+    h: &mut WalHeader,
+    reader: &FrameReader,
+    fault: FrameFault,
+    out: &mut impl Write,
+) -> Result<FrameReader> {
+    let io_err = |f: &FileStorage| CliError::io(wal, f.take_error().unwrap_or_else(|| std::io::Error::other("read failed")));
+    let start = file.size().map_err(|_| io_err(file))?;
+    loop {
+        std::thread::sleep(FOLLOW_POLL);
+        let len = file.size().map_err(|_| io_err(file))?;
+        if len < WAL_HEADER_LEN as u64 {
+            continue;
+        }
+        let mut hb = [0u8; WAL_HEADER_LEN];
+        file.read_at(0, &mut hb).map_err(|_| io_err(file))?;
+        let Some((nh, hck)) = WalHeader::decode(&hb) else { continue };
+        if (nh.ckpt_seq, nh.salt1, nh.salt2) != (h.ckpt_seq, h.salt1, h.salt2) {
+            if nh.page_size != h.page_size {
+                return Err(CliError::new(
+                    DAMAGED,
+                    format!("{}: the WAL was recreated with another page size", wal.display()),
+                ));
+            }
+            writeln!(
+                out,
+                "WAL restarted: checkpoint sequence {}, salts {:08x}/{:08x}",
+                nh.ckpt_seq, nh.salt1, nh.salt2
+            )
+            .map_err(CliError::output)?;
+            out.flush().map_err(CliError::output)?;
+            *h = nh;
+            return Ok(FrameReader::new(h, hck, len));
+        }
+        // The same generation: at the end of the file, go on once it has
+        // grown; a frame that was not valid yet (torn, or an older
+        // generation's that a commit overwrites in place) is read again.
+        if len > start || !matches!(fault, FrameFault::EndOfFile) {
+            return Ok(FrameReader::resume(
+                h.page_size,
+                h.salt1,
+                h.salt2,
+                reader.frame(),
+                reader.chain(),
+                len,
+            ));
+        }
+    }
 }
 
 fn le32(b: &[u8], at: usize) -> u32 {
@@ -145,6 +246,7 @@ pub fn run(a: &WaldumpArgs) -> Result<()> {
     }
 
     let ps = h.page_size;
+    let mut h = h;
     let mut reader = FrameReader::new(&h, hck, len);
     let fsz = reader.frame_len();
     let mut buf = vec![0u8; fsz];
@@ -158,18 +260,31 @@ pub fn run(a: &WaldumpArgs) -> Result<()> {
         ("freelist", 0),
         ("other", 0),
     ];
+    let mut shown = 0u64;
     let stop = loop {
         let frame = reader.frame();
         let fh = match reader.next(&mut file, &mut buf).map_err(|_| io_err(&file))? {
             Ok(fh) => fh,
-            Err(fault) => break fault,
+            Err(fault) if a.follow => {
+                out.flush().map_err(o)?;
+                reader = wait_for_frames(&mut file, &wal, &mut h, &reader, fault, &mut out)?;
+                continue;
+            }
+            Err(fault) => break Stop::Fault(fault),
         };
+        let lsn = format::lsn(h.ckpt_seq, frame);
+        if a.end.is_some_and(|e| lsn >= e) {
+            break Stop::End;
+        }
+        let selected = a.start.is_none_or(|s| lsn >= s) && a.page.is_none_or(|p| p == fh.pgno);
         let page = &buf[format::FRAME_HEADER_LEN..];
         let (kind, desc) = describe(fh.pgno, page);
-        if let Some(k) = by_kind.iter_mut().find(|k| k.0 == kind) {
-            k.1 += 1;
+        if selected {
+            if let Some(k) = by_kind.iter_mut().find(|k| k.0 == kind) {
+                k.1 += 1;
+            }
         }
-        if !a.stats {
+        if selected && !a.stats {
             let commit = if fh.commit_size != 0 {
                 format!("commit: yes, db_size: {}", fh.commit_size)
             } else {
@@ -185,20 +300,34 @@ pub fn run(a: &WaldumpArgs) -> Result<()> {
                 fh.cksum,
             )
             .map_err(o)?;
+            if a.follow {
+                out.flush().map_err(o)?;
+            }
         }
         if cur.frames == 0 {
             cur.first = frame;
         }
         cur.frames += 1;
+        cur.selected |= selected;
         cur.pages.insert(fh.pgno);
         if fh.commit_size != 0 {
             cur.commit = frame;
             cur.db_size = fh.commit_size;
             txns.push(std::mem::take(&mut cur));
         }
+        if selected {
+            shown += 1;
+            if a.limit.is_some_and(|n| shown >= n) {
+                break Stop::Limit;
+            }
+        }
     };
     let last_valid = reader.frame() - 1;
 
+    let filtered = a.start.is_some() || a.page.is_some();
+    if filtered {
+        txns.retain(|t| t.selected);
+    }
     let committed: u64 = txns.iter().map(|t| u64::from(t.frames)).sum();
     if a.stats {
         writeln!(
@@ -238,22 +367,45 @@ pub fn run(a: &WaldumpArgs) -> Result<()> {
         writeln!(out, "frames by page type: {}", kinds.join(", ")).map_err(o)?;
     }
     let last = txns.last().map(|t| t.commit).unwrap_or(0);
-    let tail = last_valid - last;
-    let mut summary = format!(
-        "{} valid frames: {} committed in {} transactions",
-        group(last_valid.into()),
-        group(committed),
-        group(txns.len() as u64)
-    );
+    let early = !matches!(stop, Stop::Fault(_));
+    let tail = if early || filtered { 0 } else { last_valid - last };
+    let mut summary = if filtered {
+        format!(
+            "{} read, {} shown; {} committed in {}",
+            count_of(last_valid.into(), "frame", "frames"),
+            group(shown),
+            count_of(committed, "frame", "frames"),
+            count_of(txns.len() as u64, "selected transaction", "selected transactions")
+        )
+    } else {
+        format!(
+            "{}: {} committed in {}",
+            count_of(last_valid.into(), "valid frame", "valid frames"),
+            group(committed),
+            count_of(txns.len() as u64, "transaction", "transactions")
+        )
+    };
     if last > 0 {
         summary.push_str(&format!("; last commit at frame {last}, LSN {}", lsn_text(h.ckpt_seq, last)));
     }
     if tail > 0 {
         summary.push_str(&format!(
-            "; {tail} frames after the last commit belong to an unfinished transaction (recovery ignores them)"
+            "; {} after the last commit belong to an unfinished transaction (recovery ignores them)",
+            count_of(tail.into(), "frame", "frames")
         ));
     }
     writeln!(out, "{summary}").map_err(o)?;
+    let stop = match stop {
+        Stop::Fault(f) => f,
+        Stop::End => {
+            writeln!(out, "stopped at --end: the next frame's LSN is at or past it").map_err(o)?;
+            return out.flush().map_err(o);
+        }
+        Stop::Limit => {
+            writeln!(out, "stopped after --limit: {}", count_of(shown, "frame", "frames")).map_err(o)?;
+            return out.flush().map_err(o);
+        }
+    };
     let next = last_valid + 1;
     let at = format!("frame {next} (offset {})", frame_offset(next, ps));
     let (ok, why) = match stop {

@@ -56,6 +56,7 @@ mod loom_tests;
 
 pub use btree::cursor::{Cursor, ScanEnd};
 pub use btree::page::{max_key_len, MAX_KEY_CAP};
+pub use btree::stat::TreeStats;
 pub use btree::verify::{self, Problem, VerifyReport};
 pub use connection::tables::{Table, ValueRef};
 pub use connection::{ConnStats, Connection};

@@ -34,10 +34,10 @@ impl From<walden_std::Error> for Fail {
             E::Corrupt { .. } | E::UnsupportedVersion { .. } => walden_rc::WALDEN_CORRUPT,
             E::Io(_) => walden_rc::WALDEN_IO,
             E::Full(_) => walden_rc::WALDEN_FULL,
-            E::InvalidArgument(_) => walden_rc::WALDEN_INVALID_ARGUMENT,
+            E::InvalidArgument(_) | E::KeyTooLong { .. } => walden_rc::WALDEN_INVALID_ARGUMENT,
             E::ReadOnly | E::Moved(_) => walden_rc::WALDEN_READ_ONLY,
             E::Poisoned => walden_rc::WALDEN_POISONED,
-            E::NotFound => walden_rc::WALDEN_NOT_FOUND,
+            E::NotFound { .. } => walden_rc::WALDEN_NOT_FOUND,
             _ => walden_rc::WALDEN_INTERNAL,
         };
         Fail::new(rc, e.to_string())

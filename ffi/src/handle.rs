@@ -336,6 +336,9 @@ pub(crate) struct CursorHandle {
     /// Whether first/last/seek has run: next and prev of a cursor never
     /// positioned are WALDEN_DONE (the engine refuses to step it).
     pub(crate) positioned: Cell<bool>,
+    /// The exclusive end key set by walden_cursor_set_end(): an entry at or
+    /// past it is no entry (WALDEN_DONE).
+    pub(crate) end: RefCell<Option<Vec<u8>>>,
 }
 
 impl CursorHandle {
@@ -350,6 +353,7 @@ impl CursorHandle {
             txn: Cell::new(txn as *const TxnHandle),
             cur: RefCell::new(Some(cur)),
             positioned: Cell::new(false),
+            end: RefCell::new(None),
         }));
         txn.cursors.borrow_mut().push(p);
         register(p as usize, Kind::Cursor);
@@ -392,6 +396,14 @@ impl CursorHandle {
             let cur = guard.as_mut().ok_or_else(|| Fail::invalid("the cursor's transaction has ended"))?;
             f(cur)
         })
+    }
+
+    /// Whether `key` is at or past the cursor's end key.
+    pub(crate) fn past_end(&self, key: Option<&[u8]>) -> bool {
+        match (key, self.end.borrow().as_deref()) {
+            (Some(k), Some(e)) => k >= e,
+            _ => false,
+        }
     }
 
     /// Drops the cursor's borrow of its transaction, which is ending.

@@ -24,6 +24,9 @@ use walden_std::{CheckpointMode, Cursor, Database, Options, SyncMode};
 
 mod boundary;
 mod handle;
+mod more;
+
+pub use more::*;
 
 use boundary::{bytes, call, call_str, call_void, non_null, non_null_mut, table_name, Fail};
 use handle::{CursorHandle, DbHandle, TxnHandle, TxnKind};
@@ -121,6 +124,15 @@ pub enum walden_checkpoint_mode {
     WALDEN_CHECKPOINT_TRUNCATE = 3,
 }
 
+/// Major version of the library this header belongs to (semantic
+/// versioning: the C API and ABI change only with it, from 1.0 on). Compare
+/// with walden_version() to detect a header and library mismatch.
+pub const WALDEN_VERSION_MAJOR: u32 = 0;
+/// Minor version of the library this header belongs to.
+pub const WALDEN_VERSION_MINOR: u32 = 1;
+/// Patch version of the library this header belongs to.
+pub const WALDEN_VERSION_PATCH: u32 = 0;
+
 /// A `walden_rc` as C passes it: checked before use, so any value is safe.
 /// (Named `walden_rc` in the header.)
 pub type RcArg = u32;
@@ -133,9 +145,22 @@ pub type CheckpointModeArg = u32;
 
 /// Options of walden_open(). Fill with walden_options_default(), then
 /// change fields.
+///
+/// The struct can grow in later versions without breaking programs built
+/// against this header: `size` says how many bytes the caller's struct has
+/// (walden_options_default() sets it to `sizeof(walden_options)`). The
+/// library reads only the fields that fit in `size` bytes and uses the
+/// defaults for the others (a program built against an older, smaller
+/// struct); bytes past the fields it knows must be zero (a newer program
+/// that sets an option this library does not have gets
+/// WALDEN_INVALID_ARGUMENT), as Linux's extensible structs (openat2).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct walden_options {
+    /// Size of this struct in bytes, as the caller compiled it: set by
+    /// walden_options_default(); at least the size of the fields up to
+    /// create_if_missing (32 bytes).
+    pub size: u32,
     /// Page size in bytes, used when the database is created: a power of two
     /// from 512 to 65536. Default 4096.
     pub page_size: u32,
@@ -220,6 +245,7 @@ fn checkpoint_mode_from_c(v: CheckpointModeArg) -> Result<CheckpointMode, Fail> 
 
 fn options_to_c(o: &Options) -> walden_options {
     walden_options {
+        size: std::mem::size_of::<walden_options>() as u32,
         page_size: o.page_size,
         cache_pages: o.cache_pages,
         sync: sync_to_c(o.sync),
@@ -243,6 +269,44 @@ fn options_from_c(o: &walden_options) -> Result<Options, Fail> {
     })
 }
 
+/// The size of the first version of walden_options: the fields up to
+/// `create_if_missing`.
+const OPTIONS_V1_SIZE: usize = std::mem::offset_of!(walden_options, create_if_missing) + std::mem::size_of::<c_int>();
+
+/// Reads the caller's options: `opts->size` bytes of them, the defaults for
+/// fields past that size; bytes past the fields this library knows must be
+/// zero.
+///
+/// # Safety
+/// `opts` is non-NULL, aligned for a walden_options, and points to
+/// `opts->size` readable bytes (at least the 4 of `size`).
+unsafe fn read_options(opts: *const walden_options) -> Result<walden_options, Fail> {
+    // SAFETY: the `size` field is the first 4 bytes, readable by contract.
+    let size = unsafe { std::ptr::addr_of!((*opts).size).read() } as usize;
+    let ours = std::mem::size_of::<walden_options>();
+    if size < OPTIONS_V1_SIZE {
+        return Err(Fail::invalid(format!(
+            "opts->size is {size}, less than the {OPTIONS_V1_SIZE} bytes of the first walden_options: fill opts with walden_options_default()"
+        )));
+    }
+    if size > ours {
+        // SAFETY: `size` bytes are readable by contract.
+        let extra = unsafe { std::slice::from_raw_parts(opts.cast::<u8>().add(ours), size - ours) };
+        if extra.iter().any(|&b| b != 0) {
+            return Err(Fail::invalid(format!(
+                "opts->size is {size}: the options past byte {ours} are unknown to this library (version {}) and must be zero",
+                env!("CARGO_PKG_VERSION")
+            )));
+        }
+    }
+    let mut o = options_to_c(&Options::default());
+    let n = size.min(ours);
+    // SAFETY: `n` bytes are readable at `opts` (n <= size) and writable in
+    // `o` (n <= its size); every bit pattern of the integer fields is valid.
+    unsafe { std::ptr::copy_nonoverlapping(opts.cast::<u8>(), (&mut o as *mut walden_options).cast::<u8>(), n) };
+    Ok(o)
+}
+
 /// Where an empty key or value points: a valid address, never NULL.
 static EMPTY: [u8; 1] = [0];
 
@@ -258,9 +322,10 @@ fn slice_parts(s: &[u8]) -> (*const c_void, usize) {
 // Options, open, close
 // ---------------------------------------------------------------------------
 
-/// Fills `*out` with the default options: page_size 4096, cache_pages 512,
-/// sync WALDEN_SYNC_FULL, autocheckpoint_frames 1000, busy_timeout_ms 5000,
-/// read_only 0, create_if_missing 1.
+/// Fills `*out` with the default options: size sizeof(walden_options),
+/// page_size 4096, cache_pages 512, sync WALDEN_SYNC_FULL,
+/// autocheckpoint_frames 1000, busy_timeout_ms 5000, read_only 0,
+/// create_if_missing 1.
 ///
 /// A NULL `out` writes nothing (walden_errmsg() says why). Thread-safe.
 ///
@@ -283,7 +348,7 @@ pub unsafe extern "C" fn walden_options_default(out: *mut walden_options) {
 /// - `path`: NUL-terminated file name, passed to the OS as bytes; read
 ///   during the call only.
 /// - `opts`: NULL for the defaults (walden_options_default()); read during
-///   the call only.
+///   the call only, `opts->size` bytes of it (see walden_options).
 /// - `out`: receives the new handle, or NULL when the call fails.
 ///
 /// Ownership: the caller owns `*out` and frees it with walden_close().
@@ -299,9 +364,11 @@ pub unsafe extern "C" fn walden_options_default(out: *mut walden_options) {
 ///
 /// Returns:
 /// - WALDEN_OK: `*out` is the open database.
-/// - WALDEN_INVALID_ARGUMENT: `path` or `out` is NULL; `opts` has a
-///   page_size that is not a power of two from 512 to 65536, cache_pages
-///   below 4, or a sync that is not a walden_sync.
+/// - WALDEN_INVALID_ARGUMENT: `path` or `out` is NULL; `opts` has a size
+///   below 32 bytes (not filled by walden_options_default()) or non-zero
+///   bytes past the fields this library knows, a page_size that is not a
+///   power of two from 512 to 65536, cache_pages below 4, or a sync that is
+///   not a walden_sync.
 /// - WALDEN_NOT_FOUND: the file does not exist and create_if_missing is 0 or
 ///   read_only is non-zero, or a directory of `path` does not exist.
 /// - WALDEN_BUSY: another process kept recovering (or closing) the
@@ -313,8 +380,9 @@ pub unsafe extern "C" fn walden_options_default(out: *mut walden_options) {
 /// - WALDEN_INTERNAL: a bug in Walden (a panic caught at the boundary).
 ///
 /// # Safety
-/// `path` is NULL or a NUL-terminated string; `opts` is NULL or points to a
-/// walden_options; `out` is NULL or points to writable memory for a pointer.
+/// `path` is NULL or a NUL-terminated string; `opts` is NULL or points to
+/// `opts->size` readable bytes starting with a walden_options' `size`
+/// field; `out` is NULL or points to writable memory for a pointer.
 #[no_mangle]
 pub unsafe extern "C" fn walden_open(path: *const c_char, opts: *const walden_options, out: *mut *mut walden_db) -> walden_rc {
     call("walden_open", || {
@@ -328,9 +396,9 @@ pub unsafe extern "C" fn walden_open(path: *const c_char, opts: *const walden_op
         let options = if opts.is_null() {
             Options::default()
         } else {
-            // SAFETY: non-NULL and pointing to a walden_options by contract;
-            // every bit pattern of its integer fields is a valid value.
-            options_from_c(&unsafe { opts.read() })?
+            // SAFETY: non-NULL and pointing to at least `size` readable
+            // bytes that start with the `size` field, by contract.
+            options_from_c(&unsafe { read_options(opts) }?)?
         };
         let db = Database::open(path, options).map_err(|e| match e {
             walden_std::Error::Io(io) if io.kind() == std::io::ErrorKind::NotFound => {
@@ -624,9 +692,9 @@ pub unsafe extern "C" fn walden_get(
     })
 }
 
-fn not_found_table(name: &str) -> impl FnOnce(walden_std::Error) -> Fail + '_ {
+pub(crate) fn not_found_table(name: &str) -> impl FnOnce(walden_std::Error) -> Fail + '_ {
     move |e| match e {
-        walden_std::Error::NotFound => Fail::new(walden_rc::WALDEN_NOT_FOUND, format!("table {name:?} not found")),
+        walden_std::Error::NotFound { .. } => Fail::new(walden_rc::WALDEN_NOT_FOUND, format!("table {name:?} not found")),
         e => Fail::from(e),
     }
 }
@@ -779,7 +847,7 @@ pub unsafe extern "C" fn walden_cursor_open(txn: *mut walden_txn, table: *const 
             // `Cursor` of) every cursor registered with it below.
             let txn: &'static walden_std::Txn = unsafe { &*(t.txn() as *const walden_std::Txn) };
             let cur: Cursor<'static> = txn.cursor(name).map_err(|e| match (e, name) {
-                (walden_std::Error::NotFound, Some(n)) => not_found_table(n)(walden_std::Error::NotFound),
+                (e @ walden_std::Error::NotFound { .. }, Some(n)) => not_found_table(n)(e),
                 (e, _) => Fail::from(e),
             })?;
             Ok(cur)
@@ -816,9 +884,9 @@ unsafe fn cursor_move(
         let h = unsafe { CursorHandle::from_ptr(c) }?;
         let on = h.with(|cur| match step {
             Step::Relative if !h.positioned.get() => Ok(false),
-            Step::Relative => f(cur),
+            Step::Relative => Ok(f(cur)? && !h.past_end(cur.key())),
             Step::Absolute => {
-                let on = f(cur)?;
+                let on = f(cur)? && !h.past_end(cur.key());
                 h.positioned.set(true);
                 Ok(on)
             }
@@ -833,7 +901,8 @@ unsafe fn cursor_move(
 
 /// Moves the cursor to the first entry of its table.
 ///
-/// Returns WALDEN_OK (on an entry), WALDEN_DONE (the table is empty),
+/// Returns WALDEN_OK (on an entry), WALDEN_DONE (the table is empty, or its
+/// first key is at or past the cursor's end key),
 /// WALDEN_INVALID_ARGUMENT (`c` is NULL or not a live walden_cursor, or its
 /// transaction has ended), WALDEN_CORRUPT, WALDEN_IO, WALDEN_POISONED,
 /// WALDEN_INTERNAL. Any move (even a failing one) invalidates pointers from
@@ -852,7 +921,8 @@ pub unsafe extern "C" fn walden_cursor_first(c: *mut walden_cursor) -> walden_rc
     }
 }
 
-/// Moves the cursor to the last entry of its table.
+/// Moves the cursor to the last entry of its table (the last one before
+/// its end key, if walden_cursor_set_end() set one).
 ///
 /// Returns as walden_cursor_first(): WALDEN_DONE if the table is empty.
 ///
@@ -860,8 +930,24 @@ pub unsafe extern "C" fn walden_cursor_first(c: *mut walden_cursor) -> walden_rc
 /// `c` is NULL or a live walden_cursor used by this thread only.
 #[no_mangle]
 pub unsafe extern "C" fn walden_cursor_last(c: *mut walden_cursor) -> walden_rc {
+    let last = move |cur: &mut Cursor<'static>| {
+        // SAFETY: `cursor_move` runs this only after checking that `c` is a
+        // live walden_cursor (its end key is not borrowed during a move).
+        let h = unsafe { CursorHandle::from_ptr(c) }?;
+        let end = h.end.borrow().clone();
+        match end {
+            None => Ok(cur.last()?),
+            Some(e) => {
+                if cur.seek(&e)? {
+                    Ok(cur.prev()?)
+                } else {
+                    Ok(cur.last()?)
+                }
+            }
+        }
+    };
     // SAFETY: forwarded contract.
-    unsafe { cursor_move("walden_cursor_last", c, Step::Absolute, "the table is empty", |cur| Ok(cur.last()?)) }
+    unsafe { cursor_move("walden_cursor_last", c, Step::Absolute, "the table is empty", last) }
 }
 
 /// Moves the cursor to the first entry whose key is greater than or equal
@@ -896,9 +982,9 @@ pub unsafe extern "C" fn walden_cursor_seek(c: *mut walden_cursor, key: *const c
 
 /// Moves the cursor to the next entry.
 ///
-/// Returns as walden_cursor_first(): WALDEN_DONE past the last entry, or
-/// if the cursor is on no entry (never positioned, or a move returned
-/// WALDEN_DONE).
+/// Returns as walden_cursor_first(): WALDEN_DONE past the last entry (or
+/// at the cursor's end key), or if the cursor is on no entry (never
+/// positioned, or a move returned WALDEN_DONE).
 ///
 /// # Safety
 /// `c` is NULL or a live walden_cursor used by this thread only.
@@ -960,7 +1046,12 @@ unsafe fn cursor_field(
         }
         // SAFETY: NULL or a live walden_cursor of this thread by contract.
         let h = unsafe { CursorHandle::from_ptr(c) }?;
-        let parts = h.with(|cur| Ok(if value { cur.value() } else { cur.key() }.map(slice_parts)))?;
+        let parts = h.with(|cur| {
+            if h.past_end(cur.key()) {
+                return Ok(None);
+            }
+            Ok(if value { cur.value() } else { cur.key() }.map(slice_parts))
+        })?;
         let (p, n) = parts.ok_or_else(|| Fail::new(walden_rc::WALDEN_DONE, "the cursor is not on an entry"))?;
         // SAFETY: as above.
         unsafe {

@@ -27,6 +27,7 @@ impl TempDb {
         let dir = tempfile::tempdir()?;
         let path = std::ffi::CString::new(dir.path().join("t.db").to_str().ok_or("non-UTF-8 temp path")?)?;
         let mut opts = walden_options {
+            size: 0,
             page_size: 0,
             cache_pages: 0,
             sync: 0,
@@ -134,6 +135,7 @@ fn a_panic_in_any_export_becomes_walden_internal() -> Result<(), Box<dyn Error>>
     let mut u = 0u64;
     let mut stats = walden_stats::default();
     let mut opts = walden_options {
+        size: 1,
         page_size: 1,
         cache_pages: 1,
         sync: 9,
@@ -143,6 +145,12 @@ fn a_panic_in_any_export_becomes_walden_internal() -> Result<(), Box<dyn Error>>
         create_if_missing: 1,
     };
     let before = opts;
+    let mut report = walden_verify_report::default();
+    let mut count = 0u64;
+    let mut max = 0usize;
+    unsafe extern "C" fn never(_: *mut std::ffi::c_void, _: *const std::ffi::c_char, _: usize) -> std::ffi::c_int {
+        1
+    }
     let w = t.begin(true);
     let mut c = null_mut();
     // SAFETY: every handle is live and every pointer valid; the panic hook
@@ -174,6 +182,12 @@ fn a_panic_in_any_export_becomes_walden_internal() -> Result<(), Box<dyn Error>>
         assert_caught("walden_cursor_value", || walden_cursor_value(c, &mut kp, &mut n));
         assert_caught("walden_checkpoint", || walden_checkpoint(t.db, 0, &mut u, &mut u));
         assert_caught("walden_stats_get", || walden_stats_get(t.db, &mut stats));
+        assert_caught("walden_tables", || walden_tables(w, Some(never), null_mut()));
+        assert_caught("walden_drop_table", || walden_drop_table(w, c"t".as_ptr()));
+        assert_caught("walden_count", || walden_count(w, null(), null(), 0, null(), 0, &mut count));
+        assert_caught("walden_verify", || walden_verify(t.db, &mut report));
+        assert_caught("walden_max_key_len", || walden_max_key_len(t.db, &mut max));
+        assert_caught("walden_cursor_set_end", || walden_cursor_set_end(c, k, 1));
         // A panic before a free frees nothing: the handles still work.
         assert_caught_void("walden_cursor_close", || walden_cursor_close(c));
         assert_eq!(walden_cursor_first(c), WALDEN_OK, "{}", errmsg());
@@ -236,6 +250,7 @@ fn a_panic_inside_a_transaction_poisons_only_that_transaction() -> Result<(), Bo
 #[test]
 fn defaults_match_the_documentation() {
     let mut o = walden_options {
+        size: 0,
         page_size: 0,
         cache_pages: 0,
         sync: 0,
@@ -247,6 +262,7 @@ fn defaults_match_the_documentation() {
     // SAFETY: a valid pointer.
     unsafe { walden_options_default(&mut o) };
     let expected = walden_options {
+        size: 32,
         page_size: 4096,
         cache_pages: 512,
         sync: walden_sync::WALDEN_SYNC_FULL as u32,
@@ -256,6 +272,17 @@ fn defaults_match_the_documentation() {
         create_if_missing: 1,
     };
     assert_eq!(o, expected);
+    assert_eq!(std::mem::size_of::<walden_options>(), 32);
+}
+
+/// The version macros of the header are the crate's version.
+#[test]
+fn version_constants_match_the_crate() {
+    let v = format!("{WALDEN_VERSION_MAJOR}.{WALDEN_VERSION_MINOR}.{WALDEN_VERSION_PATCH}");
+    assert_eq!(v, env!("CARGO_PKG_VERSION"));
+    // SAFETY: walden_version returns a static NUL-terminated string.
+    let got = unsafe { std::ffi::CStr::from_ptr(walden_version()) };
+    assert_eq!(got.to_str().unwrap(), v);
 }
 
 #[test]

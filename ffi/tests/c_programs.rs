@@ -1,5 +1,6 @@
 //! The C ABI from C and C++: compiles `examples/c/weather.c`,
-//! `examples/c/threads.cpp` and `ffi/tests/c/api_misuse.c` with the system
+//! `examples/c/threads.cpp`, `ffi/tests/c/api_misuse.c` and
+//! `ffi/tests/c/features.c` (among others) with the system
 //! compilers (`$CC`/`cc`, `$CXX`/`c++`) against `include/walden.h` and the
 //! library, statically (`libwalden_ffi.a`) and dynamically
 //! (`libwalden_ffi.so`), runs them and checks their output; runs them once
@@ -456,6 +457,34 @@ fn run_misuse(link: Link, extra: &[&str], under: Under) {
     );
 }
 
+fn run_features(link: Link, extra: &[&str], under: Under) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lib = lib_for(under);
+    let exe = compile(
+        lib,
+        &workspace().join("ffi/tests/c/features.c"),
+        link,
+        extra,
+        dir.path(),
+        "features",
+    );
+    let what = format!("features.c ({link:?}, {under:?})");
+    let out = run(command(lib, &exe, &[dir.path()], under), &what);
+    check_report(&out, under, &what);
+    let stdout = stdout_of(&out);
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("features: ") && last.ends_with(" checks passed"),
+        "{what}: {stdout}"
+    );
+}
+
+#[test]
+fn features_c_static_and_shared() {
+    run_features(Link::Static, &[], Under::Plain);
+    run_features(Link::Dynamic, &[], Under::Plain);
+}
+
 fn run_two_processes(link: Link, extra: &[&str], under: Under, transfers: u32) {
     let dir = tempfile::tempdir().expect("tempdir");
     let lib = lib_for(under);
@@ -507,6 +536,7 @@ fn api_misuse_c_static_and_shared() {
 #[test]
 fn under_address_and_undefined_behavior_sanitizers() {
     run_misuse(Link::Static, SANITIZE, Under::Sanitizers);
+    run_features(Link::Static, SANITIZE, Under::Sanitizers);
     run_threads(Link::Static, SANITIZE, Under::Sanitizers, 2000);
     run_two_processes(Link::Static, SANITIZE, Under::Sanitizers, 1000);
     run_weather(Link::Static, SANITIZE, Under::Sanitizers);
@@ -518,6 +548,7 @@ fn under_valgrind_memcheck() {
         return;
     }
     run_misuse(Link::Dynamic, &[], Under::Valgrind);
+    run_features(Link::Dynamic, &[], Under::Valgrind);
     run_threads(Link::Dynamic, &[], Under::Valgrind, 2000);
     run_two_processes(Link::Dynamic, &[], Under::Valgrind, 300);
     run_weather(Link::Dynamic, &[], Under::Valgrind);
@@ -574,7 +605,10 @@ fn pkg_config_files_match_the_crate() {
 #[test]
 fn the_header_declares_every_export() {
     let header = std::fs::read_to_string(workspace().join("include/walden.h")).expect("read include/walden.h");
-    let src = std::fs::read_to_string(workspace().join("ffi/src/lib.rs")).expect("read ffi/src/lib.rs");
+    let src: String = ["lib.rs", "more.rs"]
+        .iter()
+        .map(|f| std::fs::read_to_string(workspace().join("ffi/src").join(f)).expect("read ffi/src"))
+        .collect();
     let mut n = 0;
     for line in src.lines() {
         let Some(rest) = line.split("extern \"C\" fn ").nth(1) else {
@@ -588,5 +622,15 @@ fn the_header_declares_every_export() {
         assert!(declared, "include/walden.h does not declare {name}: regenerate it with cbindgen");
         n += 1;
     }
-    assert_eq!(n, 23, "the C API has 23 functions");
+    assert_eq!(n, 29, "the C API has 29 functions");
+    for (name, value) in [
+        ("WALDEN_VERSION_MAJOR", env!("CARGO_PKG_VERSION_MAJOR")),
+        ("WALDEN_VERSION_MINOR", env!("CARGO_PKG_VERSION_MINOR")),
+        ("WALDEN_VERSION_PATCH", env!("CARGO_PKG_VERSION_PATCH")),
+    ] {
+        assert!(
+            header.contains(&format!("#define {name} {value}")),
+            "include/walden.h: {name} is not {value}, the crate's version: update ffi/src/lib.rs and regenerate"
+        );
+    }
 }

@@ -69,7 +69,7 @@ pub struct Stats {
 /// transaction at a time across every process and handle. Any number of
 /// processes may open a database at once, and a second `Database::open` of
 /// one file in a process (through any path that resolves to it) shares the
-/// first's wal-index ([`LockingMode::Shared`]).
+/// first's wal-index ([`LockingMode::Shared`](crate::LockingMode::Shared)).
 #[derive(Clone)]
 pub struct Database {
     pub(crate) inner: Arc<Inner>,

@@ -46,9 +46,20 @@ pub enum Error {
     /// A fixed capacity was reached (for example the WAL frame limit).
     #[error("capacity reached: {0}")]
     Full(&'static str),
-    /// An argument was rejected (oversized key, bad option, misuse).
+    /// An argument was rejected (bad option, misuse).
     #[error("invalid argument: {0}")]
     InvalidArgument(&'static str),
+    /// A key longer than the database accepts ([`crate::Database::max_key_len`],
+    /// which depends on the page size).
+    #[error("invalid argument: key is {} bytes; the largest at {}-byte pages is {}", thousands(*len as u64), thousands((*page_size).into()), thousands(*max as u64))]
+    KeyTooLong {
+        /// The key's length in bytes.
+        len: usize,
+        /// The largest key in bytes.
+        max: usize,
+        /// The database's page size in bytes.
+        page_size: u32,
+    },
     /// A write in a read transaction or on a read-only database.
     #[error("the database or transaction is read-only")]
     ReadOnly,
@@ -57,8 +68,11 @@ pub enum Error {
     #[error("database handle poisoned by an earlier I/O failure; reopen it")]
     Poisoned,
     /// The table does not exist.
-    #[error("table not found")]
-    NotFound,
+    #[error("table {table:?} not found")]
+    NotFound {
+        /// The table's name (empty when the engine did not say).
+        table: String,
+    },
     /// The database file was renamed, replaced, deleted or given a second
     /// name (a hard link) since it was opened: writes and checkpoints
     /// through this handle are refused, since they would go to a file that
@@ -69,8 +83,28 @@ pub enum Error {
     Moved(PathBuf),
 }
 
+/// `n` with a comma between thousands: 1,347.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
 /// Shorthand for `Result<T, walden_std::Error>`.
 pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// `NotFound` for the table `name`.
+    pub(crate) fn no_table(name: &str) -> Error {
+        Error::NotFound { table: name.to_string() }
+    }
+}
 
 impl Error {
     /// Converts a core error, using the paths and the last I/O error of the
@@ -100,9 +134,32 @@ impl Error {
             C::InvalidArgument(w) => Error::InvalidArgument(w),
             C::ReadOnly => Error::ReadOnly,
             C::Poisoned => Error::Poisoned,
-            C::NotFound => Error::NotFound,
+            C::NotFound => Error::NotFound { table: String::new() },
             C::BufferTooSmall { .. } => Error::InvalidArgument("internal buffer too small"),
             _ => Error::InvalidArgument("unknown core error"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_say_what() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_347), "1,347");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        let e = Error::KeyTooLong {
+            len: 1348,
+            max: 1347,
+            page_size: 4096,
+        };
+        assert_eq!(
+            e.to_string(),
+            "invalid argument: key is 1,348 bytes; the largest at 4,096-byte pages is 1,347"
+        );
+        assert_eq!(Error::no_table("wea\tther").to_string(), "table \"wea\\tther\" not found");
     }
 }

@@ -12,7 +12,7 @@ use crate::paths::Paths;
 /// How processes and handles share a database ([`Options::locking_mode`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LockingMode {
-    /// Any number of processes and handles (each [`Database::open`] of one
+    /// Any number of processes and handles (each [`Database::open`](crate::Database::open) of one
     /// file, through any name, in any process): the wal-index lives in the
     /// memory-mapped `<db>-shm` file and its locks are `fcntl` locks on it,
     /// released by the kernel when a process dies (as SQLite's WAL mode).
@@ -26,7 +26,7 @@ pub enum LockingMode {
     Exclusive,
 }
 
-/// Options of [`Database::open`].
+/// Options of [`Database::open`](crate::Database::open).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
     /// Page size in bytes, used when the database is created: a power of two
@@ -44,7 +44,7 @@ pub struct Options {
     /// the WAL; 0 disables. Default 1,000.
     pub autocheckpoint_frames: u32,
     /// The longest any call waits for another connection before it
-    /// returns [`Error::Busy`] (or `Protocol`): opening while another
+    /// returns [`Error::Busy`](crate::Error::Busy) (or `Protocol`): opening while another
     /// handle still holds the file, `begin_write`, `begin_read` under a
     /// wal-index that keeps changing, non-passive checkpoints. The only
     /// bound on waiting, in every crate (the `busy` module documents the

@@ -1,15 +1,19 @@
 //! Transactions of the std backend: [`ReadTxn`] and [`WriteTxn`] over a
 //! pooled core connection, [`Table`], the [`Range`] iterator and the
 //! positioned [`Cursor`].
+//!
+//! Keys, values and range bounds ([`KeyRange`]) are anything `AsRef<[u8]>`:
+//! `t.put("k", b"v")`, `t.range("a".."m")`, `t.range(..)`.
 
 use std::cell::RefCell;
-use std::ops::{Bound, RangeBounds};
+use std::ops::Bound;
 use std::sync::atomic::Ordering;
 
 use walden_core::{Cursor as CoreCursor, ScanEnd, ValueRef};
 
 use crate::db::Database;
 use crate::error::{Error, Result};
+use crate::keys::{prefix_bounds, KeyRange};
 use crate::open::Conn;
 
 /// What read and write transactions share.
@@ -28,6 +32,28 @@ impl Txn {
         f(c).map_err(|e| self.db.err(e))
     }
 
+    /// As [`Txn::with`], after checking that `key` fits the database
+    /// (`KeyTooLong` with the numbers otherwise).
+    fn with_key<T>(&self, key: &[u8], f: impl FnOnce(&mut Conn) -> walden_core::Result<T>) -> Result<T> {
+        let mut long = None;
+        let r = self.with(|c| {
+            let max = walden_core::max_key_len(c.page_size());
+            if key.len() > max {
+                long = Some((max, c.page_size()));
+                return Err(walden_core::Error::InvalidArgument("key too long"));
+            }
+            f(c)
+        });
+        match long {
+            Some((max, page_size)) => Err(Error::KeyTooLong {
+                len: key.len(),
+                max,
+                page_size,
+            }),
+            None => r,
+        }
+    }
+
     /// The default (unnamed) table.
     pub fn default_table(&self) -> Result<Table<'_>> {
         let t = self.with(|c| c.default_table())?;
@@ -44,22 +70,22 @@ impl Txn {
     }
 
     /// Value of `key` in the default table.
-    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
         self.default_table()?.get(key)
     }
 
     /// Entries of the default table within `range`.
-    pub fn range<'a, R: RangeBounds<&'a [u8]>>(&self, range: R) -> Result<Range<'_>> {
+    pub fn range(&self, range: impl KeyRange) -> Result<Range<'_>> {
         let t = self.with(|c| c.default_table())?;
         Table { txn: self, t }.range_owned(bounds(&range))
     }
 
     /// A cursor over the table `name` (`None`: the default table).
-    /// Errors: `NotFound` if the named table does not exist.
+    /// Errors: `NotFound` (naming it) if the named table does not exist.
     pub fn cursor(&self, name: Option<&str>) -> Result<Cursor<'_>> {
         let t = match name {
             None => self.with(|c| c.default_table())?,
-            Some(n) => self.with(|c| c.table(n.as_bytes()))?.ok_or(Error::NotFound)?,
+            Some(n) => self.with(|c| c.table(n.as_bytes()))?.ok_or_else(|| Error::no_table(n))?,
         };
         Ok(Cursor {
             txn: self,
@@ -87,13 +113,9 @@ impl Txn {
     }
 }
 
-fn bounds<'a, R: RangeBounds<&'a [u8]>>(r: &R) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
-    let f = |b: Bound<&&[u8]>| match b {
-        Bound::Included(k) => Bound::Included(k.to_vec()),
-        Bound::Excluded(k) => Bound::Excluded(k.to_vec()),
-        Bound::Unbounded => Bound::Unbounded,
-    };
-    (f(r.start_bound()), f(r.end_bound()))
+fn bounds(r: &impl KeyRange) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    let (start, end) = r.key_bounds();
+    (start.map(<[u8]>::to_vec), end.map(<[u8]>::to_vec))
 }
 
 /// A read transaction: a snapshot. Ends when dropped.
@@ -110,11 +132,12 @@ impl std::ops::Deref for ReadTxn {
 }
 
 impl ReadTxn {
-    /// The table named `name`. Errors: `NotFound` if it does not exist.
+    /// The table named `name`. Errors: `NotFound` (naming it) if it does
+    /// not exist.
     pub fn table(&self, name: &str) -> Result<Table<'_>> {
         match self.txn.with(|c| c.table(name.as_bytes()))? {
             Some(t) => Ok(Table { txn: &self.txn, t }),
-            None => Err(Error::NotFound),
+            None => Err(Error::no_table(name)),
         }
     }
 }
@@ -162,10 +185,11 @@ impl WriteTxn {
     }
 
     /// The table named `name` if it exists (does not create it).
+    /// Errors: `NotFound` (naming it).
     pub fn open_table(&self, name: &str) -> Result<Table<'_>> {
         match self.txn.with(|c| c.table(name.as_bytes()))? {
             Some(t) => Ok(Table { txn: &self.txn, t }),
-            None => Err(Error::NotFound),
+            None => Err(Error::no_table(name)),
         }
     }
 
@@ -176,12 +200,12 @@ impl WriteTxn {
     }
 
     /// Inserts or replaces `key` in the default table.
-    pub fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
+    pub fn put(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
         self.default_table()?.put(key, value)
     }
 
     /// Deletes `key` from the default table; returns whether it existed.
-    pub fn delete(&self, key: &[u8]) -> Result<bool> {
+    pub fn delete(&self, key: impl AsRef<[u8]>) -> Result<bool> {
         self.default_table()?.delete(key)
     }
 
@@ -263,9 +287,9 @@ pub struct Table<'t> {
 }
 
 impl<'t> Table<'t> {
-    /// The value of `key`, or `None`. Errors: `InvalidArgument` (key longer
-    /// than [`Database::max_key_len`]), `Corrupt`, `Io`.
-    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    /// The value of `key`, or `None`. Errors: `KeyTooLong` (longer than
+    /// [`Database::max_key_len`]), `Corrupt`, `Io`.
+    pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
         self.get_with(key, <[u8]>::to_vec)
     }
 
@@ -275,9 +299,10 @@ impl<'t> Table<'t> {
     /// `None` if the key is absent. One descent of the tree, no allocation
     /// for inline values (redb's `AccessGuard`, LMDB's `&[u8]`).
     /// Errors: as [`Table::get`].
-    pub fn get_with<T>(&self, key: &[u8], f: impl FnOnce(&[u8]) -> T) -> Result<Option<T>> {
+    pub fn get_with<T>(&self, key: impl AsRef<[u8]>, f: impl FnOnce(&[u8]) -> T) -> Result<Option<T>> {
+        let key = key.as_ref();
         let t = self.t;
-        self.txn.with(|c| {
+        self.txn.with_key(key, |c| {
             let len = match c.lookup(t, key)? {
                 None => return Ok(None),
                 Some(ValueRef::Inline(v)) => return Ok(Some(f(v))),
@@ -293,7 +318,7 @@ impl<'t> Table<'t> {
     /// borrowed (no allocation per entry but for values in overflow pages),
     /// until `f` returns `false`; returns the entries visited. The fastest
     /// way to scan. Errors: as [`Table::range`].
-    pub fn for_each_in<'a, R: RangeBounds<&'a [u8]>>(&self, range: R, mut f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<u64> {
+    pub fn for_each_in(&self, range: impl KeyRange, mut f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<u64> {
         let (start, end) = bounds(&range);
         let t = self.t;
         let mut cur = CoreCursor::new();
@@ -340,23 +365,34 @@ impl<'t> Table<'t> {
     }
 
     /// Inserts or replaces `key` (values up to 4 GiB - 1 bytes). Errors:
-    /// `ReadOnly` in a read transaction, `InvalidArgument` (oversized key),
-    /// `Full`, `Io`.
-    pub fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
+    /// `ReadOnly` in a read transaction, `KeyTooLong`, `InvalidArgument`
+    /// (a value of 4 GiB or more), `Full`, `Io`.
+    pub fn put(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
+        let (key, value) = (key.as_ref(), value.as_ref());
         let t = self.t;
-        self.txn.with(|c| c.put(t, key, value))
+        self.txn.with_key(key, |c| c.put(t, key, value))
     }
 
-    /// Deletes `key`; returns whether it existed.
-    pub fn delete(&self, key: &[u8]) -> Result<bool> {
+    /// Deletes `key`; returns whether it existed. Errors: as [`Table::put`].
+    pub fn delete(&self, key: impl AsRef<[u8]>) -> Result<bool> {
+        let key = key.as_ref();
         let t = self.t;
-        self.txn.with(|c| c.delete(t, key))
+        self.txn.with_key(key, |c| c.delete(t, key))
     }
 
     /// Entries with keys in `range`, in key order; `.rev()` iterates
-    /// backward. Example: `t.range(&b"a"[..]..&b"m"[..])`.
-    pub fn range<'a, R: RangeBounds<&'a [u8]>>(&self, range: R) -> Result<Range<'t>> {
+    /// backward. The bounds are anything `AsRef<[u8]>`:
+    /// `t.range("a".."m")`, `t.range(b"a"..=b"m")`,
+    /// `t.range(key.as_slice()..)`, `t.range(..)`, a pair of `Bound`s (see
+    /// [`KeyRange`]).
+    pub fn range(&self, range: impl KeyRange) -> Result<Range<'t>> {
         self.range_owned(bounds(&range))
+    }
+
+    /// Entries whose keys start with `prefix`, in key order (sled's
+    /// `scan_prefix`).
+    pub fn scan_prefix(&self, prefix: impl AsRef<[u8]>) -> Result<Range<'t>> {
+        self.range_owned(prefix_bounds(prefix.as_ref()))
     }
 
     /// Every entry, in key order.
@@ -364,17 +400,27 @@ impl<'t> Table<'t> {
         self.range_owned((Bound::Unbounded, Bound::Unbounded))
     }
 
-    /// Number of entries (a scan).
+    /// Number of entries: sums the cell counts of the leaf pages without
+    /// decoding an entry (as SQLite's `count(*)`). Errors: `Corrupt`, `Io`.
     pub fn len(&self) -> Result<u64> {
-        let mut n = 0;
-        let mut c = CoreCursor::new();
+        self.count(..)
+    }
+
+    /// Number of entries with keys in `range` (bounds as [`Table::range`]'s),
+    /// without reading them: only the leaves at the two ends of the range
+    /// have their keys compared. Errors: `Corrupt`, `Io`.
+    pub fn count(&self, range: impl KeyRange) -> Result<u64> {
         let t = self.t;
-        let mut ok = self.txn.with(|conn| conn.cursor_first(&mut c, t))?;
-        while ok {
-            n += 1;
-            ok = self.txn.with(|conn| conn.cursor_next(&mut c))?;
-        }
-        Ok(n)
+        let (start, end) = range.key_bounds();
+        self.txn.with(|c| c.count(t, start, end))
+    }
+
+    /// The shape of the table's B+tree: depth, branch, leaf and overflow
+    /// pages, entries, bytes used (as `mdb_stat` reports an LMDB database).
+    /// Visits every branch and leaf page. Errors: `Corrupt`, `Io`.
+    pub fn stat(&self) -> Result<walden_core::TreeStats> {
+        let t = self.t;
+        self.txn.with(|c| c.tree_stats(t))
     }
 
     /// Whether the table has no entry.
@@ -576,9 +622,10 @@ impl Cursor<'_> {
         self.load(on)
     }
     /// Moves to the first entry whose key is >= `key`; false if none.
-    pub fn seek(&mut self, key: &[u8]) -> Result<bool> {
+    pub fn seek(&mut self, key: impl AsRef<[u8]>) -> Result<bool> {
+        let key = key.as_ref();
         let (t, c) = (self.t, &mut self.c);
-        let on = self.txn.with(|conn| conn.cursor_seek(c, t, key))?;
+        let on = self.txn.with_key(key, |conn| conn.cursor_seek(c, t, key))?;
         self.load(on)
     }
     /// Moves to the next entry; false past the end (or if not positioned).

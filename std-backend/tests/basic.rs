@@ -10,7 +10,7 @@ fn open_write_read_reopen() {
         let w = db.begin_write().unwrap();
         let t = w.table("weather").unwrap();
         for i in 0..500u32 {
-            t.put(format!("EWR {i:05}").as_bytes(), &i.to_le_bytes()).unwrap();
+            t.put(format!("EWR {i:05}").as_bytes(), i.to_le_bytes()).unwrap();
         }
         w.put(b"plain", b"default table").unwrap();
         assert!(w.commit().unwrap().is_some());
@@ -30,7 +30,7 @@ fn open_write_read_reopen() {
             .collect();
         assert_eq!(back.first().unwrap(), b"EWR 00105");
         assert_eq!(back.len(), 6);
-        assert!(matches!(r.table("nope"), Err(Error::NotFound)));
+        assert!(matches!(r.table("nope"), Err(Error::NotFound { .. })));
         assert_eq!(r.list_tables().unwrap(), vec!["weather".to_string()]);
         let s = db.stats();
         assert_eq!(s.commits, 1);
@@ -96,7 +96,7 @@ fn lsn_never_goes_backwards_across_truncate_and_reopen() {
         let db = Database::open(&path, Options::default()).unwrap();
         for i in 0..3u32 {
             let w = db.begin_write().unwrap();
-            w.put(&[round as u8, i as u8], b"x").unwrap();
+            w.put([round as u8, i as u8], b"x").unwrap();
             let lsn = w.commit().unwrap().unwrap();
             assert!(lsn > last, "round {round}: LSN {lsn:#x} after {last:#x}");
             last = lsn;
@@ -156,13 +156,13 @@ fn positioned_cursor_moves_both_ways_and_survives_writes() {
     let db = Database::open(dir.path().join("t.db"), Options::default()).unwrap();
     let w = db.begin_write().unwrap();
     for i in (0..100u32).step_by(10) {
-        w.put(&i.to_be_bytes(), &i.to_le_bytes()).unwrap();
+        w.put(i.to_be_bytes(), i.to_le_bytes()).unwrap();
     }
     let mut c = w.cursor(None).unwrap();
-    assert!(c.seek(&15u32.to_be_bytes()).unwrap());
+    assert!(c.seek(15u32.to_be_bytes()).unwrap());
     assert_eq!(c.key(), Some(&20u32.to_be_bytes()[..]));
     assert_eq!(c.value(), Some(&20u32.to_le_bytes()[..]));
-    w.put(&25u32.to_be_bytes(), b"new").unwrap();
+    w.put(25u32.to_be_bytes(), b"new").unwrap();
     assert!(c.next().unwrap());
     assert_eq!(c.key(), Some(&25u32.to_be_bytes()[..]), "re-seeks after a put of its own txn");
     assert!(c.last().unwrap());
@@ -171,7 +171,7 @@ fn positioned_cursor_moves_both_ways_and_survives_writes() {
     assert_eq!(c.key(), None);
     assert!(c.first().unwrap());
     assert!(!c.prev().unwrap());
-    assert!(matches!(w.cursor(Some("missing")), Err(Error::NotFound)));
+    assert!(matches!(w.cursor(Some("missing")), Err(Error::NotFound { .. })));
     assert_eq!(w.header().unwrap().page_size, 4096);
 }
 
@@ -192,13 +192,13 @@ fn verify_passes_on_a_healthy_database_and_reports_damage() {
             let w = db.begin_write().unwrap();
             let t = w.table("a").unwrap();
             for i in 0..400u32 {
-                t.put(&(i * 7919 % 400).to_be_bytes(), &vec![round as u8; (i % 50) as usize * 20])
+                t.put((i * 7919 % 400).to_be_bytes(), vec![round as u8; (i % 50) as usize * 20])
                     .unwrap();
             }
-            w.table("b").unwrap().put(b"big", &vec![9u8; 5000]).unwrap();
+            w.table("b").unwrap().put(b"big", vec![9u8; 5000]).unwrap();
             for i in 0..400u32 {
                 if i % 3 == round % 3 {
-                    t.delete(&i.to_be_bytes()).unwrap();
+                    t.delete(i.to_be_bytes()).unwrap();
                 }
             }
             w.commit().unwrap();

@@ -29,7 +29,7 @@ fn an_old_reader_bounds_the_wal_with_a_clear_error_then_the_wal_recovers() {
                 break;
             }
         };
-        w.put(format!("k{i}").as_bytes(), &[1u8; 40]).unwrap();
+        w.put(format!("k{i}").as_bytes(), [1u8; 40]).unwrap();
         w.commit().unwrap();
         let s = db.stats();
         assert!(s.wal_frames <= s.wal_limit, "{s:?}");

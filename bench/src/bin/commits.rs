@@ -74,7 +74,7 @@ fn run(system: &str, dir: &std::path::Path, threads: usize, secs: f64) -> (u64, 
                         while Instant::now() < end {
                             let s = Instant::now();
                             let w = db.begin_write().expect("write");
-                            w.put(format!("{t}:{i}").as_bytes(), &[1u8; 100]).expect("put");
+                            w.put(format!("{t}:{i}").as_bytes(), [1u8; 100]).expect("put");
                             w.commit().expect("commit");
                             lat.push(s.elapsed());
                             i += 1;
@@ -149,7 +149,7 @@ fn steady(dir: &std::path::Path, budget: u32, secs: f64) -> (f64, Duration, Dura
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            w.put(&(x % 200_000).to_be_bytes(), &[x as u8; 100]).expect("put");
+            w.put((x % 200_000).to_be_bytes(), [x as u8; 100]).expect("put");
         }
         w.commit().expect("commit");
         lat.push(s.elapsed());

@@ -68,7 +68,7 @@ fn setup(system: &str, db: &Path, keys: u64) {
             let d = walden::Database::open(db, walden_opts()).expect("open");
             let w = d.begin_write().expect("write");
             for i in 0..keys {
-                w.put(&key(i), &[1u8; 100]).expect("put");
+                w.put(key(i), [1u8; 100]).expect("put");
             }
             w.commit().expect("commit");
             d.checkpoint(walden::CheckpointMode::Truncate).expect("checkpoint");
@@ -102,7 +102,7 @@ fn run_role(role: &str, system: &str, db: &Path, secs: f64, keys: u64, seed: u64
                 let r = d.begin_read().expect("read");
                 let t = r.default_table().expect("table");
                 for _ in 0..READS_PER_TXN {
-                    let got = t.get_with(&key(rng.below(keys)), |v| v.len()).expect("get");
+                    let got = t.get_with(key(rng.below(keys)), |v| v.len()).expect("get");
                     assert_eq!(got, Some(100));
                 }
                 n += READS_PER_TXN;
@@ -115,7 +115,7 @@ fn run_role(role: &str, system: &str, db: &Path, secs: f64, keys: u64, seed: u64
                 // A new value each time (SQLite skips writing a row whose
                 // content is unchanged).
                 for _ in 0..WRITES_PER_TXN {
-                    w.put(&key(rng.below(keys)), &[n as u8; 100]).expect("put");
+                    w.put(key(rng.below(keys)), [n as u8; 100]).expect("put");
                 }
                 w.commit().expect("commit");
                 n += 1;

@@ -195,7 +195,7 @@ pub(crate) fn step<S: Storage>(pg: &mut Pager<'_, S>, c: &mut Cursor, fwd: bool)
     Ok(false)
 }
 
-/// How [`scan`] ended.
+/// How a scan ([`crate::Connection::scan`]) ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScanEnd {
     /// Past the end bound or the last entry: the cursor is not on an entry.

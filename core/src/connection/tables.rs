@@ -7,6 +7,7 @@ use core::ops::Bound;
 use super::{Connection, Mode};
 use crate::btree::cursor::{self, Cursor, ScanEnd};
 use crate::btree::page::leaf_cell;
+use crate::btree::stat::{self, TreeStats};
 use crate::btree::tree::Tree;
 use crate::btree::verify::{check_snapshot, VerifyReport};
 use crate::error::{corrupt, Error, FileKind, Result};
@@ -443,6 +444,33 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
         self.in_txn()?;
         let (mut pg, _) = self.parts()?;
         check_snapshot(&mut pg, bitmap)
+    }
+
+    /// The number of entries of `t` whose keys lie within `(start, end)`
+    /// (`Bound::Unbounded` both ways: every entry), as the open transaction
+    /// sees them. Sums leaf cell counts without decoding the entries: reads
+    /// the leaves of the range and the branch pages above them, compares
+    /// keys only at the two ends. Errors: as [`Connection::get`] (a bound
+    /// longer than the maximum key is accepted).
+    pub fn count(&mut self, t: Table, start: Bound<&[u8]>, end: Bound<&[u8]>) -> Result<u64> {
+        let root = self.check_table(t)?;
+        let r = (|| {
+            let (mut pg, _) = self.parts()?;
+            stat::count(&mut pg, root, start, end)
+        })();
+        self.poison_on_io(r)
+    }
+
+    /// The shape of the tree of `t` (depth, pages by type, bytes used; see
+    /// [`TreeStats`]), visiting each of its branch and leaf pages once.
+    /// Errors: as [`Connection::get`].
+    pub fn tree_stats(&mut self, t: Table) -> Result<TreeStats> {
+        let root = self.check_table(t)?;
+        let r = (|| {
+            let (mut pg, _) = self.parts()?;
+            stat::tree_stats(&mut pg, root)
+        })();
+        self.poison_on_io(r)
     }
 
     /// The database header as the open transaction sees it.
