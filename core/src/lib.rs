@@ -30,7 +30,12 @@
 //!
 //! where `cache_mem_len(ps, n) = (n + 3) * ps + 16 * n + 16 * next_pow2(n)` and `region_words(F, M)
 //! = 60 + 2M + F + 1 + next_pow2(2F)`. Each open [`Cursor`] adds
-//! `size_of::<Cursor>()` (about 2.3 KiB).
+//! `size_of::<Cursor<K>>()`: about 2.3 KiB with the default key capacity
+//! ([`MAX_KEY_CAP`]), about 0.4 KiB as `Cursor<{ max_key_len(512) }>`. The
+//! stack follows the key capacity too (cursor re-seeks and
+//! [`Connection::verify_sized`] copy keys into buffers of `K` bytes); on
+//! microcontrollers see `docs/EMBEDDED.md` (feature `crc-small`, the
+//! block-device storage, the measured stack and flash).
 //!
 //! See `ARCHITECTURE.md` and `docs/FORMAT.md` in the repository.
 #![no_std]
