@@ -43,6 +43,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod blockdev;
 pub mod btree;
 pub mod checksum;
 pub mod connection;
@@ -59,6 +60,7 @@ extern crate std;
 #[cfg(all(test, loom))]
 mod loom_tests;
 
+pub use blockdev::{BlockDevice, BlockError, BlockFile, Volume};
 pub use btree::cursor::{Cursor, ScanEnd};
 pub use btree::page::{max_key_len, MAX_KEY_CAP};
 pub use btree::verify::{self, Problem, VerifyReport};
