@@ -86,6 +86,26 @@ struct Geometry {
     layout: Layout,
 }
 
+/// Recovery, out of line: its locals (headers, frame readers) are off the
+/// stack once `open` goes on (peak stack on microcontrollers:
+/// `docs/EMBEDDED.md`).
+#[inline(never)]
+fn run_recovery<S: Storage>(
+    db: &mut S,
+    wal: &mut S,
+    idx: &Index<'_>,
+    mem: &mut [u8],
+    opts: &Options,
+) -> Result<crate::wal::recovery::Recovered> {
+    recover(db, wal, idx, mem, opts, |ps| cache_mem_len(ps, MIN_CACHE_PAGES))
+}
+
+/// `Pages::new`, out of line for the same reason.
+#[inline(never)]
+fn new_pages<S: Storage, B: AsMut<[u8]>>(db: S, wal: S, mem: B, page_size: u32) -> Result<Pages<S, B>> {
+    Pages::new(db, wal, mem, page_size)
+}
+
 impl Geometry {
     fn new(max_frames: u32, read_marks: u32) -> Result<Geometry> {
         Ok(Geometry {
@@ -137,6 +157,10 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     /// too small, empty database without `create`), `Corrupt` and
     /// `UnsupportedVersion` (database header), `Full` (the WAL has more
     /// frames than `max_wal_frames`), `Io`.
+    // Never inlined: its frame (recovery, the connection being built) must
+    // not join the caller's, whose stack is then deeper for the whole
+    // session (`docs/EMBEDDED.md`, peak stack).
+    #[inline(never)]
     pub fn open(mut db: S, mut wal: S, region: R, mut mem: B, opts: Options) -> Result<Self> {
         format::check_page_size(opts.page_size)?;
         let (geo, recovered, page_size, fresh);
@@ -149,17 +173,17 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
             }
             None => {
                 geo = Geometry::new(opts.max_wal_frames, opts.read_marks)?;
-                let idx = geo.index(&region)?;
-                let r = recover(&mut db, &mut wal, &idx, mem.as_mut(), &opts, |ps| {
-                    cache_mem_len(ps, MIN_CACHE_PAGES)
-                })?;
+                let r = run_recovery(&mut db, &mut wal, &geo.index(&region)?, mem.as_mut(), &opts)?;
                 page_size = r.page_size;
                 recovered = r.frames;
                 fresh = r.fresh;
             }
         }
-        let mut c = Connection {
-            pages: Pages::new(db, wal, mem, page_size)?,
+        // The connection is built in the `Result` that is returned and
+        // used in place: every move of it would take one more stack slot
+        // of its size in this frame.
+        let mut r = new_pages(db, wal, mem, page_size).map(|pages| Connection {
+            pages,
             region,
             opts,
             geo,
@@ -172,11 +196,11 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
                 ..ConnStats::default()
             },
             clock: None,
-        };
-        if fresh {
+        });
+        if let (true, Ok(c)) = (fresh, r.as_mut()) {
             c.create_database()?;
         }
-        Ok(c)
+        r
     }
 
     /// Creates the database as its first commit: page 1 (the header), the
@@ -184,6 +208,9 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     /// the WAL as frames, the third a commit frame; the database file stays
     /// empty until a checkpoint. A crash before the commit is durable
     /// leaves no committed frame, and the next open creates it again.
+    // Not inlined into `open`: the commit it runs would sit below open's
+    // frame (recovery's and the connection's temporaries) on the stack.
+    #[inline(never)]
     fn create_database(&mut self) -> Result<()> {
         self.begin_write()?;
         let r = (|| {
