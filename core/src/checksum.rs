@@ -12,19 +12,23 @@
 //!
 //! | feature | CRC-32C (page checksum) | CRC-32 (frame checksum) | flash | for |
 //! |---|---|---|---|---|
-//! | `crc-hook` | the [`CrcUnit`] firmware registers with [`set_crc_unit`] (a hardware CRC unit); software until then, or when the unit declines | same | code only (bitwise software), or 2 KiB with `crc-small` too | parts with a CRC unit that can run these polynomials |
+//! | `crc-hook` | the [`CrcUnit`] firmware registers with [`set_crc_unit`] (a hardware CRC unit); software until then, or when the unit declines | same | code only (bitwise software), or 128 bytes with `crc-small` too | parts with a CRC unit that can run these polynomials |
 //! | `hw-crc` | `crc32c` crate: SSE 4.2 / ARMv8 CRC instructions, detected at run time, software fallback | `crc32fast`: PCLMULQDQ / ARMv8, detected at run time | | hosts with `std` (`walden-std` enables it); needs `std` |
-//! | `crc-small` | `crc` crate, one 1 KiB table (a byte at a time) | same, 1 KiB table | 2 KiB of tables | microcontrollers |
+//! | `crc-small` | a 16-entry table, 4 bits at a time (here) | same | 128 bytes of tables | microcontrollers |
 //! | (default) | `crc` crate, slicing-by-16 | `crc` crate, slicing-by-16 | 32 KiB of tables | hosts without `std`, fast microcontrollers with flash to spare |
 //!
-//! The software fallback of `crc-hook` is the `crc` crate's bitwise
-//! implementation (no table; about 8 cycles a bit), or the 1 KiB tables
-//! when `crc-small` is on as well.
+//! `crc-small` is the half-byte ("nibble") table method (Sarwate's table
+//! method with 4-bit indexes, as in zlib's and the Linux kernel's small
+//! CRC variants): two lookups per byte, about 10 instructions a byte on a
+//! Cortex-M4 (some 5,000 cycles for a 512-byte page), against about 5 for
+//! the `crc` crate's 1 KiB-per-CRC byte table, which would cost 2 KiB of
+//! flash, and 32 KiB for slicing-by-16. The software fallback of
+//! `crc-hook` is the `crc` crate's bitwise implementation (no table, about
+//! 30 instructions a byte), or the 16-entry tables when `crc-small` is on
+//! as well.
 //!
 //! On this machine (AMD EPYC), 4 KiB pages: slicing-by-16 CRC-32C at about
-//! 3.9 GB/s, `crc32c` at 21 GB/s, `crc32fast` at 35 GB/s. On an emulated
-//! Cortex-M4 the one-table CRC costs about a fifth of the tables' 32 KiB
-//! of flash a second's worth of speed: `docs/EMBEDDED.md` has the figures.
+//! 3.9 GB/s, `crc32c` at 21 GB/s, `crc32fast` at 35 GB/s.
 
 /// CRC-32C of the concatenation of `parts`.
 #[inline]
@@ -100,17 +104,15 @@ mod imp {
     }
 }
 
-/// The software CRCs of the `crc` crate, with the table the features ask
-/// for.
-#[cfg(any(feature = "crc-hook", not(feature = "hw-crc")))]
+/// The software CRCs: the `crc` crate's slicing-by-16 (the default) or
+/// bitwise (`crc-hook` alone).
+#[cfg(all(not(feature = "crc-small"), any(feature = "crc-hook", not(feature = "hw-crc"))))]
 mod soft {
     use crc::{Crc, CRC_32_ISCSI, CRC_32_ISO_HDLC};
 
-    #[cfg(feature = "crc-small")]
-    type Imp = crc::Table<1>;
-    #[cfg(all(feature = "crc-hook", not(feature = "crc-small")))]
+    #[cfg(feature = "crc-hook")]
     type Imp = crc::NoTable;
-    #[cfg(not(any(feature = "crc-hook", feature = "crc-small")))]
+    #[cfg(not(feature = "crc-hook"))]
     type Imp = crc::Table<16>;
 
     const CRC32C: Crc<u32, Imp> = Crc::<u32, Imp>::new(&CRC_32_ISCSI);
@@ -129,6 +131,53 @@ mod soft {
             d.update(p);
         }
         d.finalize()
+    }
+}
+
+/// `crc-small`: reflected CRC-32s four bits at a time from 16-entry
+/// tables (64 bytes each), computed at compile time.
+#[cfg(all(feature = "crc-small", any(feature = "crc-hook", not(feature = "hw-crc"))))]
+mod soft {
+    /// Entry `i`: the CRC register after shifting the 4 bits of `i` through
+    /// the reversed polynomial `poly`.
+    const fn table(poly: u32) -> [u32; 16] {
+        let mut t = [0u32; 16];
+        let mut i = 0;
+        while i < 16 {
+            let mut c = i as u32;
+            let mut k = 0;
+            while k < 4 {
+                c = if c & 1 != 0 { (c >> 1) ^ poly } else { c >> 1 };
+                k += 1;
+            }
+            t[i] = c;
+            i += 1;
+        }
+        t
+    }
+
+    /// CRC-32C (Castagnoli), reversed polynomial `0x82F63B78`.
+    static CASTAGNOLI: [u32; 16] = table(0x82F6_3B78);
+    /// CRC-32 (ISO-HDLC), reversed polynomial `0xEDB88320`.
+    static ISO_HDLC: [u32; 16] = table(0xEDB8_8320);
+
+    fn run(t: &[u32; 16], parts: &[&[u8]]) -> u32 {
+        let mut c = !0u32;
+        for p in parts {
+            for &b in p.iter() {
+                c ^= b as u32;
+                c = (c >> 4) ^ t[(c & 15) as usize];
+                c = (c >> 4) ^ t[(c & 15) as usize];
+            }
+        }
+        !c
+    }
+
+    pub fn crc32c(parts: &[&[u8]]) -> u32 {
+        run(&CASTAGNOLI, parts)
+    }
+    pub fn crc32(parts: &[&[u8]]) -> u32 {
+        run(&ISO_HDLC, parts)
     }
 }
 
@@ -185,6 +234,28 @@ mod tests {
     #[test]
     fn check_values_of_the_catalogue() {
         check_values();
+    }
+
+    /// Every implementation agrees with the `crc` crate's slicing-by-16 on
+    /// pseudo-random inputs of every length up to 600 bytes, split in two.
+    #[test]
+    fn agrees_with_slicing_by_16() {
+        use crc::{Crc, Table, CRC_32_ISCSI, CRC_32_ISO_HDLC};
+        let c32c = Crc::<u32, Table<16>>::new(&CRC_32_ISCSI);
+        let c32 = Crc::<u32, Table<16>>::new(&CRC_32_ISO_HDLC);
+        let mut data = [0u8; 600];
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for b in data.iter_mut() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            *b = x as u8;
+        }
+        for n in 0..=data.len() {
+            let (a, b) = data[..n].split_at(n / 3);
+            assert_eq!(crc32c(&[a, b]), c32c.checksum(&data[..n]), "CRC-32C of {n} bytes");
+            assert_eq!(crc32(&[a, b]), c32.checksum(&data[..n]), "CRC-32 of {n} bytes");
+        }
     }
 
     /// `crc-hook`: the software fallback before a unit is registered, a

@@ -139,6 +139,9 @@ pub struct Connection<S: Storage, R: Region, B: AsMut<[u8]>> {
     /// Modification counter: a cursor re-seeks when it changed.
     gen: u32,
     poisoned: bool,
+    /// Set by `assemble` when the database is still to be created; `open`
+    /// creates it and clears it.
+    fresh: bool,
     stats: ConnStats,
     /// The host's monotonic clock in milliseconds ([`Connection::set_clock`]).
     clock: Option<fn() -> u64>,
@@ -157,11 +160,29 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     /// too small, empty database without `create`), `Corrupt` and
     /// `UnsupportedVersion` (database header), `Full` (the WAL has more
     /// frames than `max_wal_frames`), `Io`.
-    // Never inlined: its frame (recovery, the connection being built) must
-    // not join the caller's, whose stack is then deeper for the whole
-    // session (`docs/EMBEDDED.md`, peak stack).
+    // Never inlined: its frame must not join the caller's, whose stack
+    // would then be deeper for the whole session (`docs/EMBEDDED.md`, peak
+    // stack).
     #[inline(never)]
-    pub fn open(mut db: S, mut wal: S, region: R, mut mem: B, opts: Options) -> Result<Self> {
+    pub fn open(db: S, wal: S, region: R, mem: B, opts: Options) -> Result<Self> {
+        // The connection is assembled in the `Result` returned and used in
+        // place: a move would take one more stack slot of its size, and
+        // assembling it out of line keeps recovery's temporaries off the
+        // stack while a new database's first commit runs.
+        let mut r = Self::assemble(db, wal, region, mem, opts);
+        if let Ok(c) = r.as_mut() {
+            if core::mem::take(&mut c.fresh) {
+                c.create_database()?;
+            }
+        }
+        r
+    }
+
+    /// `open` up to the creation of a new database: attach to the region
+    /// or run recovery, lay out the cache; `fresh` when the database is
+    /// still to be created.
+    #[inline(never)]
+    fn assemble(mut db: S, mut wal: S, region: R, mut mem: B, opts: Options) -> Result<Self> {
         format::check_page_size(opts.page_size)?;
         let (geo, recovered, page_size, fresh);
         match Index::attach(region.words(), region.locks())? {
@@ -179,10 +200,7 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
                 fresh = r.fresh;
             }
         }
-        // The connection is built in the `Result` that is returned and
-        // used in place: every move of it would take one more stack slot
-        // of its size in this frame.
-        let mut r = new_pages(db, wal, mem, page_size).map(|pages| Connection {
+        new_pages(db, wal, mem, page_size).map(|pages| Connection {
             pages,
             region,
             opts,
@@ -191,16 +209,13 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
             txn: 0,
             gen: 0,
             poisoned: false,
+            fresh,
             stats: ConnStats {
                 recovered_frames: recovered,
                 ..ConnStats::default()
             },
             clock: None,
-        });
-        if let (true, Ok(c)) = (fresh, r.as_mut()) {
-            c.create_database()?;
-        }
-        r
+        })
     }
 
     /// Creates the database as its first commit: page 1 (the header), the

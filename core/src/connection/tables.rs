@@ -402,7 +402,12 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     /// [`Connection::cursor_value`], step, and scan on). Errors: as
     /// [`Connection::get`]; `InvalidArgument` when `c` is not on an entry
     /// of this transaction.
-    pub fn scan<const K: usize>(&mut self, c: &mut Cursor<K>, end: Bound<&[u8]>, mut f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<ScanEnd> {
+    pub fn scan<const K: usize>(
+        &mut self,
+        c: &mut Cursor<K>,
+        end: Bound<&[u8]>,
+        mut f: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<ScanEnd> {
         self.in_txn()?;
         if !c.valid {
             return Ok(ScanEnd::Done);

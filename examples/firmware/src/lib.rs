@@ -23,6 +23,7 @@
 #![deny(missing_docs)]
 
 use core::cell::RefCell;
+use core::ops::Bound;
 
 use static_cell::ConstStaticCell;
 use walden_core::sync::{AtomicU32, Ordering};
@@ -147,7 +148,8 @@ fn log_day(conn: &mut Conn<'_>) -> Result<(), Error> {
 }
 
 /// Scans the day and counts the morning's readings: (readings, morning,
-/// highest temperature). Its own function so that the cursor is on the
+/// highest temperature), with `Connection::scan`, which lends each entry
+/// from the page cache. Its own function so that the cursor is on the
 /// stack only while it runs, not while a connection opens (the deepest
 /// path: `docs/EMBEDDED.md`).
 #[inline(never)]
@@ -158,19 +160,19 @@ fn query(conn: &mut Conn<'_>) -> Result<(u32, u32, i32), Error> {
     // part, not 2.3 KiB).
     let mut c = Cursor::<{ max_key_len(PAGE_SIZE) }>::sized();
     let (mut readings, mut max_centi_c) = (0, i32::MIN);
-    let mut ok = conn.cursor_first(&mut c, t)?;
-    while ok {
-        let mut v = [0u8; 4];
-        conn.cursor_value(&c, 0, &mut v)?;
-        max_centi_c = max_centi_c.max(i32::from_le_bytes(v));
-        readings += 1;
-        ok = conn.cursor_next(&mut c)?;
+    if conn.cursor_first(&mut c, t)? {
+        conn.scan(&mut c, Bound::Unbounded, |_, v| {
+            max_centi_c = max_centi_c.max(v.try_into().map_or(i32::MIN, i32::from_le_bytes));
+            readings += 1;
+            true
+        })?;
     }
     let mut morning = 0;
-    let mut ok = conn.cursor_seek(&mut c, t, &key(6 * 60))?;
-    while ok && c.key().is_some_and(|k| k < &key(12 * 60)[..]) {
-        morning += 1;
-        ok = conn.cursor_next(&mut c)?;
+    if conn.cursor_seek(&mut c, t, &key(6 * 60))? {
+        conn.scan(&mut c, Bound::Excluded(&key(12 * 60)), |_, _| {
+            morning += 1;
+            true
+        })?;
     }
     conn.end_read();
     Ok((readings, morning, max_centi_c))

@@ -7,11 +7,14 @@
 #![no_main]
 
 use core::cell::RefCell;
+use core::ops::Bound;
 
 use cortex_m_rt::entry;
 use static_cell::ConstStaticCell;
 use walden_core::sync::{AtomicU32, Ordering};
-use walden_core::{cache_mem_len, max_key_len, region_words, Connection, Cursor, Error, Options, RamStorage, SharedStorage, SyncMode};
+use walden_core::{
+    cache_mem_len, max_key_len, region_words, Connection, Cursor, Error, Options, RamStorage, ScanEnd, SharedStorage, SyncMode,
+};
 use walden_firmware_qemu::{error_name, finish, say, stack};
 
 /// The smallest configuration.
@@ -93,21 +96,25 @@ fn ingest(c: &mut Conn<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-/// Counts the entries and sums the values with a cursor sized to the page
-/// size; its own function, so the cursor is not on the stack while the
-/// connection opens.
+/// Counts the entries and sums the values: a cursor sized to the page size
+/// and `Connection::scan`, which lends each entry from the page cache. Its
+/// own function, so the cursor is not on the stack while the connection
+/// opens.
 #[inline(never)]
 fn scan(c: &mut Conn<'_>) -> Result<(u64, u32), Error> {
     c.begin_read()?;
     let t = c.default_table()?;
     let mut cur = Cursor::<{ max_key_len(PS) }>::sized();
-    let (mut sum, mut entries, mut ok) = (0u32, 0u64, c.cursor_first(&mut cur, t)?);
-    while ok {
-        entries += 1;
-        let mut v = [0u8; 4];
-        c.cursor_value(&cur, 0, &mut v)?;
-        sum = sum.wrapping_add(u32::from_le_bytes(v));
-        ok = c.cursor_next(&mut cur)?;
+    let (mut sum, mut entries) = (0u32, 0u64);
+    if c.cursor_first(&mut cur, t)? {
+        let end = c.scan(&mut cur, Bound::Unbounded, |_, v| {
+            entries += 1;
+            sum = sum.wrapping_add(v.try_into().map_or(0, u32::from_le_bytes));
+            true
+        })?;
+        if end != ScanEnd::Done {
+            return Err(Error::InvalidArgument("scan stopped early"));
+        }
     }
     c.end_read();
     Ok((entries, sum))
