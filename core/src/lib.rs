@@ -16,9 +16,11 @@
 //! A commit flows one way: [`Connection`] (transactions, `connection/`) →
 //! [`btree`] (trees, freelist, cursors) → the pager (page cache, `pager.rs`)
 //! → [`wal`] (frames, wal-index, protocol, checkpoint, recovery) →
-//! [`storage`]. [`format`] (file headers, checksums) and [`error`] sit at
-//! the bottom; [`options`] holds what the caller chooses; [`sync`] is where
-//! every atomic comes from (loom under `--cfg loom`).
+//! [`storage`] ([`blockdev`]: a database and its WAL on a raw block
+//! device). [`format`] (file headers, checksums), [`checksum`] (the CRC
+//! implementations) and [`error`] sit at the bottom; [`options`] holds what
+//! the caller chooses; [`sync`] is where every atomic comes from (loom
+//! under `--cfg loom`).
 //!
 //! # Memory
 //!
