@@ -411,24 +411,24 @@ impl<D: BlockDevice> Volume<D> {
         Ok(n)
     }
 
-    fn write_at(&mut self, kind: FileKind, offset: u64, data: &[u8]) -> Res<(), D> {
+    /// Writes `a` then `b` contiguously at `offset` (a WAL frame's header
+    /// and page in one pass: each block is written once).
+    fn write_at(&mut self, kind: FileKind, offset: u64, a: &[u8], b: &[u8]) -> Res<(), D> {
         let cap = match kind {
             FileKind::Database => u64::from(self.sb.db_blocks) * BLOCK as u64,
             FileKind::Wal => self.len(kind),
         };
-        let end = offset
-            .checked_add(data.len() as u64)
-            .filter(|&e| e <= cap)
-            .ok_or(BlockError::OutOfSpace)?;
+        let n = a.len() + b.len();
+        let end = offset.checked_add(n as u64).filter(|&e| e <= cap).ok_or(BlockError::OutOfSpace)?;
         if kind == FileKind::Database && offset > self.sb.db_len {
             self.zero(kind, self.sb.db_len, offset)?;
         }
         let mut done = 0;
-        while done < data.len() {
+        while done < n {
             let at = offset + done as u64;
             let (lba, o, room, used) = self.place(kind, at);
-            let k = room.min(data.len() - done);
-            self.put(kind, at, lba, o, used, Some(&data[done..done + k]), k)?;
+            let k = room.min(n - done);
+            self.put(kind, at, lba, o, used, Src::Pair(a, b, done), k)?;
             done += k;
         }
         if kind == FileKind::Database && end > self.sb.db_len {
@@ -438,13 +438,13 @@ impl<D: BlockDevice> Volume<D> {
         Ok(())
     }
 
-    /// Writes `src` (or `k` zeros when `src` is `None`) at byte `o` of
-    /// block `lba` (file offset `at`); the block's other bytes in use are
-    /// read first unless the write covers them (bytes past the database's
-    /// end count as zeros; WAL padding is zeroed).
+    /// Writes `k` bytes of `src` at byte `o` of block `lba` (file offset
+    /// `at`); the block's other bytes in use are read first unless the
+    /// write covers them (bytes past the database's end count as zeros;
+    /// WAL padding is zeroed).
     #[allow(clippy::too_many_arguments)]
-    fn put(&mut self, kind: FileKind, at: u64, lba: u32, o: usize, used: usize, src: Option<&[u8]>, k: usize) -> Res<(), D> {
-        if let Some(Ok(whole)) = src.map(<&[u8; BLOCK]>::try_from) {
+    fn put(&mut self, kind: FileKind, at: u64, lba: u32, o: usize, used: usize, src: Src<'_>, k: usize) -> Res<(), D> {
+        if let Some(whole) = src.whole_block(k) {
             return self.dev.write_block(lba, whole).map_err(BlockError::Device);
         }
         let block_start = at - o as u64;
@@ -461,10 +461,7 @@ impl<D: BlockDevice> Volume<D> {
                 self.buf[live..o].fill(0);
             }
         }
-        match src {
-            Some(b) => self.buf[o..o + k].copy_from_slice(b),
-            None => self.buf[o..o + k].fill(0),
-        }
+        src.copy_to(&mut self.buf[o..o + k]);
         self.dev.write_block(lba, &self.buf).map_err(BlockError::Device)
     }
 
@@ -474,7 +471,7 @@ impl<D: BlockDevice> Volume<D> {
         while at < to {
             let (lba, o, room, used) = self.place(kind, at);
             let k = (room as u64).min(to - at) as usize;
-            self.put(kind, at, lba, o, used, None, k)?;
+            self.put(kind, at, lba, o, used, Src::Zeros, k)?;
             at += k as u64;
         }
         Ok(())
@@ -511,6 +508,50 @@ impl<D: BlockDevice> Volume<D> {
     }
 }
 
+/// The bytes a block write takes.
+#[derive(Clone, Copy)]
+enum Src<'a> {
+    /// Zeros.
+    Zeros,
+    /// The concatenation of two slices, from byte `.2` on.
+    Pair(&'a [u8], &'a [u8], usize),
+}
+
+impl Src<'_> {
+    /// The next `k` bytes as one whole block, when they are 512 bytes of
+    /// one slice (written without a copy).
+    fn whole_block(&self, k: usize) -> Option<&[u8; BLOCK]> {
+        let Src::Pair(a, b, from) = *self else { return None };
+        let s = if from + k <= a.len() {
+            a.get(from..from + k)?
+        } else if from >= a.len() {
+            b.get(from - a.len()..from - a.len() + k)?
+        } else {
+            return None;
+        };
+        s.try_into().ok()
+    }
+
+    /// Copies the next `dst.len()` bytes into `dst`.
+    fn copy_to(&self, dst: &mut [u8]) {
+        match *self {
+            Src::Zeros => dst.fill(0),
+            Src::Pair(a, b, from) => {
+                let from_a = a.len().saturating_sub(from).min(dst.len());
+                if from_a > 0 {
+                    dst[..from_a].copy_from_slice(&a[from..from + from_a]);
+                }
+                let rest = dst.len() - from_a;
+                if rest > 0 {
+                    // Here `from + from_a` has reached the end of `a`.
+                    let from_b = from + from_a - a.len();
+                    dst[from_a..].copy_from_slice(&b[from_b..from_b + rest]);
+                }
+            }
+        }
+    }
+}
+
 /// One file of a [`Volume`] (the database or the WAL): a [`Storage`].
 #[derive(Debug)]
 pub struct BlockFile<'v, D> {
@@ -534,7 +575,10 @@ impl<D: BlockDevice> Storage for BlockFile<'_, D> {
         self.with(|v, k| v.read_at(k, offset, buf))
     }
     fn write_at(&mut self, offset: u64, buf: &[u8]) -> Result<(), Self::Error> {
-        self.with(|v, k| v.write_at(k, offset, buf))
+        self.with(|v, k| v.write_at(k, offset, buf, &[]))
+    }
+    fn write_at_pair(&mut self, offset: u64, a: &[u8], b: &[u8]) -> Result<(), Self::Error> {
+        self.with(|v, k| v.write_at(k, offset, a, b))
     }
     fn sync(&mut self) -> Result<(), Self::Error> {
         self.with(|v, k| v.sync(k))

