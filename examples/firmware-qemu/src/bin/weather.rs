@@ -208,8 +208,9 @@ fn integrity(c: &mut Conn<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-fn temp(dc: i16) -> (i16, u16) {
-    (dc / 10, dc.unsigned_abs() % 10)
+/// Tenths of a degree as sign, degrees and tenth (-0.5 prints as "-0.5").
+fn temp(dc: i16) -> (&'static str, u16, u16) {
+    (if dc < 0 { "-" } else { "" }, dc.unsigned_abs() / 10, dc.unsigned_abs() % 10)
 }
 
 /// The device in static memory (its 512-byte block buffer is RAM the
@@ -278,12 +279,14 @@ fn recover_and_check(acked: usize) -> Result<bool, Error> {
     integrity(c)?;
     let (hi, lo) = (temp(f.max_dc), temp(f.min_dc));
     say!(
-        "station EWR: {} hourly readings, max {}.{} C, min {}.{} C",
+        "station EWR: {} hourly readings, max {}{}.{} C, min {}{}.{} C",
         f.present,
         hi.0,
         hi.1,
+        hi.2,
         lo.0,
-        lo.1
+        lo.1,
+        lo.2
     );
     Ok(f.present == READINGS.len() && f.stray.is_none())
 }
