@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # Budgets (bytes). The target for flash is 40 KiB (40,960) and is not met
-# (45,400 bytes at the last measurement; docs/EMBEDDED.md says where they
+# (46,436 bytes at the last measurement; docs/EMBEDDED.md says where they
 # go): the check at 46 KiB keeps the figure from growing unnoticed. Lower
 # it when the flash comes down.
 FLASH_BUDGET=$((46 * 1024))
