@@ -228,30 +228,37 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     #[inline(never)]
     fn create_database(&mut self) -> Result<()> {
         self.begin_write()?;
-        let r = (|| {
-            let ckpt_seq = self.pages.writer().map(|w| w.ckpt_seq).unwrap_or(0);
-            let ps = self.pages.page_size();
-            let db_id = self.geo.index(&self.region)?.db_id();
-            let (mut pg, _) = self.parts()?;
-            let h = DbHeader {
-                page_size: ps as u32,
-                page_count: 3,
-                freelist_head: 0,
-                freelist_count: 0,
-                catalog_root: 2,
-                default_root: 3,
-                change_counter: 0,
-                wal_seq: ckpt_seq,
-                db_id,
-            };
-            h.encode(pg.fresh(1)?);
-            for pgno in [2, 3] {
-                crate::btree::page::init_page(pg.fresh(pgno)?, crate::btree::page::PT_LEAF);
-            }
-            Ok(())
-        })();
+        let r = self.initial_pages();
         self.fail_txn(r)?;
         self.commit().map(drop)
+    }
+
+    /// The pages of a new database (see `create_database`), in the open
+    /// write transaction. Out of line, so that the header being built is
+    /// off the stack while the commit runs (the deepest path of a
+    /// firmware's first boot: `docs/EMBEDDED.md`).
+    #[inline(never)]
+    fn initial_pages(&mut self) -> Result<()> {
+        let ckpt_seq = self.pages.writer().map(|w| w.ckpt_seq).unwrap_or(0);
+        let ps = self.pages.page_size();
+        let db_id = self.geo.index(&self.region)?.db_id();
+        let (mut pg, _) = self.parts()?;
+        let h = DbHeader {
+            page_size: ps as u32,
+            page_count: 3,
+            freelist_head: 0,
+            freelist_count: 0,
+            catalog_root: 2,
+            default_root: 3,
+            change_counter: 0,
+            wal_seq: ckpt_seq,
+            db_id,
+        };
+        h.encode(pg.fresh(1)?);
+        for pgno in [2, 3] {
+            crate::btree::page::init_page(pg.fresh(pgno)?, crate::btree::page::PT_LEAF);
+        }
+        Ok(())
     }
 
     /// Page size of the database in bytes.
