@@ -13,7 +13,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use walden::engine::storage::{RamStorage, SharedStorage};
 use walden::engine::sync::AtomicU32;
-use walden::engine::{cache_mem_len, region_words, CheckpointMode, Connection, Cursor, Error, Options, MIN_CACHE_PAGES};
+use walden::engine::{
+    cache_mem_len, max_key_len, region_words, verify, CheckpointMode, Connection, Cursor, Error, Options, MAX_KEY_CAP, MIN_CACHE_PAGES,
+};
 
 // ---------------------------------------------------------------------
 // An allocator that counts the allocations of threads that ask for it.
@@ -305,4 +307,78 @@ fn core_makes_no_heap_allocations() {
     let (v, n) = allocations_in(|| vec![1u8; 10]);
     assert_eq!(v.len(), 10);
     assert!(n >= 1);
+}
+
+/// Key buffers follow the page size: a cursor sized to `max_key_len(512)`
+/// is under a fourth of the default one and walks a 512-byte-page database with
+/// keys of the maximum length exactly as the default cursor does; one byte
+/// smaller is refused; the integrity check with key buffers of that size
+/// gives the default check's report.
+#[test]
+fn key_buffers_follow_the_page_size() {
+    const K512: usize = max_key_len(512);
+    assert_eq!(K512, 152);
+    let small = std::mem::size_of::<Cursor<K512>>();
+    let default = std::mem::size_of::<Cursor>();
+    assert!(small < 512, "size_of::<Cursor<152>>() = {small}");
+    assert!(default > MAX_KEY_CAP && small * 4 < default, "{small} vs {default}");
+
+    let opts = Options {
+        page_size: 512,
+        max_wal_frames: 256,
+        read_marks: 2,
+        ..Options::default()
+    };
+    let mut dbuf = vec![0u8; 4 << 20];
+    let mut wbuf = vec![0u8; 4 << 20];
+    let db = RefCell::new(RamStorage::new(&mut dbuf[..]));
+    let wal = RefCell::new(RamStorage::new(&mut wbuf[..]));
+    let reg = region(region_words(256, 2));
+    let mut mem = vec![0u8; cache_mem_len(512, 4)];
+    let mut c = open_exact(&db, &wal, &reg, &mut mem, opts).unwrap();
+    c.begin_write().unwrap();
+    let t = c.default_table().unwrap();
+    let key = |i: u32| {
+        let mut k = vec![b'k'; K512];
+        k[K512 - 4..].copy_from_slice(&i.to_be_bytes());
+        k
+    };
+    for i in 0..60u32 {
+        c.put(t, &key(i), &i.to_le_bytes()).unwrap();
+    }
+    c.commit().unwrap();
+
+    c.begin_write().unwrap();
+    let t = c.default_table().unwrap();
+    let (mut sized, mut full) = (Cursor::<K512>::sized(), Cursor::new());
+    assert!(c.cursor_seek(&mut sized, t, &key(10)).unwrap());
+    assert!(c.cursor_seek(&mut full, t, &key(10)).unwrap());
+    // A modification makes the next step re-seek from the saved key (the
+    // resync buffer is sized by K too).
+    c.delete(t, &key(11)).unwrap();
+    let mut seen = 0;
+    loop {
+        assert_eq!(sized.key(), full.key());
+        seen += 1;
+        let (a, b) = (c.cursor_next(&mut sized).unwrap(), c.cursor_next(&mut full).unwrap());
+        assert_eq!(a, b);
+        if !a {
+            break;
+        }
+    }
+    assert_eq!(seen, 49, "keys 10 and 12..=59");
+
+    let mut too_small = Cursor::<{ K512 - 1 }>::sized();
+    assert!(matches!(c.cursor_first(&mut too_small, t), Err(Error::InvalidArgument(_))));
+    let pages = c.header().unwrap().page_count;
+    let mut bitmap = vec![0u8; verify::bitmap_len(pages)];
+    let rep = c.verify_sized::<K512>(&mut bitmap).unwrap();
+    assert!(rep.is_ok(), "{rep:?}");
+    assert_eq!(rep.entries, 59);
+    assert_eq!(rep, c.verify(&mut bitmap).unwrap());
+    assert!(matches!(
+        c.verify_sized::<{ K512 - 1 }>(&mut bitmap),
+        Err(Error::InvalidArgument(_))
+    ));
+    c.commit().unwrap();
 }

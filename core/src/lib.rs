@@ -16,9 +16,11 @@
 //! A commit flows one way: [`Connection`] (transactions, `connection/`) →
 //! [`btree`] (trees, freelist, cursors) → the pager (page cache, `pager.rs`)
 //! → [`wal`] (frames, wal-index, protocol, checkpoint, recovery) →
-//! [`storage`]. [`format`] (file headers, checksums) and [`error`] sit at
-//! the bottom; [`options`] holds what the caller chooses; [`sync`] is where
-//! every atomic comes from (loom under `--cfg loom`).
+//! [`storage`] ([`blockdev`]: a database and its WAL on a raw block
+//! device). [`format`] (file headers, checksums), [`checksum`] (the CRC
+//! implementations) and [`error`] sit at the bottom; [`options`] holds what
+//! the caller chooses; [`sync`] is where every atomic comes from (loom
+//! under `--cfg loom`).
 //!
 //! # Memory
 //!
@@ -30,7 +32,12 @@
 //!
 //! where `cache_mem_len(ps, n) = (n + 3) * ps + 16 * n + 16 * next_pow2(n)` and `region_words(F, M)
 //! = 60 + 2M + F + 1 + next_pow2(2F)`. Each open [`Cursor`] adds
-//! `size_of::<Cursor>()` (about 2.3 KiB).
+//! `size_of::<Cursor<K>>()`: about 2.3 KiB with the default key capacity
+//! ([`MAX_KEY_CAP`]), about 0.4 KiB as `Cursor<{ max_key_len(512) }>`. The
+//! stack follows the key capacity too (cursor re-seeks and
+//! [`Connection::verify_sized`] copy keys into buffers of `K` bytes); on
+//! microcontrollers see `docs/EMBEDDED.md` (feature `crc-small`, the
+//! block-device storage, the measured stack and flash).
 //!
 //! See `ARCHITECTURE.md` and `docs/FORMAT.md` in the repository.
 #![no_std]
@@ -38,6 +45,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod blockdev;
 pub mod btree;
 pub mod checksum;
 pub mod connection;
@@ -54,6 +62,7 @@ extern crate std;
 #[cfg(all(test, loom))]
 mod loom_tests;
 
+pub use blockdev::{BlockDevice, BlockError, BlockFile, Volume};
 pub use btree::cursor::{Cursor, ScanEnd};
 pub use btree::page::{max_key_len, MAX_KEY_CAP};
 pub use btree::stat::TreeStats;

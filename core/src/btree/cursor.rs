@@ -12,16 +12,21 @@ use crate::error::{corrupt, Error, FileKind, Result};
 use crate::pager::Pager;
 use crate::storage::Storage;
 
-/// A position in a table. Create one with [`Cursor::new`] and move it with
-/// the connection's `cursor_*` methods. Size: about 2.3 KiB (the key copy
-/// holds up to [`MAX_KEY_CAP`] bytes).
+/// A position in a table. Create one with [`Cursor::new`] (or
+/// [`Cursor::sized`]) and move it with the connection's `cursor_*` methods.
+///
+/// `K` is the capacity of the key copy, in bytes: at least the database's
+/// [`crate::max_key_len`]`(page_size)` (the `cursor_*` methods refuse a
+/// smaller cursor with `InvalidArgument`). The default, [`MAX_KEY_CAP`], fits
+/// every page size, and the cursor is then about 2.3 KiB; firmware sizes it
+/// to its page size, `Cursor<{ max_key_len(512) }>` being about 0.4 KiB.
 #[derive(Debug, Clone)]
-pub struct Cursor {
+pub struct Cursor<const K: usize = MAX_KEY_CAP> {
     pub(crate) stack: heapless::Vec<(u32, u16), MAX_DEPTH>,
     pub(crate) root: u32,
     pub(crate) txn: u32,
     pub(crate) gen: u32,
-    pub(crate) key: heapless::Vec<u8, MAX_KEY_CAP>,
+    pub(crate) key: heapless::Vec<u8, K>,
     pub(crate) valid: bool,
 }
 
@@ -32,8 +37,17 @@ impl Default for Cursor {
 }
 
 impl Cursor {
-    /// An unpositioned cursor.
+    /// An unpositioned cursor for any page size (key capacity
+    /// [`MAX_KEY_CAP`]).
     pub const fn new() -> Self {
+        Self::sized()
+    }
+}
+
+impl<const K: usize> Cursor<K> {
+    /// An unpositioned cursor with a key capacity of `K` bytes (at least
+    /// `max_key_len(page_size)` of the database it is used on).
+    pub const fn sized() -> Self {
         Cursor {
             stack: heapless::Vec::new(),
             root: 0,
@@ -60,14 +74,14 @@ impl Cursor {
     }
 }
 
-fn push(c: &mut Cursor, pgno: u32, i: usize) -> Result<()> {
+fn push<const K: usize>(c: &mut Cursor<K>, pgno: u32, i: usize) -> Result<()> {
     c.stack
         .push((pgno, i as u16))
         .map_err(|_| corrupt(FileKind::Database, pgno, "tree too deep (page cycle)"))
 }
 
 /// Copies the key at the cursor's leaf position; marks the cursor valid.
-fn load_key<S: Storage>(pg: &mut Pager<'_, S>, c: &mut Cursor) -> Result<()> {
+fn load_key<S: Storage, const K: usize>(pg: &mut Pager<'_, S>, c: &mut Cursor<K>) -> Result<()> {
     let Some(&(pgno, i)) = c.stack.last() else {
         c.valid = false;
         return Ok(());
@@ -78,7 +92,7 @@ fn load_key<S: Storage>(pg: &mut Pager<'_, S>, c: &mut Cursor) -> Result<()> {
 
 /// Copies the key of cell `i` of leaf `p` (page `pgno`) into the cursor;
 /// marks it valid.
-fn set_key(c: &mut Cursor, p: &[u8], pgno: u32, i: usize) -> Result<()> {
+fn set_key<const K: usize>(c: &mut Cursor<K>, p: &[u8], pgno: u32, i: usize) -> Result<()> {
     let k = page::leaf_key(p, pgno, i)?;
     c.key.clear();
     c.key
@@ -89,7 +103,7 @@ fn set_key(c: &mut Cursor, p: &[u8], pgno: u32, i: usize) -> Result<()> {
 }
 
 /// Descends from `pgno` to the first (`last == false`) or last leaf entry.
-fn descend<S: Storage>(pg: &mut Pager<'_, S>, c: &mut Cursor, mut pgno: u32, last: bool) -> Result<bool> {
+fn descend<S: Storage, const K: usize>(pg: &mut Pager<'_, S>, c: &mut Cursor<K>, mut pgno: u32, last: bool) -> Result<bool> {
     for _ in 0..MAX_DEPTH {
         let p = pg.read(pgno)?;
         page::check_header(p, pgno)?;
@@ -112,18 +126,18 @@ fn descend<S: Storage>(pg: &mut Pager<'_, S>, c: &mut Cursor, mut pgno: u32, las
     Err(corrupt(FileKind::Database, pgno, "tree too deep (page cycle)"))
 }
 
-pub(crate) fn first<S: Storage>(pg: &mut Pager<'_, S>, c: &mut Cursor) -> Result<bool> {
+pub(crate) fn first<S: Storage, const K: usize>(pg: &mut Pager<'_, S>, c: &mut Cursor<K>) -> Result<bool> {
     c.stack.clear();
     descend(pg, c, c.root, false)
 }
 
-pub(crate) fn last<S: Storage>(pg: &mut Pager<'_, S>, c: &mut Cursor) -> Result<bool> {
+pub(crate) fn last<S: Storage, const K: usize>(pg: &mut Pager<'_, S>, c: &mut Cursor<K>) -> Result<bool> {
     c.stack.clear();
     descend(pg, c, c.root, true)
 }
 
 /// Positions at the first entry with key >= `key`.
-pub(crate) fn seek<S: Storage>(pg: &mut Pager<'_, S>, c: &mut Cursor, key: &[u8]) -> Result<bool> {
+pub(crate) fn seek<S: Storage, const K: usize>(pg: &mut Pager<'_, S>, c: &mut Cursor<K>, key: &[u8]) -> Result<bool> {
     c.stack.clear();
     let mut pgno = c.root;
     for _ in 0..MAX_DEPTH {
@@ -153,7 +167,7 @@ pub(crate) fn seek<S: Storage>(pg: &mut Pager<'_, S>, c: &mut Cursor, key: &[u8]
 }
 
 /// Moves one entry forward (`fwd`) or backward from a valid leaf position.
-pub(crate) fn step<S: Storage>(pg: &mut Pager<'_, S>, c: &mut Cursor, fwd: bool) -> Result<bool> {
+pub(crate) fn step<S: Storage, const K: usize>(pg: &mut Pager<'_, S>, c: &mut Cursor<K>, fwd: bool) -> Result<bool> {
     let Some(&(pgno, i)) = c.stack.last() else {
         c.valid = false;
         return Ok(false);
@@ -213,9 +227,9 @@ pub enum ScanEnd {
 /// key order, reading each leaf once and copying nothing, until an entry
 /// past `end`, the end of the tree, `f` returning `false`, or a value in
 /// overflow pages (see [`ScanEnd`]).
-pub(crate) fn scan<S: Storage>(
+pub(crate) fn scan<S: Storage, const K: usize>(
     pg: &mut Pager<'_, S>,
-    c: &mut Cursor,
+    c: &mut Cursor<K>,
     end: core::ops::Bound<&[u8]>,
     f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
 ) -> Result<ScanEnd> {
@@ -272,8 +286,8 @@ pub(crate) fn scan<S: Storage>(
 /// Re-positions a cursor whose tree changed since it moved: on the saved key
 /// if still present, else on the next entry (`fwd`) or the previous one.
 /// Returns whether the cursor is now exactly on the saved key.
-pub(crate) fn resync<S: Storage>(pg: &mut Pager<'_, S>, c: &mut Cursor) -> Result<bool> {
-    let mut saved = heapless::Vec::<u8, MAX_KEY_CAP>::new();
+pub(crate) fn resync<S: Storage, const K: usize>(pg: &mut Pager<'_, S>, c: &mut Cursor<K>) -> Result<bool> {
+    let mut saved = heapless::Vec::<u8, K>::new();
     saved.extend_from_slice(&c.key).map_err(|_| Error::InvalidArgument("cursor key"))?;
     if !seek(pg, c, &saved)? {
         return Ok(false);

@@ -12,8 +12,7 @@
 use crate::btree::cursor::{self, Cursor};
 use crate::btree::freelist::trunk_capacity;
 use crate::btree::page::{
-    self, branch_cell, child_at, leaf_cell, ncells, right_child, MAX_DEPTH, MAX_KEY_CAP, OVFL_HEADER, PT_BRANCH, PT_FREELIST, PT_LEAF,
-    PT_OVERFLOW,
+    self, branch_cell, child_at, leaf_cell, ncells, right_child, MAX_DEPTH, OVFL_HEADER, PT_BRANCH, PT_FREELIST, PT_LEAF, PT_OVERFLOW,
 };
 use crate::error::{Error, Result};
 use crate::format::{get_u32, PAGE_TRAILER};
@@ -69,14 +68,20 @@ pub const fn bitmap_len(pages: u32) -> usize {
     (pages as usize).div_ceil(8) + 1
 }
 
-struct Walk<'v, 'a, S: Storage> {
+/// The walk's state; `K` is the capacity of its two key buffers (at least
+/// `max_key_len(page_size)`, which the connection checks).
+struct Walk<'v, 'a, S: Storage, const K: usize> {
     pg: &'v mut Pager<'a, S>,
     seen: &'v mut [u8],
     rep: VerifyReport,
-    /// Key order across leaves: the last key seen and a pending lower bound.
-    last: heapless::Vec<u8, MAX_KEY_CAP>,
+    keys: KeyOrder<K>,
+}
+
+/// Key order across leaves: the last key seen and a pending lower bound.
+struct KeyOrder<const K: usize> {
+    last: heapless::Vec<u8, K>,
     have_last: bool,
-    lower: heapless::Vec<u8, MAX_KEY_CAP>,
+    lower: heapless::Vec<u8, K>,
     have_lower: bool,
 }
 
@@ -88,7 +93,7 @@ fn io_only<T>(r: Result<T>) -> Result<Option<T>> {
     }
 }
 
-impl<'v, 'a, S: Storage> Walk<'v, 'a, S> {
+impl<'v, 'a, S: Storage, const K: usize> Walk<'v, 'a, S, K> {
     fn new(pg: &'v mut Pager<'a, S>, seen: &'v mut [u8], pages: u32) -> Self {
         seen.fill(0);
         let rep = VerifyReport {
@@ -99,10 +104,12 @@ impl<'v, 'a, S: Storage> Walk<'v, 'a, S> {
             pg,
             seen,
             rep,
-            last: heapless::Vec::new(),
-            have_last: false,
-            lower: heapless::Vec::new(),
-            have_lower: false,
+            keys: KeyOrder {
+                last: heapless::Vec::new(),
+                have_last: false,
+                lower: heapless::Vec::new(),
+                have_lower: false,
+            },
         }
     }
 
@@ -123,24 +130,9 @@ impl<'v, 'a, S: Storage> Walk<'v, 'a, S> {
 
     /// Walks one tree; counts its entries (for a table tree).
     fn tree(&mut self, root: u32) -> Result<u64> {
-        self.have_last = false;
-        self.have_lower = false;
+        self.keys.have_last = false;
+        self.keys.have_lower = false;
         self.node(root, 0)
-    }
-
-    fn note_key(&mut self, pgno: u32, k: &[u8]) {
-        if self.have_last && k <= &self.last[..] {
-            self.rep.problem(pgno, "keys out of order");
-        }
-        if self.have_lower {
-            if k < &self.lower[..] {
-                self.rep.problem(pgno, "key below its branch separator");
-            }
-            self.have_lower = false;
-        }
-        self.last.clear();
-        let _ = self.last.extend_from_slice(k);
-        self.have_last = true;
     }
 
     fn node(&mut self, pgno: u32, depth: usize) -> Result<u64> {
@@ -168,9 +160,7 @@ impl<'v, 'a, S: Storage> Walk<'v, 'a, S> {
                     self.rep.problem(pgno, "leaf cell out of bounds");
                     return Ok(i as u64);
                 };
-                let mut key = heapless::Vec::<u8, MAX_KEY_CAP>::new();
-                let _ = key.extend_from_slice(&p[c.key.clone()]);
-                self.note_key(pgno, &key);
+                self.keys.note(&mut self.rep, pgno, &p[c.key.clone()]);
                 if let Some(first) = c.ovfl {
                     self.overflow(first, c.vlen)?;
                 }
@@ -196,12 +186,13 @@ impl<'v, 'a, S: Storage> Walk<'v, 'a, S> {
                     return Ok(entries);
                 };
                 let sep = &p[kr];
-                if self.have_last && &self.last[..] >= sep {
+                let k = &mut self.keys;
+                if k.have_last && &k.last[..] >= sep {
                     self.rep.problem(pgno, "key at or above its branch separator");
                 }
-                self.lower.clear();
-                let _ = self.lower.extend_from_slice(sep);
-                self.have_lower = true;
+                k.lower.clear();
+                let _ = k.lower.extend_from_slice(sep);
+                k.have_lower = true;
             }
         }
         Ok(entries)
@@ -281,12 +272,32 @@ impl<'v, 'a, S: Storage> Walk<'v, 'a, S> {
     }
 }
 
+impl<const K: usize> KeyOrder<K> {
+    /// Checks leaf key `k` of page `pgno` against the last key and the
+    /// pending lower bound; remembers it.
+    fn note(&mut self, rep: &mut VerifyReport, pgno: u32, k: &[u8]) {
+        if self.have_last && k <= &self.last[..] {
+            rep.problem(pgno, "keys out of order");
+        }
+        if self.have_lower {
+            if k < &self.lower[..] {
+                rep.problem(pgno, "key below its branch separator");
+            }
+            self.have_lower = false;
+        }
+        self.last.clear();
+        let _ = self.last.extend_from_slice(k);
+        self.have_last = true;
+    }
+}
+
 /// The integrity check of the snapshot `pg` reads: the header, every tree
 /// (the catalog, the default table, each named table), every overflow
 /// chain, the freelist, and page ownership. `bitmap` must hold at least
 /// [`bitmap_len`]`(page count)` bytes. Problems go into the report; the
-/// errors are `InvalidArgument` (bitmap too small), `Io`, `Poisoned`.
-pub(crate) fn check_snapshot<S: Storage>(pg: &mut Pager<'_, S>, bitmap: &mut [u8]) -> Result<VerifyReport> {
+/// errors are `InvalidArgument` (bitmap too small), `Io`, `Poisoned`. `K`
+/// is the capacity of the key buffers (see [`Walk`]).
+pub(crate) fn check_snapshot<S: Storage, const K: usize>(pg: &mut Pager<'_, S>, bitmap: &mut [u8]) -> Result<VerifyReport> {
     let h = match pg.header() {
         Ok(h) => h,
         Err(e @ (Error::Io { .. } | Error::Poisoned)) => return Err(e),
@@ -301,14 +312,14 @@ pub(crate) fn check_snapshot<S: Storage>(pg: &mut Pager<'_, S>, bitmap: &mut [u8
     }
     let n_pages = pg.snapshot_pages();
     let writable = pg.writable();
-    let mut w = Walk::new(pg, bitmap, h.page_count);
+    let mut w = Walk::<S, K>::new(pg, bitmap, h.page_count);
     if n_pages != 0 && n_pages != h.page_count && !writable {
         w.rep.problem(1, "header page count differs from the commit's database size");
     }
     w.tree(h.catalog_root)?;
     w.rep.entries += w.tree(h.default_root)?;
     // Named tables: walk the catalog with a cursor.
-    let mut cur = Cursor::new();
+    let mut cur = Cursor::<K>::sized();
     cur.root = h.catalog_root;
     let mut ok = keep_io(cursor::first(w.pg, &mut cur))?;
     while ok {

@@ -86,6 +86,26 @@ struct Geometry {
     layout: Layout,
 }
 
+/// Recovery, out of line: its locals (headers, frame readers) are off the
+/// stack once `open` goes on (peak stack on microcontrollers:
+/// `docs/EMBEDDED.md`).
+#[inline(never)]
+fn run_recovery<S: Storage>(
+    db: &mut S,
+    wal: &mut S,
+    idx: &Index<'_>,
+    mem: &mut [u8],
+    opts: &Options,
+) -> Result<crate::wal::recovery::Recovered> {
+    recover(db, wal, idx, mem, opts, |ps| cache_mem_len(ps, MIN_CACHE_PAGES))
+}
+
+/// `Pages::new`, out of line for the same reason.
+#[inline(never)]
+fn new_pages<S: Storage, B: AsMut<[u8]>>(db: S, wal: S, mem: B, page_size: u32) -> Result<Pages<S, B>> {
+    Pages::new(db, wal, mem, page_size)
+}
+
 impl Geometry {
     fn new(max_frames: u32, read_marks: u32) -> Result<Geometry> {
         Ok(Geometry {
@@ -119,6 +139,9 @@ pub struct Connection<S: Storage, R: Region, B: AsMut<[u8]>> {
     /// Modification counter: a cursor re-seeks when it changed.
     gen: u32,
     poisoned: bool,
+    /// Set by `assemble` when the database is still to be created; `open`
+    /// creates it and clears it.
+    fresh: bool,
     stats: ConnStats,
     /// The host's monotonic clock in milliseconds ([`Connection::set_clock`]).
     clock: Option<fn() -> u64>,
@@ -137,7 +160,29 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     /// too small, empty database without `create`), `Corrupt` and
     /// `UnsupportedVersion` (database header), `Full` (the WAL has more
     /// frames than `max_wal_frames`), `Io`.
-    pub fn open(mut db: S, mut wal: S, region: R, mut mem: B, opts: Options) -> Result<Self> {
+    // Never inlined: its frame must not join the caller's, whose stack
+    // would then be deeper for the whole session (`docs/EMBEDDED.md`, peak
+    // stack).
+    #[inline(never)]
+    pub fn open(db: S, wal: S, region: R, mem: B, opts: Options) -> Result<Self> {
+        // The connection is assembled in the `Result` returned and used in
+        // place: a move would take one more stack slot of its size, and
+        // assembling it out of line keeps recovery's temporaries off the
+        // stack while a new database's first commit runs.
+        let mut r = Self::assemble(db, wal, region, mem, opts);
+        if let Ok(c) = r.as_mut() {
+            if core::mem::take(&mut c.fresh) {
+                c.create_database()?;
+            }
+        }
+        r
+    }
+
+    /// `open` up to the creation of a new database: attach to the region
+    /// or run recovery, lay out the cache; `fresh` when the database is
+    /// still to be created.
+    #[inline(never)]
+    fn assemble(mut db: S, mut wal: S, region: R, mut mem: B, opts: Options) -> Result<Self> {
         format::check_page_size(opts.page_size)?;
         let (geo, recovered, page_size, fresh);
         match Index::attach(region.words(), region.locks())? {
@@ -149,17 +194,14 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
             }
             None => {
                 geo = Geometry::new(opts.max_wal_frames, opts.read_marks)?;
-                let idx = geo.index(&region)?;
-                let r = recover(&mut db, &mut wal, &idx, mem.as_mut(), &opts, |ps| {
-                    cache_mem_len(ps, MIN_CACHE_PAGES)
-                })?;
+                let r = run_recovery(&mut db, &mut wal, &geo.index(&region)?, mem.as_mut(), &opts)?;
                 page_size = r.page_size;
                 recovered = r.frames;
                 fresh = r.fresh;
             }
         }
-        let mut c = Connection {
-            pages: Pages::new(db, wal, mem, page_size)?,
+        new_pages(db, wal, mem, page_size).map(|pages| Connection {
+            pages,
             region,
             opts,
             geo,
@@ -167,16 +209,13 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
             txn: 0,
             gen: 0,
             poisoned: false,
+            fresh,
             stats: ConnStats {
                 recovered_frames: recovered,
                 ..ConnStats::default()
             },
             clock: None,
-        };
-        if fresh {
-            c.create_database()?;
-        }
-        Ok(c)
+        })
     }
 
     /// Creates the database as its first commit: page 1 (the header), the
@@ -184,32 +223,42 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     /// the WAL as frames, the third a commit frame; the database file stays
     /// empty until a checkpoint. A crash before the commit is durable
     /// leaves no committed frame, and the next open creates it again.
+    // Not inlined into `open`: the commit it runs would sit below open's
+    // frame (recovery's and the connection's temporaries) on the stack.
+    #[inline(never)]
     fn create_database(&mut self) -> Result<()> {
         self.begin_write()?;
-        let r = (|| {
-            let ckpt_seq = self.pages.writer().map(|w| w.ckpt_seq).unwrap_or(0);
-            let ps = self.pages.page_size();
-            let db_id = self.geo.index(&self.region)?.db_id();
-            let (mut pg, _) = self.parts()?;
-            let h = DbHeader {
-                page_size: ps as u32,
-                page_count: 3,
-                freelist_head: 0,
-                freelist_count: 0,
-                catalog_root: 2,
-                default_root: 3,
-                change_counter: 0,
-                wal_seq: ckpt_seq,
-                db_id,
-            };
-            h.encode(pg.fresh(1)?);
-            for pgno in [2, 3] {
-                crate::btree::page::init_page(pg.fresh(pgno)?, crate::btree::page::PT_LEAF);
-            }
-            Ok(())
-        })();
+        let r = self.initial_pages();
         self.fail_txn(r)?;
         self.commit().map(drop)
+    }
+
+    /// The pages of a new database (see `create_database`), in the open
+    /// write transaction. Out of line, so that the header being built is
+    /// off the stack while the commit runs (the deepest path of a
+    /// firmware's first boot: `docs/EMBEDDED.md`).
+    #[inline(never)]
+    fn initial_pages(&mut self) -> Result<()> {
+        let ckpt_seq = self.pages.writer().map(|w| w.ckpt_seq).unwrap_or(0);
+        let ps = self.pages.page_size();
+        let db_id = self.geo.index(&self.region)?.db_id();
+        let (mut pg, _) = self.parts()?;
+        let h = DbHeader {
+            page_size: ps as u32,
+            page_count: 3,
+            freelist_head: 0,
+            freelist_count: 0,
+            catalog_root: 2,
+            default_root: 3,
+            change_counter: 0,
+            wal_seq: ckpt_seq,
+            db_id,
+        };
+        h.encode(pg.fresh(1)?);
+        for pgno in [2, 3] {
+            crate::btree::page::init_page(pg.fresh(pgno)?, crate::btree::page::PT_LEAF);
+        }
+        Ok(())
     }
 
     /// Page size of the database in bytes.

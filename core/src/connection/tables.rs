@@ -6,7 +6,7 @@ use core::ops::Bound;
 
 use super::{Connection, Mode};
 use crate::btree::cursor::{self, Cursor, ScanEnd};
-use crate::btree::page::leaf_cell;
+use crate::btree::page::{leaf_cell, MAX_KEY_CAP};
 use crate::btree::stat::{self, TreeStats};
 use crate::btree::tree::Tree;
 use crate::btree::verify::{check_snapshot, VerifyReport};
@@ -296,7 +296,10 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     // Cursors
     // ------------------------------------------------------------------
 
-    fn cursor_prep(&mut self, c: &mut Cursor, t: Table) -> Result<()> {
+    fn cursor_prep<const K: usize>(&mut self, c: &mut Cursor<K>, t: Table) -> Result<()> {
+        if K < self.max_key_len() {
+            return Err(Error::InvalidArgument("cursor key capacity below max_key_len(page_size)"));
+        }
         c.root = self.check_table(t)?;
         c.txn = self.txn;
         c.gen = self.gen;
@@ -305,8 +308,10 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     }
 
     /// Positions `c` on the first entry of `t`; returns false if `t` is empty.
-    /// Errors of this and every cursor method: as [`Connection::get`].
-    pub fn cursor_first(&mut self, c: &mut Cursor, t: Table) -> Result<bool> {
+    /// Errors of this and every cursor method: as [`Connection::get`];
+    /// `InvalidArgument` for a cursor whose key capacity `K` is below
+    /// [`Connection::max_key_len`].
+    pub fn cursor_first<const K: usize>(&mut self, c: &mut Cursor<K>, t: Table) -> Result<bool> {
         self.cursor_prep(c, t)?;
         let r = (|| {
             let (mut pg, _) = self.parts()?;
@@ -316,7 +321,7 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     }
 
     /// Positions `c` on the last entry of `t`; returns false if `t` is empty.
-    pub fn cursor_last(&mut self, c: &mut Cursor, t: Table) -> Result<bool> {
+    pub fn cursor_last<const K: usize>(&mut self, c: &mut Cursor<K>, t: Table) -> Result<bool> {
         self.cursor_prep(c, t)?;
         let r = (|| {
             let (mut pg, _) = self.parts()?;
@@ -327,7 +332,7 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
 
     /// Positions `c` on the first entry of `t` whose key is >= `key`; returns
     /// false if there is none.
-    pub fn cursor_seek(&mut self, c: &mut Cursor, t: Table, key: &[u8]) -> Result<bool> {
+    pub fn cursor_seek<const K: usize>(&mut self, c: &mut Cursor<K>, t: Table, key: &[u8]) -> Result<bool> {
         self.check_key(key)?;
         self.cursor_prep(c, t)?;
         let r = (|| {
@@ -337,7 +342,7 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
         self.poison_on_io(r)
     }
 
-    fn cursor_move(&mut self, c: &mut Cursor, fwd: bool) -> Result<bool> {
+    fn cursor_move<const K: usize>(&mut self, c: &mut Cursor<K>, fwd: bool) -> Result<bool> {
         self.in_txn()?;
         if !c.valid {
             return Ok(false);
@@ -365,17 +370,17 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     }
 
     /// Moves `c` to the next entry; returns false past the end.
-    pub fn cursor_next(&mut self, c: &mut Cursor) -> Result<bool> {
+    pub fn cursor_next<const K: usize>(&mut self, c: &mut Cursor<K>) -> Result<bool> {
         self.cursor_move(c, true)
     }
 
     /// Moves `c` to the previous entry; returns false before the start.
-    pub fn cursor_prev(&mut self, c: &mut Cursor) -> Result<bool> {
+    pub fn cursor_prev<const K: usize>(&mut self, c: &mut Cursor<K>) -> Result<bool> {
         self.cursor_move(c, false)
     }
 
     /// Length in bytes of the value under `c`.
-    pub fn cursor_value_len(&mut self, c: &Cursor) -> Result<usize> {
+    pub fn cursor_value_len<const K: usize>(&mut self, c: &Cursor<K>) -> Result<usize> {
         self.in_txn()?;
         let (leaf, i) = c.leaf().ok_or(Error::InvalidArgument("cursor is not on an entry"))?;
         if c.gen != self.gen || c.txn != self.txn {
@@ -398,7 +403,12 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     /// [`Connection::cursor_value`], step, and scan on). Errors: as
     /// [`Connection::get`]; `InvalidArgument` when `c` is not on an entry
     /// of this transaction.
-    pub fn scan(&mut self, c: &mut Cursor, end: Bound<&[u8]>, mut f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<ScanEnd> {
+    pub fn scan<const K: usize>(
+        &mut self,
+        c: &mut Cursor<K>,
+        end: Bound<&[u8]>,
+        mut f: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<ScanEnd> {
         self.in_txn()?;
         if !c.valid {
             return Ok(ScanEnd::Done);
@@ -414,7 +424,7 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     }
 
     /// The value under `c` as it is stored (see [`Connection::lookup`]).
-    pub fn cursor_value_ref(&mut self, c: &Cursor) -> Result<ValueRef<'_>> {
+    pub fn cursor_value_ref<const K: usize>(&mut self, c: &Cursor<K>) -> Result<ValueRef<'_>> {
         self.in_txn()?;
         let (leaf, i) = c.leaf().ok_or(Error::InvalidArgument("cursor is not on an entry"))?;
         if c.gen != self.gen || c.txn != self.txn {
@@ -425,7 +435,7 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
 
     /// Copies value bytes under `c` from `offset` into `out`; returns bytes
     /// copied.
-    pub fn cursor_value(&mut self, c: &Cursor, offset: usize, out: &mut [u8]) -> Result<usize> {
+    pub fn cursor_value<const K: usize>(&mut self, c: &Cursor<K>, offset: usize, out: &mut [u8]) -> Result<usize> {
         self.cursor_value_len(c)?;
         let (leaf, i) = c.leaf().ok_or(Error::InvalidArgument("cursor is not on an entry"))?;
         let r = (|| {
@@ -441,9 +451,20 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     /// report; errors are only `InvalidArgument` (no transaction, bitmap too
     /// small), `Io`, `Poisoned`.
     pub fn verify(&mut self, bitmap: &mut [u8]) -> Result<VerifyReport> {
+        self.verify_sized::<MAX_KEY_CAP>(bitmap)
+    }
+
+    /// [`Connection::verify`] with key buffers of `K` bytes on the stack
+    /// (three of them) instead of [`MAX_KEY_CAP`]: firmware passes
+    /// `max_key_len(page_size)`. `InvalidArgument` if `K` is below
+    /// [`Connection::max_key_len`].
+    pub fn verify_sized<const K: usize>(&mut self, bitmap: &mut [u8]) -> Result<VerifyReport> {
         self.in_txn()?;
+        if K < self.max_key_len() {
+            return Err(Error::InvalidArgument("verify key capacity below max_key_len(page_size)"));
+        }
         let (mut pg, _) = self.parts()?;
-        check_snapshot(&mut pg, bitmap)
+        check_snapshot::<S, K>(&mut pg, bitmap)
     }
 
     /// The number of entries of `t` whose keys lie within `(start, end)`
