@@ -84,6 +84,8 @@ impl World {
             n_pages: PAGES as u32,
             ckpt_seq,
             page_size: 512,
+            // Recovery that found frames found a valid WAL header.
+            wal_header_valid: (!frames.is_empty()).into(),
             ..IndexHeader::default()
         };
         publish_recovered(&idx, &h);
