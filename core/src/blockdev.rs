@@ -55,7 +55,7 @@
 //! past the region fails with [`BlockError::OutOfSpace`]). RAM: one
 //! 512-byte block buffer and the superblock, about 560 bytes, in the
 //! volume. Devices: anything implementing [`BlockDevice`]; with feature
-//! `embedded-sdmmc`, any `embedded_sdmmc::BlockDevice` through [`Sdmmc`].
+//! `embedded-sdmmc`, any `embedded_sdmmc::BlockDevice` through `blockdev::Sdmmc` (feature `embedded-sdmmc`).
 
 use core::cell::RefCell;
 

@@ -12,7 +12,7 @@
 //!
 //! | feature | CRC-32C (page checksum) | CRC-32 (frame checksum) | flash | for |
 //! |---|---|---|---|---|
-//! | `crc-hook` | the [`CrcUnit`] firmware registers with [`set_crc_unit`] (a hardware CRC unit); software until then, or when the unit declines | same | code only (bitwise software), or 128 bytes with `crc-small` too | parts with a CRC unit that can run these polynomials |
+//! | `crc-hook` | the [`CrcUnit`] firmware registers with `set_crc_unit` (a hardware CRC unit); software until then, or when the unit declines | same | code only (bitwise software), or 128 bytes with `crc-small` too | parts with a CRC unit that can run these polynomials |
 //! | `hw-crc` | `crc32c` crate: SSE 4.2 / ARMv8 CRC instructions, detected at run time, software fallback | `crc32fast`: PCLMULQDQ / ARMv8, detected at run time | | hosts with `std` (`walden-std` enables it); needs `std` |
 //! | `crc-small` | a 16-entry table, 4 bits at a time (here) | same | 128 bytes of tables | microcontrollers |
 //! | (default) | `crc` crate, slicing-by-16 | `crc` crate, slicing-by-16 | 32 KiB of tables | hosts without `std`, fast microcontrollers with flash to spare |
@@ -44,7 +44,7 @@ pub fn crc32(parts: &[&[u8]]) -> u32 {
 
 /// A CRC engine the firmware provides (feature `crc-hook`), typically a
 /// microcontroller's CRC peripheral, registered once with
-/// [`set_crc_unit`].
+/// `set_crc_unit` (feature `crc-hook`).
 ///
 /// Each method returns the CRC of the concatenation of `parts` with the
 /// parameters of the CRC catalogue: CRC-32C is `CRC-32/ISCSI` (polynomial
