@@ -29,7 +29,7 @@
 //! `4 * region_words(max_wal_frames, read_marks) + cache_mem_len(page_size, cache_pages) + size_of::<Connection<..>>()`
 //!
 //! where `cache_mem_len(ps, n) = (n + 3) * ps + 16 * n + 16 * next_pow2(n)` and `region_words(F, M)
-//! = 60 + 2M + F + 1 + next_pow2(2F)`. Each open [`Cursor`] adds
+//! = 64 + 2M + F + 1 + next_pow2(2F)`. Each open [`Cursor`] adds
 //! `size_of::<Cursor>()` (about 2.3 KiB).
 //!
 //! See `ARCHITECTURE.md` and `docs/FORMAT.md` in the repository.
@@ -57,6 +57,7 @@ mod loom_tests;
 pub use btree::cursor::{Cursor, ScanEnd};
 pub use btree::page::{max_key_len, MAX_KEY_CAP};
 pub use btree::verify::{self, Problem, VerifyReport};
+pub use connection::archive::{ArchiveLimits, ArchiveSlot};
 pub use connection::tables::{Table, ValueRef};
 pub use connection::{ConnStats, Connection};
 pub use error::{Error, FileKind, Result};

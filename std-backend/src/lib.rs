@@ -24,6 +24,7 @@
 #![deny(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+mod archive;
 mod begin;
 pub mod busy;
 mod db;
@@ -35,6 +36,7 @@ mod paths;
 mod shm;
 mod txn;
 
+pub use archive::{ArchiverLock, BackupInfo};
 pub use db::{Checkpointer, Database, Stats};
 pub use error::{Error, Result};
 pub use file::{FileError, FileStorage};
@@ -42,5 +44,6 @@ pub use options::{LockingMode, Options, DEFAULT_BUSY_TIMEOUT, MIN_SYNC_WAIT};
 pub use paths::{shm_path, wal_path};
 pub use txn::{Cursor, Range, ReadTxn, Table, Txn, WriteTxn};
 pub use walden_core::{
-    CheckpointCause, CheckpointInfo, CheckpointMode, CheckpointStats, DbHeader, IndexHeader, Problem, SyncMode, VerifyReport,
+    ArchiveLimits, ArchiveSlot, CheckpointCause, CheckpointInfo, CheckpointMode, CheckpointStats, DbHeader, IndexHeader, Problem, SyncMode,
+    VerifyReport,
 };
