@@ -124,7 +124,10 @@ impl Database {
     /// checksum-verified, into `<path>.tmp`, fsynced, renamed to `path`,
     /// and the directory fsynced. The copy is a database on its own (no
     /// WAL) with this database's id and LSNs: opening it continues above
-    /// the snapshot's LSN. Returns the snapshot's LSN and size.
+    /// the snapshot's LSN. Returns the snapshot's LSN and size: the LSN of
+    /// its last commit, or `(generation << 32) | 0` when the snapshot
+    /// began right after a WAL restart with no commit since (the state of
+    /// the previous generation's last commit).
     ///
     /// Errors: `Io` (`AlreadyExists` when `path`, `<path>-wal` or
     /// `<path>-shm` exists: a WAL left there would be replayed over the
