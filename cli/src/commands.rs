@@ -138,7 +138,8 @@ pub fn stat(a: &StatArgs) -> Result<()> {
     let db_bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let wal_bytes = std::fs::metadata(db.wal_path()).map(|m| m.len()).unwrap_or(0);
     let last_lsn = walden::core::format::lsn(ih.ckpt_seq, ih.mx_frame);
-    let cs = db.stats().checkpoint_stats;
+    let st = db.stats();
+    let cs = st.checkpoint_stats;
     let mut out = stdout();
     let w = if a.json {
         let tables: Vec<serde_json::Value> = tables.iter().map(|(n, c)| serde_json::json!({ "name": n, "entries": c })).collect();
@@ -166,6 +167,11 @@ pub fn stat(a: &StatArgs) -> Result<()> {
                 "pages_written": cs.pages_written,
                 "time_ms": cs.time_ms,
             },
+            "archive": st.archive_slot.map(|_| serde_json::json!({
+                "lag_frames": st.archive_lag_frames,
+                "lag_bytes": st.archive_lag_bytes,
+                "lag_ms": st.archive_lag.map(|d| d.as_millis() as u64),
+            })),
         });
         writeln!(out, "{v}")
     } else {
@@ -201,6 +207,19 @@ pub fn stat(a: &StatArgs) -> Result<()> {
                 group(cs.time_ms)
             ),
         );
+        if st.archive_slot.is_some() {
+            let lag = st
+                .archive_lag
+                .map_or("caught up".to_string(), |d| format!("for {} ms", d.as_millis()));
+            line(
+                "archive lag",
+                format!(
+                    "{} frames ({} bytes) not yet shipped, {lag}",
+                    group(st.archive_lag_frames),
+                    group(st.archive_lag_bytes)
+                ),
+            );
+        }
         line("tables", format!("{} named, and the default table", tables.len()));
         s.push_str(&format!("  {:<24}{:>14} entries\n", "(default)", group(default_entries)));
         for (n, c) in &tables {
