@@ -78,7 +78,9 @@
 //! # Blocking
 //!
 //! The API blocks: `object_store` is async, and [`Store`] runs its calls on
-//! a current-thread Tokio runtime of its own.
+//! a current-thread Tokio runtime of its own, each bounded by a timeout
+//! ([`Store::with_timeout`], [`DEFAULT_TIMEOUT`]): a store that stops
+//! answering is an error, which the archiver's next attempt retries.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -96,7 +98,7 @@ pub use catalog::{retain, Catalog, RetainReport, Retention, TimelineEntry};
 pub use error::{Error, Result};
 pub use replica::{PollReport, Replica};
 pub use restore::{restore, RestoreInfo, Target};
-pub use store::{Put, Store};
+pub use store::{Put, Store, DEFAULT_TIMEOUT};
 pub use walden_std::ArchiveLimits;
 
 /// A wall clock in Unix milliseconds (the archive's timestamps).

@@ -18,6 +18,7 @@ pub struct Store {
     inner: Arc<dyn ObjectStore>,
     prefix: Path,
     rt: Arc<tokio::runtime::Runtime>,
+    timeout: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for Store {
@@ -25,6 +26,9 @@ impl std::fmt::Debug for Store {
         write!(f, "Store({} at {})", self.inner, self.prefix)
     }
 }
+
+/// The default bound on one store call: 60 s.
+pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What a put-if-absent found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +76,32 @@ impl Store {
             inner: store,
             prefix: Path::from(prefix),
             rt: Arc::new(rt),
+            timeout: Some(DEFAULT_TIMEOUT),
+        })
+    }
+
+    /// The same archive with every store call bounded by `t` (`None`: no
+    /// bound): a call still running then fails with a `Store` error saying
+    /// it timed out (a put that timed out may still land; the archiver's
+    /// retry recognises it). Default [`DEFAULT_TIMEOUT`].
+    pub fn with_timeout(mut self, t: Option<std::time::Duration>) -> Store {
+        self.timeout = t;
+        self
+    }
+
+    /// Runs `f` on the runtime, within the timeout.
+    fn block<T>(&self, f: impl std::future::Future<Output = object_store::Result<T>>) -> object_store::Result<T> {
+        let Some(t) = self.timeout else {
+            return self.rt.block_on(f);
+        };
+        self.rt.block_on(async {
+            match tokio::time::timeout(t, f).await {
+                Ok(r) => r,
+                Err(_) => Err(object_store::Error::Generic {
+                    store: "walden-archive",
+                    source: format!("the store did not answer within {t:?} (timed out)").into(),
+                }),
+            }
         })
     }
 
@@ -97,7 +127,7 @@ impl Store {
             ..PutOptions::default()
         };
         let p = self.path(key);
-        match self.rt.block_on(self.inner.put_opts(&p, PutPayload::from(bytes), opts)) {
+        match self.block(self.inner.put_opts(&p, PutPayload::from(bytes), opts)) {
             Ok(_) => Ok(Put::Created),
             Err(object_store::Error::AlreadyExists { .. }) => Ok(Put::Existed),
             Err(e) => Err(e.into()),
@@ -107,7 +137,7 @@ impl Store {
     /// The object at `key`, or `None`. Errors: `Store`.
     pub fn get(&self, key: &str) -> Result<Option<Bytes>> {
         let p = self.path(key);
-        let r = self.rt.block_on(async {
+        let r = self.block(async {
             match self.inner.get(&p).await {
                 Ok(g) => g.bytes().await.map(Some),
                 Err(object_store::Error::NotFound { .. }) => Ok(None),
@@ -121,7 +151,7 @@ impl Store {
     /// Errors: `Store` (`NotFound` included).
     pub fn get_range(&self, key: &str, start: u64, end: u64) -> Result<Bytes> {
         let p = self.path(key);
-        Ok(self.rt.block_on(self.inner.get_range(&p, start..end))?)
+        Ok(self.block(self.inner.get_range(&p, start..end))?)
     }
 
     /// Every key under the prefix (relative to it), sorted. Errors: `Store`.
@@ -131,7 +161,7 @@ impl Store {
         } else {
             Some(&self.prefix)
         };
-        let metas: Vec<_> = self.rt.block_on(self.inner.list(prefix).try_collect())?;
+        let metas: Vec<_> = self.block(self.inner.list(prefix).try_collect())?;
         let base = self.prefix.as_ref().len();
         let mut keys: Vec<String> = metas
             .into_iter()
@@ -148,7 +178,7 @@ impl Store {
     /// Deletes the object at `key` (no error if it is gone). Errors: `Store`.
     pub fn delete(&self, key: &str) -> Result<()> {
         let p = self.path(key);
-        match self.rt.block_on(self.inner.delete(&p)) {
+        match self.block(self.inner.delete(&p)) {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(e.into()),
         }

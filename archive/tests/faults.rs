@@ -29,6 +29,8 @@ struct Faults {
     lose_put_responses: AtomicU64,
     /// Operations so far.
     ops: AtomicU64,
+    /// Puts whose response never comes (after they land).
+    hang_put_responses: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -76,6 +78,14 @@ impl ObjectStore for FaultStore {
             .is_ok()
         {
             return Err(injected("the response of a PUT that succeeded was lost"));
+        }
+        if self
+            .f
+            .hang_put_responses
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
         }
         Ok(r)
     }
@@ -279,4 +289,25 @@ fn an_archiver_dying_at_every_store_operation() {
             states[&keys[k]]
         );
     }
+}
+
+#[test]
+fn a_store_that_stops_answering_times_out() {
+    let (dir, db, store, f, opts) = setup();
+    let store = store.with_timeout(Some(Duration::from_millis(200)));
+    let (mut a, _) = Archiver::start(&db, store.clone(), opts).unwrap();
+    let mut model = Model::new();
+    for i in 0..10 {
+        commit(&db, &mut model, i);
+    }
+    f.hang_put_responses.store(1, Ordering::SeqCst);
+    let t = std::time::Instant::now();
+    let e = a.ship().unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    assert!(e.to_string().contains("timed out"), "{e}");
+    assert!(db.stats().archive_lag_frames > 0, "the slot advanced past an unanswered put");
+    // The put had landed: the retry finds it as its own.
+    a.ship().unwrap();
+    assert_eq!(db.stats().archive_lag_frames, 0);
+    assert_eq!(restored(&store, dir.path(), "r.db", Target::Latest), model);
 }
