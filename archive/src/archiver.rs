@@ -133,7 +133,7 @@ impl Archiver {
     /// WAL continues the archive, shipping resumes there; otherwise (a new
     /// archive, a new timeline, or a gap: the WAL restarted while no
     /// archiver held it) a snapshot starts it, and a gap is written down as
-    /// a note and in [`Archiver::start_report`]. Errors: `Db` (`Busy`:
+    /// a note and in the returned [`ShipReport::gap`]. Errors: `Db` (`Busy`:
     /// another archiver runs; `ReadOnly`), `ForeignArchive`, `Conflict`,
     /// `Corrupt`, `Store`.
     pub fn start(db: &Database, store: Store, opts: ArchiverOptions) -> Result<(Archiver, ShipReport)> {

@@ -16,7 +16,7 @@
 //! ```
 //!
 //! timelines in 8 and LSNs in 16 zero-padded hex digits, so that keys sort
-//! by LSN. Byte layouts in [`format`] and `docs/FORMAT.md` section 12.
+//! by LSN. Byte layouts in [`mod@format`] and `docs/FORMAT.md` section 12.
 //! Every object is immutable and written put-if-absent
 //! (`PutMode::Create`): two archivers racing on one prefix never overwrite
 //! each other; a put whose response was lost is found again as the same
