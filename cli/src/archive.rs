@@ -314,9 +314,29 @@ fn ls(a: &LsArgs) -> Result<()> {
             w(&mut out, format!("  snapshot {:>18}  taken {}", lsn(*s), time_text(h.unix_ms)))?;
         }
         if let (Some(first), Some(last)) = (t.segments.first(), t.segments.last()) {
+            // The time range from the commit tables of the first and the
+            // last segment (each checked whole).
+            let seg = |(f, l): (u64, u64)| -> Result<walden_archive::format::Segment> {
+                let key = walden_archive::format::keys::segment(*tl, f, l);
+                let b = st
+                    .get(&key)
+                    .map_err(|e| err(&a.url, e))?
+                    .ok_or_else(|| CliError::new(IO, format!("{}: {key}: listed but gone", a.url)))?;
+                walden_archive::format::Segment::decode(&key, &b).map_err(|e| err(&a.url, e))
+            };
+            let (s0, s1) = (seg(*first)?, seg(*last)?);
+            let t0 = s0.commits.first().map_or(0, |c| c.unix_ms);
+            let t1 = s1.commits.last().map_or(0, |c| c.unix_ms);
             w(
                 &mut out,
-                format!("  segments {}: LSN {} to {}", t.segments.len(), lsn(first.0), lsn(last.1)),
+                format!(
+                    "  segments {}: LSN {} to {}, commits archived {} to {}",
+                    t.segments.len(),
+                    lsn(first.0),
+                    lsn(last.1),
+                    time_text(t0),
+                    time_text(t1)
+                ),
             )?;
         }
         for n in &t.notes {

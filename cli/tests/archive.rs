@@ -49,6 +49,7 @@ fn archive_restore_and_replica_commands() {
     let ls = ok(dir, &["archive", "ls", &url]);
     assert!(ls.contains("timeline 00000001: database"), "{ls}");
     assert!(ls.contains("snapshot") && ls.contains("segments 1:"), "{ls}");
+    assert!(ls.contains("commits archived 20"), "{ls}");
     // Restore: latest, to the first LSN, to a time before everything.
     let out = ok(dir, &["restore", &url, "latest.db"]);
     assert!(out.contains("restored latest.db"), "{out}");
