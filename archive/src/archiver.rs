@@ -200,9 +200,27 @@ impl Archiver {
                 // Hold the WAL (nothing shipped: always true) before
                 // looking at it, so that it cannot restart meanwhile.
                 let held = a.claim_nothing_shipped()?;
-                if !a.resume(&cat, held)? {
+                let h = a.db.wal_header()?;
+                let now_at = lsn(h.ckpt_seq, h.mx_frame);
+                let resumed = a.resume(&cat, held)?;
+                if !resumed && now_at < cat.end_lsn(tl) {
+                    // The database is behind its archive: commits the
+                    // archive holds were lost by the device (published
+                    // but not yet durable under SyncMode::Normal or Off,
+                    // then a power cut), or this is an older copy. Its
+                    // history diverges: a new timeline, never the same
+                    // keys as the archived one.
                     let was = cat.end_lsn(tl);
-                    let h = a.db.wal_header()?;
+                    a.timeline = a.new_timeline(&cat, tl, now_at)?;
+                    let text = format!(
+                        "timeline {:08x} branches off timeline {tl:08x} at LSN {now_at:016x}: the database is behind its archive (which ends at {was:016x}): commits lost by the device, or an older copy",
+                        a.timeline
+                    );
+                    a.note(now_at, &text)?;
+                    report.snapshot = Some(a.snapshot_now(true)?);
+                    report.gap = Some(text);
+                } else if !resumed {
+                    let was = cat.end_lsn(tl);
                     let gap = format!(
                         "gap: the archive of timeline {tl:08x} ends at LSN {was:016x}, but the database's WAL no longer holds what followed (it is at {:016x}); a new snapshot starts the archive again",
                         lsn(h.ckpt_seq, h.mx_frame)
@@ -395,11 +413,13 @@ impl Archiver {
     }
 
     /// Where the archive of this timeline may end: after its last segment,
-    /// or at its newest snapshot; each as (LSN, generation, salts, chain).
+    /// or at its newest snapshot if that is at or past the last segment;
+    /// each as (LSN, generation, salts, chain).
     fn archive_ends(&self, cat: &Catalog) -> Result<Vec<End>> {
         let tl = self.timeline;
         let mut out = Vec::new();
         let Some(t) = cat.timelines.get(&tl) else { return Ok(out) };
+        let seg_end = t.segments.iter().map(|s| s.1).max();
         if let Some((f, l)) = t.segments.iter().max_by_key(|s| s.1).copied() {
             let key = keys::segment(tl, f, l);
             let b = self
@@ -409,7 +429,9 @@ impl Archiver {
             let s = Segment::decode(&key, &b)?;
             out.push((l, s.generation, s.salt1, s.salt2, s.chain_after()));
         }
-        if let Some(at) = t.snapshots.iter().max().copied() {
+        // A snapshot only where nothing was archived after it: resuming
+        // at an older one would archive a second history over the first.
+        if let Some(at) = t.snapshots.iter().max().copied().filter(|at| seg_end.is_none_or(|e| *at >= e)) {
             let key = keys::snapshot(tl, at);
             let b = self.store.get_range(&key, 0, crate::format::SNAPSHOT_HEADER_LEN as u64)?;
             let s = Snapshot::decode_header(&key, &b)?;

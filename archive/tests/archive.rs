@@ -507,3 +507,52 @@ fn a_replica_follows_and_serves_reads() {
     r.wait_for_lsn(lsn, Duration::from_secs(5)).unwrap();
     assert_eq!(src_contents(r.database()), model);
 }
+
+#[test]
+fn a_database_behind_its_archive_starts_a_new_timeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::from_url("memory:///a").unwrap();
+    let path = dir.path().join("src.db");
+    let (_, opts) = clock();
+    let (mut model, mut rng) = (Model::new(), Rng(51));
+    let copy = |from: &str, to: &str| {
+        for suffix in ["", "-wal"] {
+            std::fs::copy(dir.path().join(format!("{from}{suffix}")), dir.path().join(format!("{to}{suffix}"))).unwrap();
+        }
+    };
+    {
+        let db = Database::open(&path, db_opts()).unwrap();
+        let (mut a, _) = Archiver::start(&db, store.clone(), opts.clone()).unwrap();
+        commit_n(&db, &mut model, &mut rng, 10);
+        a.ship().unwrap();
+    }
+    // The device's files as they were here...
+    copy("src.db", "old.db");
+    let at_copy = model.clone();
+    {
+        let db = Database::open(&path, db_opts()).unwrap();
+        let (mut a, _) = Archiver::start(&db, store.clone(), opts.clone()).unwrap();
+        commit_n(&db, &mut model, &mut rng, 10);
+        a.ship().unwrap();
+    }
+    // ... come back: the last commits the archive holds are lost.
+    copy("old.db", "src.db");
+    let db = Database::open(&path, db_opts()).unwrap();
+    let (mut a, rep) = Archiver::start(&db, store.clone(), opts).unwrap();
+    assert_eq!(a.timeline(), 2);
+    assert!(rep.gap.unwrap().contains("behind its archive"));
+    let w = db.begin_write().unwrap();
+    w.put(b"after", b"the loss").unwrap();
+    w.commit().unwrap();
+    a.ship().unwrap();
+    let cat = Catalog::read(&store).unwrap();
+    assert_eq!(cat.timelines[&2].info.unwrap().parent, 1);
+    let p1 = dir.path().join("t1.db");
+    restore(&store, &p1, Some(1), Target::Latest).unwrap();
+    assert_eq!(contents(&p1), model, "the archived history stays whole");
+    let p2 = dir.path().join("t2.db");
+    restore(&store, &p2, None, Target::Latest).unwrap();
+    let mut want = at_copy;
+    want.insert(b"after".to_vec(), b"the loss".to_vec());
+    assert_eq!(contents(&p2), want);
+}
