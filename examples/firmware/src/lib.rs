@@ -14,8 +14,8 @@
 //! would fail to link.
 //!
 //! RAM used (the formula of `walden_core`'s docs):
-//! `4 * region_words(64, 4) + cache_mem_len(512, 8)` = 4 * 261 + 5,824 =
-//! 6,868 bytes, plus the two storage buffers.
+//! `4 * region_words(64, 4) + cache_mem_len(512, 8)` = 4 * 265 + 5,824 =
+//! 6,884 bytes, plus the two storage buffers.
 #![cfg_attr(not(test), no_std)]
 #![deny(missing_docs)]
 
