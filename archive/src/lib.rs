@@ -5,8 +5,10 @@
 //!
 //! # The archive
 //!
-//! Under a prefix of an [`object_store`] store (a directory and memory in
-//! this build; S3, GCS and Azure through `object_store`'s features):
+//! Under a prefix of an [`object_store`] store: a directory and memory
+//! always, S3 and S3-compatible stores with this crate's `s3` feature
+//! (tested against moto's S3 server, `tests/s3.rs`), and any other store
+//! `object_store` builds (GCS, Azure) through [`Store::new`]:
 //!
 //! ```text
 //! <prefix>/<timeline>/timeline                       who the timeline belongs to, where it branched

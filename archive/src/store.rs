@@ -41,9 +41,12 @@ pub enum Put {
 
 impl Store {
     /// The store and prefix a URL names: `file:///abs/dir` (a directory,
-    /// created as needed) or `memory:///prefix` (in this process only,
-    /// empty at first). Errors: `InvalidArgument` (a URL of another scheme:
-    /// this build has the directory and in-memory stores), `Store`.
+    /// created as needed), `memory:///prefix` (in this process only, empty
+    /// at first), and with the `s3` feature `s3://bucket/prefix` (endpoint,
+    /// region and credentials from `AWS_ENDPOINT`, `AWS_REGION`,
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP`; puts
+    /// conditional with `If-None-Match: *`). Errors: `InvalidArgument` (a
+    /// URL of another scheme), `Store`.
     pub fn from_url(url: &str) -> Result<Store> {
         let u = url::Url::parse(url).map_err(|e| Error::InvalidArgument(format!("{url}: {e}")))?;
         let (store, prefix): (Arc<dyn ObjectStore>, Path) = match u.scheme() {
@@ -58,9 +61,28 @@ impl Store {
                 )
             }
             "memory" => (Arc::new(object_store::memory::InMemory::new()), Path::from(u.path())),
+            #[cfg(feature = "s3")]
+            "s3" => {
+                use object_store::aws::{AmazonS3Builder, S3ConditionalPut};
+                let bucket = u
+                    .host_str()
+                    .filter(|b| !b.is_empty())
+                    .ok_or_else(|| Error::InvalidArgument(format!("{url}: no bucket")))?;
+                // The HTTP client's TLS needs a process-wide crypto
+                // provider (ring); one installed already is kept.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                // Endpoint, region and credentials from the AWS_*
+                // environment; put-if-absent as `If-None-Match: *`.
+                let s3 = AmazonS3Builder::from_env()
+                    .with_bucket_name(bucket)
+                    .with_conditional_put(S3ConditionalPut::ETagMatch)
+                    .build()?;
+                (Arc::new(s3), Path::from(u.path()))
+            }
             s => {
                 return Err(Error::InvalidArgument(format!(
-                    "{url}: unsupported scheme {s:?} (this build: file://, memory://)"
+                    "{url}: unsupported scheme {s:?} (this build: file://, memory://{})",
+                    if cfg!(feature = "s3") { ", s3://" } else { "" }
                 )))
             }
         };
