@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+mod archive;
 mod codec;
 mod commands;
 mod error;
@@ -161,6 +162,33 @@ pub enum Command {
                             stops at an invalid frame (torn, damaged, or left over from an aborted transaction) \
                             or the header is invalid.")]
     Waldump(waldump::WaldumpArgs),
+    /// Ship the WAL to an archive continuously (`walden archive ls URL`: list an archive)
+    #[command(after_help = "Examples:\n  walden archive sensors.db file:///backup/sensors\n  \
+                            walden archive sensors.db file:///backup/sensors --once --snapshot\n  \
+                            walden archive ls file:///backup/sensors\n  \
+                            walden archive retain file:///backup/sensors --keep 7 --max-age 604800\n\n\
+                            Ships each commit as part of an immutable segment object, holds the WAL until \
+                            its frames are shipped (writers see the lag in `walden stat`), takes a snapshot \
+                            at the start and after a gap (the WAL restarted while no archiver ran), and says \
+                            so on stderr. One archiver per database at a time. URLs: file:///ABSOLUTE/DIR.")]
+    Archive(archive::ArchiveArgs),
+    /// Restore a database from an archive, to its latest commit, an LSN or a time
+    #[command(after_help = "Examples:\n  walden restore file:///backup/sensors restored.db\n  \
+                            walden restore file:///backup/sensors at-noon.db --time 2026-11-30T12:00:00Z\n  \
+                            walden restore file:///backup/sensors before.db --lsn 2/0000001A\n\n\
+                            Starts from the newest snapshot at or before the target and applies the \
+                            archived commits up to it, verifying every object and the result. Archiving the \
+                            restored copy starts a new timeline. Exit code 1 when the target is not in the \
+                            archive (before its first snapshot, in a gap, past its end), 5 when an object \
+                            is damaged.")]
+    Restore(archive::RestoreArgs),
+    /// Follow an archive into a read replica (a database of its own, readable meanwhile)
+    #[command(after_help = "Examples:\n  walden replica file:///backup/sensors replica.db\n  \
+                            walden replica file:///backup/sensors replica.db --once\n\n\
+                            Restores the replica if it does not exist, then applies each archived commit \
+                            as one commit of its own; other processes read it with every other command. \
+                            Do not write to a replica.")]
+    Replica(archive::ReplicaArgs),
 }
 
 /// `--table T`: a named table instead of the default one.
@@ -309,6 +337,9 @@ pub fn run(command: Command) -> error::Result<()> {
         Command::Checkpoint(a) => commands::checkpoint(&a),
         Command::Verify(a) => commands::verify(&a),
         Command::Waldump(a) => waldump::run(&a),
+        Command::Archive(a) => archive::archive(&a),
+        Command::Restore(a) => archive::restore(&a),
+        Command::Replica(a) => archive::replica(&a),
     }
 }
 

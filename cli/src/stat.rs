@@ -67,7 +67,8 @@ pub fn stat(a: &StatArgs) -> Result<()> {
     let db_bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let wal_bytes = std::fs::metadata(db.wal_path()).map(|m| m.len()).unwrap_or(0);
     let last_lsn = walden::engine::format::lsn(ih.ckpt_seq, ih.mx_frame);
-    let cs = db.stats().checkpoint_stats;
+    let st = db.stats();
+    let cs = st.checkpoint_stats;
     let mut out = stdout();
     let w = if a.json {
         let named: Vec<serde_json::Value> = tables.iter().map(|(n, s)| tree_json(Some(n), s)).collect();
@@ -96,6 +97,11 @@ pub fn stat(a: &StatArgs) -> Result<()> {
                 "pages_written": cs.pages_written,
                 "time_ms": cs.time_ms,
             },
+            "archive": st.archive_slot.map(|_| serde_json::json!({
+                "lag_frames": st.archive_lag_frames,
+                "lag_bytes": st.archive_lag_bytes,
+                "lag_ms": st.archive_lag.map(|d| d.as_millis() as u64),
+            })),
         });
         writeln!(out, "{v}")
     } else {
@@ -131,6 +137,19 @@ pub fn stat(a: &StatArgs) -> Result<()> {
                 group(cs.time_ms)
             ),
         );
+        if st.archive_slot.is_some() {
+            let lag = st
+                .archive_lag
+                .map_or("caught up".to_string(), |d| format!("for {} ms", d.as_millis()));
+            line(
+                "archive lag",
+                format!(
+                    "{} frames ({} bytes) not yet shipped, {lag}",
+                    group(st.archive_lag_frames),
+                    group(st.archive_lag_bytes)
+                ),
+            );
+        }
         let named = if tables.len() == 1 { "named table" } else { "named tables" };
         line("tables", format!("{} {named}, and the default table", group(tables.len() as u64)));
         s.push_str(&format!(

@@ -76,6 +76,21 @@ pub enum Error {
         /// The capacity that was reached.
         what: &'static str,
     },
+    /// The archiver lags behind the WAL by more than the limit its archive
+    /// slot sets (frames not yet shipped, or time since it last had every
+    /// commit shipped): the write transaction was not begun, so that
+    /// commits never outrun the archive silently (as PostgreSQL's
+    /// `max_slot_wal_keep_size` bounds what a replication slot may hold, but
+    /// telling the writer instead of dropping the slot). `back_pressure`:
+    /// the slot asks writers to wait for the archiver and retry (the std
+    /// backend does, up to its busy timeout); otherwise the error is
+    /// returned at once. `frames`: frames not yet shipped.
+    ArchiveLag {
+        /// Frames of the WAL not yet shipped.
+        frames: u32,
+        /// Whether the slot asks writers to wait and retry.
+        back_pressure: bool,
+    },
     /// An argument was rejected: a key longer than the maximum, a bad page
     /// size, a buffer too small for the configuration, an operation in the
     /// wrong transaction state. `what` says which.
@@ -113,6 +128,10 @@ impl fmt::Display for Error {
             }
             Error::Io { file, kind } => write!(f, "I/O error on the {file}: {kind:?}"),
             Error::Full { what } => write!(f, "capacity reached: {what}"),
+            Error::ArchiveLag { frames, .. } => write!(
+                f,
+                "the archiver lags behind by {frames} WAL frames, past the limit of its archive slot"
+            ),
             Error::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
             Error::ReadOnly => f.write_str("attempt to write in a read-only transaction or database"),
             Error::Poisoned => f.write_str("connection poisoned by an earlier I/O failure; reopen the database"),

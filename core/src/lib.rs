@@ -31,7 +31,7 @@
 //! `4 * region_words(max_wal_frames, read_marks) + cache_mem_len(page_size, cache_pages) + size_of::<Connection<..>>()`
 //!
 //! where `cache_mem_len(ps, n) = (n + 3) * ps + 16 * n + 16 * next_pow2(n)` and `region_words(F, M)
-//! = 60 + 2M + F + 1 + next_pow2(2F)`. Each open [`Cursor`] adds
+//! = 64 + 2M + F + 1 + next_pow2(2F)`. Each open [`Cursor`] adds
 //! `size_of::<Cursor<K>>()`: about 2.3 KiB with the default key capacity
 //! ([`MAX_KEY_CAP`]), about 0.4 KiB as `Cursor<{ max_key_len(512) }>`. The
 //! stack follows the key capacity too (cursor re-seeks and
@@ -67,6 +67,7 @@ pub use btree::cursor::{Cursor, ScanEnd};
 pub use btree::page::{max_key_len, MAX_KEY_CAP};
 pub use btree::stat::TreeStats;
 pub use btree::verify::{self, Problem, VerifyReport};
+pub use connection::archive::{ArchiveLimits, ArchiveSlot};
 pub use connection::tables::{Table, ValueRef};
 pub use connection::{ConnStats, Connection};
 pub use error::{Error, FileKind, Result};

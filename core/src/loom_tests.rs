@@ -26,6 +26,7 @@
 //! | 8 `loom_dead_writer_torn_header_repaired` | a writer died between its two header copies, leaving a spilled frame; a reader begins while a new writer begins and commits | the reader gets the dead writer's commit or the new one, never a torn header, a stale frame or `Protocol` for good; the new writer repairs the header and removes the stale hash entry | 1 |
 //! | 10 `loom_group_commit` | two committers append under the write lock and sync through the sync lock while a reader begins | a snapshot never includes a frame before a sync covered it; a committer told "durable" was covered by a sync; both commits end up published, in order | 1 |
 //! | 9 `loom_backfilled_wal_restarts_under_readers` | a reader begins on a fully backfilled WAL while a writer begins | the writer always restarts the WAL (readers of a backfilled WAL take read mark 0, as SQLite's), and every snapshot reads its own versions | 1 |
+//! | 11 `loom_archive_slot_holds_the_restart` | an archiver ships the frames its archive slot lacks and advances the slot while a writer begins (restarting the WAL if it may) and commits two frames | the WAL never restarts before the archiver has shipped every frame of the generation (each frame it ships has the version committed in that generation); a restart resets the slot to "nothing of the new generation shipped" | 2 |
 //!
 //! Loom treats `SeqCst` accesses as `AcqRel` but models `fence(SeqCst)`,
 //! on which the handshake rests; bounded preemptions and the time cap make
@@ -43,7 +44,8 @@ use loom::thread;
 use crate::error::Error;
 use crate::wal::index::{region_words, Index, IndexHeader};
 use crate::wal::protocol::{
-    acquire_snapshot, backfill_protocol, begin_write_protocol, commit_state, flush_protocol, publish_recovered, try_restart,
+    acquire_snapshot, backfill_protocol, begin_write_protocol, commit_state, flush_protocol, publish_recovered, read_header_retry,
+    try_restart,
 };
 
 const FRAMES: u32 = 16;
@@ -594,5 +596,53 @@ fn loom_group_commit() {
         let h = idx.read_header().expect("header");
         assert_eq!(h.mx_frame, 3, "both commits published");
         assert_eq!((w.read(&h, false, 2), w.read(&h, false, 3)), (20, 30));
+    });
+}
+
+/// Model 11: the archive slot (`connection::archive`). The WAL holds
+/// frames 1 and 2 (pages 1 and 2), both backfilled; the archive has frame
+/// 1 (slot word 2). An archiver reads the header, ships frames 2..mx (reads
+/// their versions from the WAL) and advances the slot, while a writer
+/// begins (restarting the WAL when it may: everything backfilled, no WAL
+/// read mark) and commits pages 1 and 2 again. Every frame the archiver
+/// ships has the version its generation committed (no restart reused a
+/// frame before it was shipped), and a restart happens only after the
+/// archiver advanced the slot, which it then resets to 1.
+#[test]
+fn loom_archive_slot_holds_the_restart() {
+    model(2, |pass| {
+        let w = World::new(2);
+        w.recover(&[(1, 10), (2, 20)], 0);
+        w.db[1].store(10, Ordering::Relaxed);
+        w.db[2].store(20, Ordering::Relaxed);
+        let idx = w.idx();
+        idx.set_nbackfill(2);
+        assert!(idx.cas_archive_hold(0, 2));
+        let w2 = w.clone();
+        let archiver = thread::spawn(move || {
+            let idx = w2.idx();
+            let Ok(h) = read_header_retry(&idx) else { return };
+            assert_eq!(h.ckpt_seq, 0, "the WAL restarted before the archiver shipped frame 2");
+            // Generation 0: frames 1, 2 from recovery; 3 and 4 if the
+            // writer committed without a restart.
+            let committed = [0, 10, 20, 11, 21];
+            for f in 2..=h.mx_frame {
+                assert_eq!(
+                    w2.wal[f as usize].load(Ordering::Relaxed),
+                    committed[f as usize],
+                    "frame {f} of generation 0 was overwritten before it was shipped"
+                );
+            }
+            assert!(idx.cas_archive_hold(2, h.mx_frame + 1), "the slot moved under its archiver");
+        });
+        pass.after_spawn();
+        let b = begin_write_protocol(&idx, 7).expect("write lock");
+        if b.ckpt_seq == 1 {
+            assert_eq!(idx.archive_hold(), 1, "a restart left the old generation's count in the slot");
+        }
+        let h = w.commit(&b, 1, 11);
+        w.commit(&h, 2, 21);
+        idx.unlock_writer();
+        archiver.join().expect("archiver");
     });
 }

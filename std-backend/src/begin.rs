@@ -56,8 +56,13 @@ impl Database {
     /// grow silently to its limit (`Stats::oldest_reader_age` shows who
     /// holds it back).
     ///
+    /// Archive slot (`walden-archive`): past the lag limit of an archive
+    /// slot, this waits up to the busy timeout for the archiver when the
+    /// slot asks for back-pressure, and then (or at once otherwise)
+    /// returns `ArchiveLag`.
+    ///
     /// Errors: `Busy`, `Full` (the WAL is held at its soft limit by an old
-    /// reader), `ReadOnly`, `Poisoned`.
+    /// reader or an archive slot), `ArchiveLag`, `ReadOnly`, `Poisoned`.
     pub fn begin_write(&self) -> Result<WriteTxn> {
         if !self.inner.opts.read_only {
             self.inner.check_not_moved()?;
@@ -83,9 +88,21 @@ impl Database {
                 self.inner.paths.db.display()
             ))));
         }
-        match self.with_busy("another connection (in this or another process) holds the write lock", || {
-            c.begin_write()
-        }) {
+        // Back-pressure of an archive slot: wait for the archiver as for
+        // the write lock, within the same busy timeout.
+        let r = Wait::new(self.inner.opts.busy_timeout).retry(
+            || c.begin_write(),
+            |e| *e == walden_core::Error::Busy || matches!(e, walden_core::Error::ArchiveLag { back_pressure: true, .. }),
+        );
+        let r = r.map_err(|e| match e {
+            walden_core::Error::Busy => Error::Busy(Some(format!(
+                "{}: another connection (in this or another process) holds the write lock (waited {:?}, the busy timeout)",
+                self.inner.paths.db.display(),
+                self.inner.opts.busy_timeout
+            ))),
+            e => self.err(e),
+        });
+        match r {
             Ok(()) => Ok(WriteTxn {
                 txn: Txn {
                     conn: RefCell::new(Some(c)),

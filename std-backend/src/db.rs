@@ -58,6 +58,20 @@ pub struct Stats {
     /// handle since the wal-index was last rebuilt (by cause, pages copied,
     /// time spent), as PostgreSQL's `pg_stat_bgwriter`.
     pub checkpoint_stats: walden_core::CheckpointStats,
+    /// The archive slot (`walden-archive`), if an archiver holds the WAL
+    /// for its archive.
+    pub archive_slot: Option<walden_core::ArchiveSlot>,
+    /// WAL frames committed but not yet shipped by the archiver (0 without
+    /// a slot): the archive's lag, as PostgreSQL's
+    /// `pg_stat_replication` shows a standby's.
+    pub archive_lag_frames: u64,
+    /// The same lag in bytes of WAL (`24 + page_size` per frame).
+    pub archive_lag_bytes: u64,
+    /// The same lag in time: since the archiver last had every published
+    /// commit shipped, while frames wait (`None` when nothing waits or
+    /// there is no slot); an upper bound on the age of the oldest commit
+    /// not yet shipped.
+    pub archive_lag: Option<Duration>,
 }
 
 /// An open Walden database: `<path>`, its WAL `<path>-wal` and its
@@ -254,6 +268,15 @@ impl Database {
                 let mut c = self.take_conn()?;
                 let copied = c.checkpoint(CheckpointMode::Passive).is_ok_and(|i| i.backfilled == i.wal_frames);
                 self.put_conn(c);
+                if let Ok(Some(slot)) = self.with_slot() {
+                    if let Ok((h, _)) = self.wal_state_now() {
+                        if slot.shipped < h.mx_frame {
+                            return Err(Error::Full(
+                                "WAL at three quarters of its limit: every frame is copied, but the archive slot holds the WAL until the archiver ships it (see Stats::archive_lag_frames; an archiver that is gone for good: Database::drop_archive_slot)",
+                            ));
+                        }
+                    }
+                }
                 return Err(Error::Full(if copied {
                     "WAL at three quarters of its limit: every frame is copied, but readers kept WAL read marks in use for the whole busy timeout, so the WAL could not restart (see Stats::active_readers)"
                 } else {
@@ -261,6 +284,20 @@ impl Database {
                 }));
             }
         }
+    }
+
+    fn with_slot(&self) -> Result<Option<walden_core::ArchiveSlot>> {
+        let c = self.take_conn()?;
+        let r = c.archive_slot();
+        self.put_conn(c);
+        r.map_err(|e| self.err(e))
+    }
+
+    fn wal_state_now(&self) -> Result<(walden_core::IndexHeader, u32)> {
+        let c = self.take_conn()?;
+        let r = c.wal_state();
+        self.put_conn(c);
+        r.map_err(|e| self.err(e))
     }
 
     /// Runs a checkpoint (see [`CheckpointMode`]); modes other than
@@ -273,7 +310,7 @@ impl Database {
         }
         let mut c = self.take_conn()?;
         let r = self.with_busy(
-            "the checkpoint needs the write lock, another checkpoint or readers of the WAL to finish",
+            "the checkpoint needs the write lock, another checkpoint or readers of the WAL to finish (or, to restart the WAL, the archiver of an archive slot to ship it)",
             || c.checkpoint(mode),
         );
         self.put_conn(c);
@@ -318,6 +355,14 @@ impl Database {
             }
             if let Ok(cs) = c.checkpoint_stats() {
                 s.checkpoint_stats = cs;
+            }
+            if let (Ok(Some(slot)), Ok((h, _))) = (c.archive_slot(), c.wal_state()) {
+                let frames = h.mx_frame.saturating_sub(slot.shipped) as u64;
+                s.archive_slot = Some(slot);
+                s.archive_lag_frames = frames;
+                s.archive_lag_bytes = frames * (format::FRAME_HEADER_LEN as u64 + h.page_size as u64);
+                let now = crate::options::monotonic_ms() as u32;
+                s.archive_lag = (frames > 0).then(|| Duration::from_millis(now.wrapping_sub(slot.caught_up_ms) as u64));
             }
             self.put_conn(c);
         }

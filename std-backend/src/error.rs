@@ -73,6 +73,21 @@ pub enum Error {
         /// The table's name (empty when the engine did not say).
         table: String,
     },
+    /// The archiver lags behind the WAL past the limit its archive slot
+    /// sets (`walden_core::ArchiveLimits`: frames not yet shipped, or time
+    /// since it last had every commit shipped): the write transaction was
+    /// not begun, so that commits never outrun the archive silently. With
+    /// the slot's back-pressure the writer first waited for the archiver
+    /// for the busy timeout. See `Stats::archive_lag_frames`.
+    #[error("{}: the archiver lags {frames} WAL frames behind, past the limit of its archive slot{}", path.display(), if *waited { " (waited for it for the busy timeout)" } else { "" })]
+    ArchiveLag {
+        /// The database file.
+        path: PathBuf,
+        /// Frames not yet shipped.
+        frames: u32,
+        /// Whether the writer waited for the archiver (back-pressure).
+        waited: bool,
+    },
     /// The database file was renamed, replaced, deleted or given a second
     /// name (a hard link) since it was opened: writes and checkpoints
     /// through this handle are refused, since they would go to a file that
@@ -135,6 +150,11 @@ impl Error {
             C::ReadOnly => Error::ReadOnly,
             C::Poisoned => Error::Poisoned,
             C::NotFound => Error::NotFound { table: String::new() },
+            C::ArchiveLag { frames, back_pressure } => Error::ArchiveLag {
+                path: paths.db.clone(),
+                frames,
+                waited: back_pressure,
+            },
             C::BufferTooSmall { .. } => Error::InvalidArgument("internal buffer too small"),
             _ => Error::InvalidArgument("unknown core error"),
         }

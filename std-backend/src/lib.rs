@@ -24,6 +24,7 @@
 #![deny(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+mod archive;
 mod begin;
 mod builder;
 pub mod busy;
@@ -37,6 +38,7 @@ mod paths;
 mod shm;
 mod txn;
 
+pub use archive::{ArchiverLock, BackupInfo};
 pub use builder::Builder;
 pub use db::{Checkpointer, Database, Stats};
 pub use error::{Error, Result};
@@ -46,5 +48,6 @@ pub use options::{LockingMode, Options, DEFAULT_BUSY_TIMEOUT, MIN_SYNC_WAIT};
 pub use paths::{shm_path, wal_path};
 pub use txn::{Cursor, Range, ReadTxn, Table, Txn, WriteTxn};
 pub use walden_core::{
-    CheckpointCause, CheckpointInfo, CheckpointMode, CheckpointStats, DbHeader, IndexHeader, Problem, SyncMode, TreeStats, VerifyReport,
+    ArchiveLimits, ArchiveSlot, CheckpointCause, CheckpointInfo, CheckpointMode, CheckpointStats, DbHeader, IndexHeader, Problem, SyncMode,
+    TreeStats, VerifyReport,
 };

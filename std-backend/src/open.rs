@@ -53,6 +53,9 @@ pub(crate) struct Inner {
     pub(crate) next_reader: AtomicU64,
     /// This handle's writers queue here (see `busy::Gate`).
     pub(crate) gate: crate::busy::Gate,
+    /// The archiver lock of the exclusive locking mode (the `-shm` keeps
+    /// its own, `shm::ARCHIVER_LOCK_BYTE`).
+    pub(crate) archiver: std::sync::atomic::AtomicBool,
 }
 
 impl Inner {
@@ -245,6 +248,7 @@ pub(crate) fn open_inner(paths: Paths, opts: Options, existed: bool, made: &mut 
         next_reader: AtomicU64::new(0),
         restart_attempt_at: StdAtomicU32::new(0),
         gate: crate::busy::Gate::default(),
+        archiver: std::sync::atomic::AtomicBool::new(false),
     })
 }
 

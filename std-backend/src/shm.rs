@@ -24,6 +24,7 @@
 //! | 138 | DMS ("dead man switch") | every process that has the database open | the first opener while it recovers; the last closer while it cleans up |
 //! | 139 | sync | | a committer syncing the WAL and publishing the tip (group commit); a restart; a header repair |
 //! | 140 + i | read mark i (0..64) | readers whose snapshot mark i records | a reader setting mark i; a checkpoint (mark 0); a restart (marks 1..) |
+//! | 135 | archiver | | the archiver of the database's archive slot, while it runs (`Database::lock_archiver`) |
 //!
 //! The lock bytes lie on words of the region; locks are advisory and do not
 //! touch the bytes (SQLite's lock bytes also lie in its `-shm` header).
@@ -72,6 +73,9 @@ pub const DMS_LOCK_BYTE: u64 = 138;
 pub const SYNC_LOCK_BYTE: u64 = 139;
 /// Byte of read mark 0; read mark i is at `READ_LOCK_BYTE + i`.
 pub const READ_LOCK_BYTE: u64 = 140;
+/// Byte of the archiver lock: one archiver (`walden-archive`) per
+/// database at a time, held exclusively for as long as it runs.
+pub const ARCHIVER_LOCK_BYTE: u64 = 135;
 
 /// The mode of a system lock request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,6 +169,8 @@ pub(crate) struct ShmNode {
     key: FileKey,
     /// `Database` handles of this process on the node.
     handles: AtomicUsize,
+    /// Whether an archiver of this process holds the archiver lock.
+    archiver: AtomicBool,
 }
 
 impl std::fmt::Debug for ShmNode {
@@ -192,6 +198,28 @@ impl ShmNode {
     /// Counts one more `Database` handle on the node.
     pub(crate) fn add_handle(&self) {
         self.handles.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Takes the archiver lock (this process's flag, then the system lock
+    /// on [`ARCHIVER_LOCK_BYTE`]); `false` when another archiver, in this
+    /// or another process, holds it. Errors: `Io`.
+    pub(crate) fn try_lock_archiver(&self) -> io::Result<bool> {
+        if self.archiver.swap(true, Ordering::AcqRel) {
+            return Ok(false);
+        }
+        match os_lock(&self.file, ARCHIVER_LOCK_BYTE, Mode::Exclusive) {
+            Ok(true) => Ok(true),
+            r => {
+                self.archiver.store(false, Ordering::Release);
+                r
+            }
+        }
+    }
+
+    /// Releases the archiver lock taken with [`ShmNode::try_lock_archiver`].
+    pub(crate) fn unlock_archiver(&self) {
+        let _ = os_lock(&self.file, ARCHIVER_LOCK_BYTE, Mode::Unlock);
+        self.archiver.store(false, Ordering::Release);
     }
 
     /// Turns this process's DMS hold from exclusive (recovery done) into
@@ -515,6 +543,7 @@ fn new_node(file: File, map: MmapRaw, words: usize, writable: bool, key: FileKey
         poisoned: AtomicBool::new(false),
         key,
         handles: AtomicUsize::new(0),
+        archiver: AtomicBool::new(false),
     }
 }
 

@@ -29,6 +29,7 @@
 //! the state from what is on disk. Table and header lookups and `verify`
 //! return their `Io` errors without poisoning.
 
+pub mod archive;
 pub mod tables;
 pub mod txn;
 
@@ -65,6 +66,8 @@ enum Mode {
     Idle,
     Read {
         slot: usize,
+        /// The snapshot's header.
+        hdr: IndexHeader,
     },
     Write {
         base: IndexHeader,

@@ -55,7 +55,7 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
         }
         let idx = self.geo.index(&self.region)?;
         let (hdr, slot) = acquire_snapshot(&idx)?;
-        self.mode = Mode::Read { slot };
+        self.mode = Mode::Read { slot, hdr };
         self.txn = self.txn.wrapping_add(1);
         self.pages.enter_snapshot(&hdr, slot == 0, &idx);
         Ok(())
@@ -64,7 +64,7 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     /// Ends a read transaction (releases its read mark). A no-op when no
     /// read transaction is open.
     pub fn end_read(&mut self) {
-        if let Mode::Read { slot } = self.mode {
+        if let Mode::Read { slot, .. } = self.mode {
             if let Ok(idx) = self.geo.index(&self.region) {
                 idx.unshare(slot);
             }
@@ -76,14 +76,20 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     /// if another connection holds it; the std backend waits up to its busy
     /// timeout). If every WAL frame is backfilled and no reader uses the
     /// WAL, the WAL restarts first (new salts, next checkpoint sequence), as
-    /// SQLite's `walRestartLog`.
+    /// SQLite's `walRestartLog` (and an archive slot has shipped every
+    /// frame, see [`crate::connection::archive`]).
     ///
     /// Errors: `Busy`, `ReadOnly`, `Poisoned`, `Protocol`, `InvalidArgument`
-    /// (a transaction is open).
+    /// (a transaction is open), `ArchiveLag` (the archive slot's lag limit
+    /// is passed; nothing was begun).
     pub fn begin_write(&mut self) -> Result<()> {
         self.check_idle_writable()?;
         let idx = self.geo.index(&self.region)?;
         let hdr = begin_write_protocol(&idx, self.opts.salt_seed)?;
+        if let Err(e) = self.check_archive_lag(&idx, &hdr) {
+            idx.unlock_writer();
+            return Err(e);
+        }
         self.mode = Mode::Write { base: hdr, failed: false };
         self.txn = self.txn.wrapping_add(1);
         self.gen = self.gen.wrapping_add(1);

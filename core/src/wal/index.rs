@@ -29,9 +29,13 @@
 //! | 50 | the fence epoch the tip was last made valid at |
 //! | 51 | when the last checkpoint ended, by the connections' clock (milliseconds, low 32 bits; 0: not yet) |
 //! | 52..59 | checkpoint statistics: checkpoints by size, by time, manual; pages copied (low, high word); milliseconds spent (low, high word) |
-//! | 59 | reserved, 0 |
-//! | 60..60+M | read marks: the frame a snapshot in that slot ends at |
-//! | 60+M..60+2M | read-mark share counts ([`LOCKED`] = held exclusively) |
+//! | 59 | archive slot: 0 none, else 1 + the frames of this WAL generation the archiver has shipped ([`crate::connection::archive`]) |
+//! | 60 | archive slot owner tag (the archiver's identity of its archive) |
+//! | 61 | when the archiver last had every published commit shipped, by the connections' clock (milliseconds, low 32 bits) |
+//! | 62 | archive lag limit in frames (bits 0 to 30; 0: none) and the back-pressure flag (bit 31) |
+//! | 63 | archive lag limit in milliseconds (0: none) |
+//! | 64..64+M | read marks: the frame a snapshot in that slot ends at |
+//! | 64+M..64+2M | read-mark share counts ([`LOCKED`] = held exclusively) |
 //! | then F+1 | page number of each frame (index 0 unused) |
 //! | then H | hash slots (H = power of two ≥ 2F): frame numbers, 0 = empty |
 //!
@@ -79,6 +83,8 @@
 //! | frame page number, hash slot | insert | `Relaxed`, then `Release` slot | a reader that acquire-loads the slot sees the page number |
 //! | high-water mark, `truncate`'s scan | writer only | `Relaxed` | only the write-lock holder touches them |
 
+mod slot;
+
 use crate::error::{Error, Result};
 use crate::sync::{AtomicU32, Ordering};
 pub use crate::wal::header::IndexHeader;
@@ -119,7 +125,8 @@ const W_TIP_EPOCH: usize = 50;
 const W_STATS: usize = 52;
 /// When the last checkpoint ended (clock milliseconds, low 32 bits).
 const W_LAST_CKPT: usize = 51;
-const FIXED_WORDS: usize = 60;
+/// Words 59..64: the archive slot ([`slot`]).
+const FIXED_WORDS: usize = 64;
 
 /// Fewest read-mark slots a region can have (slot 0 and one WAL slot).
 pub const MIN_READ_MARKS: u32 = 2;
@@ -185,9 +192,9 @@ pub const fn hash_slots(max_frames: u32) -> usize {
 }
 
 /// Words a region needs for `max_frames` WAL frames and `read_marks` read-mark
-/// slots (slot 0 included): `60 + 2 * read_marks + (max_frames + 1) +
+/// slots (slot 0 included): `64 + 2 * read_marks + (max_frames + 1) +
 /// hash_slots(max_frames)`. Multiply by 4 for bytes; with the defaults of the
-/// std backend (65,536 frames, 8 marks) that is 786,740 bytes.
+/// std backend (65,536 frames, 8 marks) that is 786,756 bytes.
 pub const fn region_words(max_frames: u32, read_marks: u32) -> usize {
     FIXED_WORDS + 2 * read_marks as usize + max_frames as usize + 1 + hash_slots(max_frames)
 }

@@ -429,11 +429,13 @@ pub(crate) fn backfill_protocol(
     r.map(|end| (hdr, end))
 }
 
-/// Resets the WAL to its start when it is fully backfilled and every WAL
-/// read mark can be locked: clears the hash, moves to new salts and the next
-/// checkpoint sequence, publishes the header. The caller holds the write
+/// Resets the WAL to its start when it is fully backfilled, every WAL
+/// read mark can be locked and an archive slot, if there is one, has every
+/// frame shipped (`connection::archive`): clears the hash, moves to new
+/// salts and the next checkpoint sequence, publishes the header. The caller holds the write
 /// lock, the checkpoint lock and the sync lock, and no commit waits for its
-/// sync (the tip is the header). `None` if a reader uses the WAL.
+/// sync (the tip is the header). `None` if a reader uses the WAL or the
+/// archiver has not shipped it all.
 ///
 /// The WAL file is not touched: the next writer writes a new WAL header
 /// (synced unless `Off`) before its first frame, and frames of the old
@@ -448,9 +450,20 @@ pub(crate) fn try_restart(idx: &Index<'_>, hdr: &IndexHeader, seed: u32) -> Opti
     while locked < n && idx.try_lock_slot(locked) {
         locked += 1;
     }
-    let ok = locked == n && idx.nbackfill() == hdr.mx_frame;
+    // An archive slot holds the WAL until every frame is shipped (as
+    // PostgreSQL's replication slots keep WAL segments): the archiver only
+    // raises the word, and only to frames published before the sync lock
+    // we hold, so what we read stays true until the restart is published.
+    let hold = idx.archive_hold();
+    let shipped = hold == 0 || hold > hdr.mx_frame;
+    let ok = locked == n && idx.nbackfill() == hdr.mx_frame && shipped;
     let mut new = None;
     if ok {
+        // The new generation has nothing shipped yet (a failed exchange:
+        // the archiver dropped its slot meanwhile, which is as good).
+        if hold != 0 {
+            idx.cas_archive_hold(hold, 1);
+        }
         // Everything before the publication first: a restarter that dies
         // half-way leaves either the old header with an empty hash and no
         // backfill (readers find every page in the database file, which
