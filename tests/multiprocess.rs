@@ -590,7 +590,6 @@ fn a_torn_wal_index_header_is_repaired() {
 /// `tests/snapshot.rs` with `busy_timeout: 0`).
 #[test]
 fn a_commit_waits_for_the_sync_lock_even_with_no_busy_timeout() {
-    use std::os::fd::AsRawFd;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bank.db");
     create_bank(&path);
@@ -607,16 +606,7 @@ fn a_commit_waits_for_the_sync_lock_even_with_no_busy_timeout() {
         .write(true)
         .open(walden::shm_path(&path))
         .unwrap();
-    let lock = |kind: libc::c_short| {
-        // SAFETY: an all-zero flock is a valid value of the plain C struct.
-        let mut fl: libc::flock = unsafe { std::mem::zeroed() };
-        fl.l_type = kind;
-        fl.l_whence = libc::SEEK_SET as libc::c_short;
-        fl.l_start = 139;
-        fl.l_len = 1;
-        // SAFETY: a valid descriptor and a pointer to a live flock.
-        unsafe { libc::fcntl(shm.as_raw_fd(), libc::F_OFD_SETLK, &fl) }
-    };
+    let lock = |kind: libc::c_short| ofd_lock(&shm, SYNC_LOCK_BYTE, kind);
     assert_eq!(lock(libc::F_WRLCK as libc::c_short), 0, "the sync lock is free");
     let released = std::sync::atomic::AtomicBool::new(false);
     let seq = std::thread::scope(|s| {
@@ -637,4 +627,63 @@ fn a_commit_waits_for_the_sync_lock_even_with_no_busy_timeout() {
     drop(db);
     let db = Database::open(&path, options()).unwrap();
     assert_eq!(check_snapshot(&db).unwrap(), seq);
+}
+
+/// The sync lock's byte in the -shm file (docs/FORMAT.md section 11).
+const SYNC_LOCK_BYTE: i64 = 139;
+
+/// An OFD lock (`F_WRLCK`) or unlock (`F_UNLCK`) of one byte of `f`, as
+/// another process holding a wal-index lock takes it; 0 on success.
+fn ofd_lock(f: &std::fs::File, byte: i64, kind: libc::c_short) -> i32 {
+    use std::os::fd::AsRawFd;
+    // SAFETY: an all-zero flock is a valid value of the plain C struct.
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = kind;
+    fl.l_whence = libc::SEEK_SET as libc::c_short;
+    fl.l_start = byte;
+    fl.l_len = 1;
+    // SAFETY: a valid descriptor and a pointer to a live flock.
+    unsafe { libc::fcntl(f.as_raw_fd(), libc::F_OFD_SETLK, &fl) }
+}
+
+/// A wal-index header torn while its publisher holds the sync lock (a
+/// publisher preempted between the two copies; here a torn copy 0 and the
+/// sync byte held by the test) is `Protocol` to the core, which cannot
+/// repair it without that lock: `begin_write` retries it within the busy
+/// timeout, as `begin_read` does, instead of failing (seen as
+/// `begin_write: Protocol` with 16 committing threads on 2 cores in
+/// walden-commits).
+#[test]
+fn begin_write_waits_out_a_header_torn_under_the_sync_lock() {
+    use std::os::unix::fs::FileExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bank.db");
+    create_bank(&path);
+    let db = Database::open(&path, options()).unwrap();
+    let seq = transfer(&db).unwrap();
+    let shm = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(walden::shm_path(&path))
+        .unwrap();
+    assert_eq!(ofd_lock(&shm, SYNC_LOCK_BYTE, libc::F_WRLCK as libc::c_short), 0);
+    let mut hdr = [0u8; 48];
+    shm.read_exact_at(&mut hdr, 0).unwrap();
+    hdr[0] ^= 0x5a;
+    shm.write_all_at(&hdr[..24], 0).unwrap();
+    let released = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(300));
+            released.store(true, std::sync::atomic::Ordering::SeqCst);
+            assert_eq!(ofd_lock(&shm, SYNC_LOCK_BYTE, libc::F_UNLCK as libc::c_short), 0);
+        });
+        assert_eq!(transfer(&db).expect("begin_write waits for the header's repair"), seq + 1);
+        assert!(
+            released.load(std::sync::atomic::Ordering::SeqCst),
+            "the torn header was repaired while the sync lock was held"
+        );
+    });
+    let other = Database::open(&path, options()).unwrap();
+    assert_eq!(check_snapshot(&other).unwrap(), seq + 1);
 }

@@ -61,7 +61,12 @@ impl Database {
     /// slot asks for back-pressure, and then (or at once otherwise)
     /// returns `ArchiveLag`.
     ///
-    /// Errors: `Busy`, `Full` (the WAL is held at its soft limit by an old
+    /// The wal-index header read while another connection publishes one
+    /// (`Protocol` from the core) is retried as the write lock is, within
+    /// the busy timeout.
+    ///
+    /// Errors: `Busy`, `Protocol` (the header stayed torn for the busy
+    /// timeout), `Full` (the WAL is held at its soft limit by an old
     /// reader or an archive slot), `ArchiveLag`, `ReadOnly`, `Poisoned`.
     pub fn begin_write(&self) -> Result<WriteTxn> {
         if !self.inner.opts.read_only {
@@ -69,7 +74,11 @@ impl Database {
         }
         let mut c = self.take_conn()?;
         let soft = (self.inner.max_frames as u64 * 3 / 4) as u32;
-        let frames = c.wal_state().map(|(h, _)| h.mx_frame).map_err(|e| self.err(e));
+        // A header torn under a preempted publisher is `Protocol` until it
+        // publishes: retried as `begin_read` retries it.
+        let frames = Wait::new(self.inner.opts.busy_timeout)
+            .retry(|| c.wal_state().map(|(h, _)| h.mx_frame), |e| *e == walden_core::Error::Protocol)
+            .map_err(|e| self.err(e));
         if let Ok(f) = frames {
             self.restart_large_wal(&mut c, f);
         }
@@ -92,7 +101,11 @@ impl Database {
         // the write lock, within the same busy timeout.
         let r = Wait::new(self.inner.opts.busy_timeout).retry(
             || c.begin_write(),
-            |e| *e == walden_core::Error::Busy || matches!(e, walden_core::Error::ArchiveLag { back_pressure: true, .. }),
+            |e| {
+                *e == walden_core::Error::Busy
+                    || *e == walden_core::Error::Protocol
+                    || matches!(e, walden_core::Error::ArchiveLag { back_pressure: true, .. })
+            },
         );
         let r = r.map_err(|e| match e {
             walden_core::Error::Busy => Error::Busy(Some(format!(

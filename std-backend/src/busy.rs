@@ -11,7 +11,9 @@
 //!   the exclusive locking mode, another handle holds the database file;
 //! - [`crate::Database::begin_write`]: another writer holds the write lock,
 //!   or old readers hold the WAL at its soft limit (the checkpoint
-//!   starvation policy);
+//!   starvation policy), or the wal-index header is torn under a publisher
+//!   that was preempted between its two copies (`Protocol`, as in
+//!   `begin_read`; seen with 16 committing threads on 2 cores);
 //! - [`crate::Database::begin_read`]: commits and checkpoints kept changing
 //!   the wal-index (`Protocol`);
 //! - [`crate::Database::checkpoint`] in modes other than `Passive`: the

@@ -184,11 +184,12 @@ impl Database {
         }
     }
 
-    /// Runs `f` until it returns something other than `Busy`, for up to the
-    /// busy timeout (the waiting policy of the `busy` module).
+    /// Runs `f` until it returns something other than `Busy` or `Protocol`
+    /// (a wal-index header torn under a publisher that has not finished),
+    /// for up to the busy timeout (the waiting policy of the `busy` module).
     pub(crate) fn with_busy<T>(&self, what: &str, f: impl FnMut() -> walden_core::Result<T>) -> Result<T> {
         Wait::new(self.inner.opts.busy_timeout)
-            .retry(f, |e| *e == walden_core::Error::Busy)
+            .retry(f, |e| *e == walden_core::Error::Busy || *e == walden_core::Error::Protocol)
             .map_err(|e| match e {
                 walden_core::Error::Busy => Error::Busy(Some(format!(
                     "{}: {what} (waited {:?}, the busy timeout)",
@@ -295,7 +296,7 @@ impl Database {
 
     fn wal_state_now(&self) -> Result<(walden_core::IndexHeader, u32)> {
         let c = self.take_conn()?;
-        let r = c.wal_state();
+        let r = Wait::new(self.inner.opts.busy_timeout).retry(|| c.wal_state(), |e| *e == walden_core::Error::Protocol);
         self.put_conn(c);
         r.map_err(|e| self.err(e))
     }
