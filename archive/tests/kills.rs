@@ -34,7 +34,7 @@ fn options() -> Options {
 
 /// The value commit `seq` writes under `k{seq % KEYS}`.
 fn value(seq: u64) -> Vec<u8> {
-    let len = if seq % 17 == 0 { 1500 } else { 20 + (seq % 30) as usize };
+    let len = if seq.is_multiple_of(17) { 1500 } else { 20 + (seq % 30) as usize };
     (0..len).map(|j| (seq as usize).wrapping_mul(31).wrapping_add(j) as u8).collect()
 }
 
