@@ -563,11 +563,7 @@ fn a_torn_wal_index_header_is_repaired() {
     create_bank(&path);
     let db = Database::open(&path, options()).unwrap();
     let seq = transfer(&db).unwrap();
-    let shm = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(walden::shm_path(&path))
-        .unwrap();
+    let shm = open_shm(&path);
     let mut hdr = [0u8; 96];
     shm.read_exact_at(&mut hdr, 0).unwrap();
     assert_eq!(hdr[..48], hdr[48..], "the two copies are equal after a commit");
@@ -606,11 +602,7 @@ fn a_commit_waits_for_the_sync_lock_even_with_no_busy_timeout() {
         },
     )
     .unwrap();
-    let shm = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(walden::shm_path(&path))
-        .unwrap();
+    let shm = open_shm(&path);
     let lock = |kind: libc::c_short| ofd_lock(&shm, SYNC_LOCK_BYTE, kind);
     assert_eq!(lock(libc::F_WRLCK as libc::c_short), 0, "the sync lock is free");
     let released = std::sync::atomic::AtomicBool::new(false);
@@ -632,6 +624,16 @@ fn a_commit_waits_for_the_sync_lock_even_with_no_busy_timeout() {
     drop(db);
     let db = Database::open(&path, options()).unwrap();
     assert_eq!(check_snapshot(&db).unwrap(), seq);
+}
+
+/// The -shm file of the database at `path`, opened for reading and
+/// writing as another process maps it.
+fn open_shm(path: &Path) -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(walden::shm_path(path))
+        .unwrap()
 }
 
 /// The sync lock's byte in the -shm file (docs/FORMAT.md section 11).
@@ -666,11 +668,7 @@ fn begin_write_waits_out_a_header_torn_under_the_sync_lock() {
     create_bank(&path);
     let db = Database::open(&path, options()).unwrap();
     let seq = transfer(&db).unwrap();
-    let shm = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(walden::shm_path(&path))
-        .unwrap();
+    let shm = open_shm(&path);
     assert_eq!(ofd_lock(&shm, SYNC_LOCK_BYTE, libc::F_WRLCK as libc::c_short), 0);
     let mut hdr = [0u8; 48];
     shm.read_exact_at(&mut hdr, 0).unwrap();

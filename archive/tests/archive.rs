@@ -10,20 +10,9 @@ use walden_archive::format::keys;
 use walden_archive::{restore, retain, Archiver, ArchiverOptions, Catalog, Error, Replica, Retention, Store, Target};
 use walden_std::{CheckpointMode, Database, Options};
 
-type Model = BTreeMap<Vec<u8>, Vec<u8>>;
+use walden_testkit::sim::SimRng;
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+type Model = BTreeMap<Vec<u8>, Vec<u8>>;
 
 fn clock() -> (Arc<AtomicU64>, ArchiverOptions) {
     let now = Arc::new(AtomicU64::new(1_700_000_000_000));
@@ -47,7 +36,7 @@ fn db_opts() -> Options {
 
 /// One random transaction of the weather-station shape: readings put under
 /// station/time keys, some deleted, now and then a large value.
-fn random_txn(db: &Database, model: &mut Model, rng: &mut Rng, i: u64) -> Option<u64> {
+fn random_txn(db: &Database, model: &mut Model, rng: &mut SimRng, i: u64) -> Option<u64> {
     let w = db.begin_write().unwrap();
     for _ in 0..1 + rng.below(4) {
         let st = rng.below(6);
@@ -82,7 +71,7 @@ struct History {
 /// Writes `n` transactions, shipping every few and restarting the WAL now
 /// and then (which the slot allows only once all is shipped).
 fn write_and_archive(db: &Database, a: &mut Archiver, now: &AtomicU64, n: u64, model: &mut Model, seed: u64) -> History {
-    let mut rng = Rng(seed);
+    let mut rng = SimRng(seed);
     let mut states = BTreeMap::new();
     let mut pending = Vec::new();
     for i in 0..n {
@@ -129,7 +118,7 @@ fn run_pitr(store: Store, dir: &Path) {
     assert!(dir.join("latest.db-archive-fork").exists());
     // To LSNs of the first run (its model is exact).
     let first: Vec<u64> = states.keys().copied().collect();
-    let mut rng = Rng(99);
+    let mut rng = SimRng(99);
     for k in 0..25 {
         let l = first[rng.below(first.len() as u64) as usize];
         let p = dir.join(format!("lsn{k}.db"));
@@ -176,7 +165,7 @@ fn pitr_in_a_directory() {
     assert!(names.iter().all(|k| keys::parse(k).is_some()), "{names:?}");
 }
 
-fn commit_n(db: &Database, model: &mut Model, rng: &mut Rng, n: u64) -> u64 {
+fn commit_n(db: &Database, model: &mut Model, rng: &mut SimRng, n: u64) -> u64 {
     let mut last = 0;
     for i in 0..n {
         if let Some(l) = random_txn(db, model, rng, i) {
@@ -196,7 +185,7 @@ fn an_archiver_restarted_resumes_without_a_gap() {
     let store = Store::from_url("memory:///a").unwrap();
     let db = Database::open(dir.path().join("src.db"), db_opts()).unwrap();
     let (_, opts) = clock();
-    let (mut model, mut rng) = (Model::new(), Rng(3));
+    let (mut model, mut rng) = (Model::new(), SimRng(3));
     let (mut a, _) = Archiver::start(&db, store.clone(), opts.clone()).unwrap();
     commit_n(&db, &mut model, &mut rng, 30);
     a.ship().unwrap();
@@ -228,7 +217,7 @@ fn a_gap_takes_a_snapshot_and_is_never_crossed() {
     let store = Store::from_url("memory:///a").unwrap();
     let db = Database::open(dir.path().join("src.db"), db_opts()).unwrap();
     let (_, opts) = clock();
-    let (mut model, mut rng) = (Model::new(), Rng(5));
+    let (mut model, mut rng) = (Model::new(), SimRng(5));
     let (mut a, _) = Archiver::start(&db, store.clone(), opts.clone()).unwrap();
     let shipped = commit_n(&db, &mut model, &mut rng, 20);
     a.ship().unwrap();
@@ -265,7 +254,7 @@ fn corrupt_and_missing_objects_are_errors() {
     let store = Store::from_url(&url).unwrap();
     let db = Database::open(dir.path().join("src.db"), db_opts()).unwrap();
     let (_, opts) = clock();
-    let (mut model, mut rng) = (Model::new(), Rng(11));
+    let (mut model, mut rng) = (Model::new(), SimRng(11));
     let (mut a, _) = Archiver::start(&db, store.clone(), opts).unwrap();
     let mut lsns = Vec::new();
     for _ in 0..4 {
@@ -357,7 +346,7 @@ fn restore_then_write_starts_a_new_timeline() {
     let store = Store::from_url("memory:///a").unwrap();
     let db = Database::open(dir.path().join("src.db"), db_opts()).unwrap();
     let (_, opts) = clock();
-    let (mut model, mut rng) = (Model::new(), Rng(21));
+    let (mut model, mut rng) = (Model::new(), SimRng(21));
     let (mut a, _) = Archiver::start(&db, store.clone(), opts.clone()).unwrap();
     let mid = commit_n(&db, &mut model, &mut rng, 15);
     let at_mid = model.clone();
@@ -404,7 +393,7 @@ fn retention_by_count_and_age() {
     let store = Store::from_url("memory:///a").unwrap();
     let db = Database::open(dir.path().join("src.db"), db_opts()).unwrap();
     let (now, opts) = clock();
-    let (mut model, mut rng) = (Model::new(), Rng(31));
+    let (mut model, mut rng) = (Model::new(), SimRng(31));
     let (mut a, _) = Archiver::start(&db, store.clone(), opts.clone()).unwrap();
     let mut snaps = Vec::new();
     for _ in 0..5 {
@@ -463,7 +452,7 @@ fn a_replica_follows_and_serves_reads() {
     let store = Store::from_url("memory:///a").unwrap();
     let db = Database::open(dir.path().join("src.db"), db_opts()).unwrap();
     let (_, opts) = clock();
-    let (mut model, mut rng) = (Model::new(), Rng(41));
+    let (mut model, mut rng) = (Model::new(), SimRng(41));
     let (mut a, _) = Archiver::start(&db, store.clone(), opts).unwrap();
     commit_n(&db, &mut model, &mut rng, 10);
     a.ship().unwrap();
@@ -514,7 +503,7 @@ fn a_database_behind_its_archive_starts_a_new_timeline() {
     let store = Store::from_url("memory:///a").unwrap();
     let path = dir.path().join("src.db");
     let (_, opts) = clock();
-    let (mut model, mut rng) = (Model::new(), Rng(51));
+    let (mut model, mut rng) = (Model::new(), SimRng(51));
     let copy = |from: &str, to: &str| {
         for suffix in ["", "-wal"] {
             std::fs::copy(dir.path().join(format!("{from}{suffix}")), dir.path().join(format!("{to}{suffix}"))).unwrap();

@@ -100,14 +100,11 @@ fn an_archiving_process_killed_round_after_round() {
     let dir = tempfile::tempdir().unwrap();
     let db_path = dir.path().join("logger.db");
     let url = format!("file://{}/archive", dir.path().display());
-    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rng = walden_testkit::sim::SimRng(0x9e37_79b9_7f4a_7c15);
     let mut acked: BTreeMap<u64, u64> = BTreeMap::new(); // seq -> LSN
     let (mut restored, mut unreachable_in_gaps) = (0, 0);
     for round in 0..6 {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        let want = 20 + rng % 150;
+        let want = 20 + rng.below(150);
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args(["--exact", "kill_child", "--nocapture", "--test-threads=1"])
             .env(DB_ENV, &db_path)

@@ -15,20 +15,9 @@ use std::time::Duration;
 use walden_archive::{restore, Archiver, ArchiverOptions, Store, Target};
 use walden_std::{CheckpointMode, Database, Options, SyncMode};
 
-type Model = BTreeMap<Vec<u8>, Vec<u8>>;
+use walden_testkit::sim::SimRng;
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+type Model = BTreeMap<Vec<u8>, Vec<u8>>;
 
 fn observations() -> Vec<(Vec<u8>, Vec<u8>)> {
     let f = std::fs::File::open(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/weather.csv.gz")).unwrap();
@@ -76,7 +65,7 @@ fn run(store: Store, dir: &Path, seed: u64) {
         ..ArchiverOptions::default()
     };
     let (mut a, _) = Archiver::start(&db, store.clone(), opts).unwrap();
-    let mut rng = Rng(seed);
+    let mut rng = SimRng(seed);
     // The commits whose states are kept: 200 for LSN targets, and the
     // ends of 50 shipments for time targets.
     let mut lsn_picks = BTreeSet::new();
