@@ -307,7 +307,7 @@ impl WalHeader {
 /// | 4 | 4 | for a commit frame, the database size in pages after the commit; 0 otherwise |
 /// | 8 | 4 | salt 1 |
 /// | 12 | 4 | salt 2 |
-/// | 16 | 4 | reserved, 0 |
+/// | 16 | 4 | rewrite mark: 0, or in a frame a transaction rewrote in place, a copy of the page image's trailer (checked by the commit's re-seal; recovery does not read it) |
 /// | 20 | 4 | checksum: CRC-32 (ISO-HDLC, [`crc32`]) of the previous checksum (4 bytes LE; the WAL header checksum for frame 1), bytes 0..20 of this header, and the whole page image ([`frame_checksum`]) |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameHeader {

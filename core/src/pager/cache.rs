@@ -1,8 +1,9 @@
 //! The page cache's slot table, in the caller's memory: per-slot metadata
-//! (page number, list, links), three intrusive lists (free slots, clean
-//! pages most recently used first, dirty pages first dirtied first) and an
-//! open-addressing hash from page number to slot. Every operation is O(1)
-//! but sorting the dirty list (as SQLite's `pcache1` and `pcache.c`).
+//! (page number, list, reference bit, links), three intrusive lists (free
+//! slots, clean pages, dirty pages), the CLOCK hand that picks eviction
+//! victims, and an open-addressing hash from page number to slot. Every
+//! operation is O(1) (the hand's sweep amortised) but sorting the dirty
+//! list (as SQLite's `pcache1` and `pcache.c`).
 //!
 //! Layout of the cache part of the memory: `n` page slots, then 16 bytes of
 //! metadata per slot (page number, list, previous and next slot), then
@@ -23,9 +24,9 @@ pub(super) const NIL: u32 = u32::MAX;
 pub(super) const FREE: u32 = 0;
 pub(super) const CLEAN: u32 = 1;
 pub(super) const DIRTY: u32 = 2;
-/// The list word's reference bit: a clean page used since it was last
-/// looked at for eviction (second chance, so that a hit costs one store
-/// rather than a move to the front of the list).
+/// The list word's reference bit: a page used since the CLOCK hand last
+/// passed it (second chance, so that a hit costs one store rather than a
+/// move to the front of a list).
 const REF: u32 = 0x100;
 
 /// Hash entries for `n` slots: twice the next power of two.
@@ -57,6 +58,8 @@ pub(super) struct Slots {
     hash_mask: u32,
     hash_shift: u32,
     lists: [List; 3],
+    /// The CLOCK hand: the slot [`Slots::sweep`] looked at last.
+    hand: u32,
 }
 
 impl Slots {
@@ -72,7 +75,39 @@ impl Slots {
             hash_mask: entries as u32 - 1,
             hash_shift: 32 - entries.trailing_zeros(),
             lists: [EMPTY_LIST; 3],
+            hand: 0,
         }
+    }
+
+    /// The eviction victim of a full table, by the CLOCK algorithm over
+    /// the slots in index order (as PostgreSQL's buffer manager and the
+    /// Multics pager): the hand moves one slot at a time, clearing the
+    /// reference bit of each slot it passes that has one (a second chance),
+    /// and stops at the first slot without one. While fewer than half the
+    /// slots are dirty, the hand also passes dirty slots, so that a
+    /// transaction spills pages only once dirty pages fill half the cache;
+    /// from then on a dirty page not used for a whole turn is the victim
+    /// (the caller spills it) rather than a clean page in use, such as a
+    /// branch page every lookup passes (which a clean-first policy evicts,
+    /// as SQLite's `pcache1` does past its 90 % mark). Returns a slot on
+    /// the clean or dirty list; at most three turns of the hand (the first
+    /// clears every bit it passes; a clean slot exists when dirty ones are
+    /// passed). Call only when no slot is free.
+    pub(super) fn sweep(&mut self, mem: &mut [u8]) -> u32 {
+        let n = self.n as u32;
+        let pass_dirty = 2 * self.count(DIRTY) < self.n;
+        let mut s = self.hand;
+        for _ in 0..3 * n {
+            s = if s + 1 >= n { 0 } else { s + 1 };
+            if pass_dirty && self.list_of(mem, s) == DIRTY {
+                continue;
+            }
+            if !self.take_ref(mem, s) {
+                break;
+            }
+        }
+        self.hand = s;
+        s
     }
 
     /// Slots in the table.

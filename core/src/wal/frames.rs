@@ -319,7 +319,9 @@ impl FrameWriter {
     /// `pgno`, with the new image `page` (sealed here), as SQLite rewrites a
     /// page's frame in the uncommitted part of the WAL. Its checksum is left
     /// stale until [`FrameWriter::reseal`]: the frame stays invalid, like
-    /// every uncommitted frame, until the commit re-seals the chain.
+    /// every uncommitted frame, until the commit re-seals the chain. Its
+    /// header carries the rewrite mark (bytes 16..20: a copy of the new
+    /// image's trailer) that the re-seal checks.
     /// Errors: `Io`.
     pub(crate) fn rewrite<S: Storage>(
         &mut self,
@@ -329,13 +331,19 @@ impl FrameWriter {
         page: &mut [u8],
         stats: &mut WriterStats,
     ) -> Result<()> {
-        let ps = page.len() as u32;
+        let ps = page.len();
         format::seal_page(pgno, page);
         let mut fh = [0u8; FRAME_HEADER_LEN];
         FrameHeader::encode(pgno, 0, self.salt1, self.salt2, 0, page, &mut fh);
+        // The rewrite mark: a copy of the page trailer, which the re-seal
+        // checks against the image it reads back, so that a lost or
+        // misdirected write of either half (which would leave an older,
+        // correctly sealed image of the page under this header) fails the
+        // commit instead of being chained in.
+        fh[16..20].copy_from_slice(&page[ps - 4..ps]);
         // Not a valid chain value: re-sealed at the commit.
         fh[20..24].fill(0);
-        let off = format::frame_offset(frame, ps);
+        let off = format::frame_offset(frame, ps as u32);
         wal.write_at_pair(off, &fh, page).map_err(io_err(FileKind::Wal))?;
         if self.reseal_from == 0 || frame < self.reseal_from {
             self.reseal_from = frame;
@@ -347,8 +355,12 @@ impl FrameWriter {
     /// Recomputes the checksum chain from the first frame rewritten in place
     /// to the last frame written, reading each frame back through `buf` (at
     /// least a page), and rewrites the checksums that changed (SQLite's
-    /// `walRewriteChecksums`). A no-op when nothing was rewritten.
-    /// Errors: `Io`, `Corrupt` (a frame reads back short).
+    /// `walRewriteChecksums`). A no-op when nothing was rewritten. A frame
+    /// whose header carries a rewrite mark (bytes 16..20, the trailer of
+    /// the image [`FrameWriter::rewrite`] wrote) must read back with that
+    /// trailer.
+    /// Errors: `Io`, `Corrupt` (a frame reads back short, or a rewritten
+    /// frame's image is not the one written: a lost or misdirected write).
     pub(crate) fn reseal<S: Storage>(&mut self, wal: &mut S, page_size: u32, buf: &mut [u8]) -> Result<()> {
         if self.reseal_from == 0 {
             return Ok(());
@@ -372,6 +384,13 @@ impl FrameWriter {
             let b = wal.read_at(off + FRAME_HEADER_LEN as u64, page).map_err(io_err(FileKind::Wal))?;
             if a < FRAME_HEADER_LEN || b < ps {
                 return Err(crate::error::corrupt(FileKind::Wal, 0, "WAL truncated under a frame"));
+            }
+            if fh[16..20] != [0; 4] && fh[16..20] != page[ps - 4..] {
+                return Err(crate::error::corrupt(
+                    FileKind::Wal,
+                    FrameHeader::decode(&fh).pgno,
+                    "a frame rewritten in place reads back with another page image (a lost or misdirected write)",
+                ));
             }
             let c = format::frame_checksum(prev, &fh[..20], page);
             if FrameHeader::decode(&fh).cksum != c {
