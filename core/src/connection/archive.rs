@@ -34,6 +34,14 @@
 //! without a gap (the writer is told through the lag limits below, or the
 //! WAL's own limit). [`Connection::drop_archive_slot`] ends it.
 //!
+//! What outlives the wal-index: the restart leaves the retired
+//! generation's checkpoint sequence, last commit frame and chain value in
+//! words 64..67, and the first commit of the new generation records them
+//! in page 1 ([`format::PriorGeneration`], read back by
+//! [`Connection::prior_generation`]). An archiver that finds no slot (every
+//! process died after a restart the slot allowed) then still knows that
+//! the generation in use begins where its archive ends.
+//!
 //! **Lag limits** (words 62 and 63): frames not yet shipped, and time since
 //! the archiver last had every published commit shipped (word 61, by the
 //! connections' clock). Past either, [`Connection::begin_write`] returns
