@@ -36,7 +36,7 @@ fn arch_opts() -> ArchiverOptions {
 /// than a page); returns its LSN and records the state after it.
 fn commit(db: &Database, model: &mut Model, i: u64, states: &mut Vec<(u64, Model)>) -> u64 {
     let k = format!("k{}", i % 7).into_bytes();
-    let len = if i % 5 == 0 { 1500 } else { 10 + (i % 40) as usize };
+    let len = if i.is_multiple_of(5) { 1500 } else { 10 + (i % 40) as usize };
     let v: Vec<u8> = (0..len).map(|j| (i as usize * 7 + j) as u8).collect();
     let w = db.begin_write().unwrap();
     w.put(&k, &v).unwrap();
