@@ -29,6 +29,14 @@ fn run(name: &str, sync: SyncMode) {
             if sync != SyncMode::Normal {
                 assert_eq!(s.lost_acked, 0);
             }
+            // Workloads whose WAL restarts with commits after: page 1's
+            // record of the previous generation is found (and checked).
+            if ["wal_restart", "truncate_checkpoint", "autocheckpoint", "mixed_a", "mixed_b"].contains(&name) && cfg.only.is_none() {
+                assert!(
+                    s.prior_records > 0,
+                    "{name}: no crash found page 1's record of the previous generation"
+                );
+            }
         }
         Err(f) => panic!(
             "{} failures, first 10:\n{}",

@@ -378,15 +378,31 @@ impl Archiver {
 
     /// Whether the WAL continues the archive's end on this timeline (its
     /// last segment, else its newest snapshot: the one a gap started); if
-    /// so the position is set there and the slot advanced to it.
+    /// so the position is set there and the slot advanced to it. The WAL
+    /// continues it when it is in the same generation past the archive's
+    /// end frame with the same chain value there, or in the next generation
+    /// when the archive holds all of its own: known from the slot (`held`:
+    /// it held the WAL since the archive's end), or, when the slot was lost
+    /// with the wal-index (every process died), from page 1's record of
+    /// where the previous generation ended (`Database::prior_generation`).
     fn resume(&mut self, cat: &Catalog, held: bool) -> Result<bool> {
         let h = self.db.wal_header()?;
+        // Where the generation before the WAL's ended, as page 1 records
+        // it (None: unknown). Read after the claim, which holds the WAL in
+        // its generation: the snapshot is of the same one.
+        let (snap, prior) = self.db.prior_generation()?;
+        let prior = prior.filter(|_| (snap.ckpt_seq, snap.salt1, snap.salt2) == (h.ckpt_seq, h.salt1, h.salt2));
         for (pos, gen, salt1, salt2, chain) in self.archive_ends(cat)? {
-            if held && h.ckpt_seq == gen.wrapping_add(1) {
-                // The slot held the WAL since the archive's end: the
-                // restart came once the archive had all of `gen`, and a
-                // second one would need frames of the next generation
-                // archived.
+            // The WAL's generation began right where the archive ends: the
+            // first commit of the generation recorded that the one before
+            // it was `gen` and ended at this frame with this chain value.
+            let recorded = prior.is_some_and(|p| (p.ckpt_seq, p.last_frame, p.last_cksum) == (gen, pos as u32, chain));
+            if (held || recorded) && h.ckpt_seq == gen.wrapping_add(1) {
+                // The slot held the WAL since the archive's end, or page 1
+                // says the restart came at its end: the archive has all of
+                // `gen`, and a second restart would need frames of the next
+                // generation archived (or, unheld, would show in the WAL's
+                // generation).
                 self.gen = h.ckpt_seq;
                 self.salt1 = h.salt1;
                 self.salt2 = h.salt2;

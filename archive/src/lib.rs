@@ -43,10 +43,16 @@
 //! The slot lives in the wal-index, which the first process to open a
 //! database rebuilds; an archiver that starts when the slot did not hold the
 //! WAL (the archiver was off and every process closed, or the slot was
-//! dropped) checks that the WAL still continues the archive (same
-//! generation and salts, the chain value of its last archived frame); if
-//! not (the WAL restarted meanwhile) it takes a new snapshot, writes a note
-//! and reports the gap ([`ShipReport::gap`]): a restore can never cross it.
+//! dropped) checks that the WAL still continues the archive: the same
+//! generation and salts, with the chain value of its last archived frame;
+//! or the next generation, when page 1 records that the generation before
+//! it ended exactly at the archive's end (frame and chain value:
+//! `walden_std::Database::prior_generation`, which the first commit of
+//! every generation writes from what the restart left in the wal-index,
+//! so that a restart the slot held survives the death of every process).
+//! If not (the WAL restarted meanwhile, or the record is unknown) it takes
+//! a new snapshot, writes a note and reports the gap ([`ShipReport::gap`]):
+//! a restore can never cross it.
 //!
 //! # Snapshots
 //!

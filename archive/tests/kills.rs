@@ -3,9 +3,11 @@
 //! round after round: after each kill the database recovers, a new
 //! archiver takes over (the -shm and its archive slot died with the
 //! process), and the archive restores exactly the recovered database, and
-//! every acknowledged commit a segment holds, at its LSN, as that commit
-//! left it. Nothing acknowledged and archived is lost; no restore returns a
-//! state that was not committed.
+//! every sampled acknowledged commit, at its LSN, as that commit left it.
+//! Nothing acknowledged is lost to the archive, even when the kill came
+//! after a WAL restart that only the dead slot held (page 1 records where
+//! the previous generation ended, `Database::prior_generation`); no
+//! restore returns a state that was not committed.
 //!
 //! The child is this test binary re-executed with the test `kill_child`
 //! and `WALDEN_ARCHIVE_KILL_DB` / `WALDEN_ARCHIVE_KILL_STORE` set.
@@ -15,7 +17,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use walden_archive::{restore, Archiver, ArchiverOptions, Store, Target};
+use walden_archive::{restore, Archiver, ArchiverOptions, Catalog, Store, Target};
+use walden_core::format::lsn;
 use walden_std::{Database, Options, SyncMode};
 
 const DB_ENV: &str = "WALDEN_ARCHIVE_KILL_DB";
@@ -102,7 +105,7 @@ fn an_archiving_process_killed_round_after_round() {
     let url = format!("file://{}/archive", dir.path().display());
     let mut rng = walden_testkit::sim::SimRng(0x9e37_79b9_7f4a_7c15);
     let mut acked: BTreeMap<u64, u64> = BTreeMap::new(); // seq -> LSN
-    let (mut restored, mut unreachable_in_gaps) = (0, 0);
+    let (mut restored, mut across_restarts) = (0, 0);
     for round in 0..6 {
         let want = 20 + rng.below(150);
         let mut child = Command::new(std::env::current_exe().unwrap())
@@ -137,7 +140,31 @@ fn an_archiving_process_killed_round_after_round() {
         let db = Database::open(&db_path, options()).unwrap();
         let seq = seq_of(&db);
         assert!(seq >= last, "round {round}: acknowledged commit {last} lost ({seq} recovered)");
-        let (mut archiver, _) = Archiver::start(&db, Store::from_url(&url).unwrap(), archiver_options()).unwrap();
+        // Where the archive ends and where the recovered WAL is, before
+        // anything ships or commits.
+        let was = Catalog::read(&Store::from_url(&url).unwrap()).unwrap().end_lsn(1);
+        let h = db.wal_header().unwrap();
+        if h.ckpt_seq as u64 == (was >> 32) + 1 && h.mx_frame > 0 {
+            // The WAL restarted under the slot after the last shipment and
+            // the next generation has commits: what issue 16 was about.
+            across_restarts += 1;
+        }
+        let (mut archiver, rep) = Archiver::start(&db, Store::from_url(&url).unwrap(), archiver_options()).unwrap();
+        if let Some(gap) = rep.gap {
+            // The one gap left (docs/RELIABILITY.md section 3a): the kill
+            // came after the new generation's WAL header was written but
+            // before its first commit was, so recovery started the next
+            // generation with no commit recording where the restarted one
+            // ended. Every acknowledged commit was archived before that
+            // restart (the slot held it), so the gap holds none of them.
+            let acked_gen = acked[&last] >> 32;
+            assert!(
+                h.mx_frame == 0 && h.ckpt_seq as u64 >= acked_gen + 2,
+                "round {round}: a gap after recovery at {:016x} (archive at {was:016x}, last acknowledged commit at {:016x}): {gap}",
+                lsn(h.ckpt_seq, h.mx_frame),
+                acked[&last]
+            );
+        }
         archiver.ship().unwrap();
         drop(archiver);
         drop(db);
@@ -148,41 +175,25 @@ fn an_archiving_process_killed_round_after_round() {
         let latest = dir.path().join(format!("latest{round}.db"));
         restore(&store, &latest, None, Target::Latest).unwrap();
         assert_eq!(contents(&latest), model(seq), "round {round}: restore to the latest commit");
-        // ...and every acknowledged commit of this round that a segment
-        // holds, as that commit left it. The archive slot lives in the
-        // -shm, which dies with the last process: when the WAL restarted
-        // after the archiver's last shipment, the next archiver cannot
-        // tell that restart from one made while no archiver held the WAL,
-        // so it takes a new snapshot and notes a gap; commits between the
-        // archive's end and that snapshot are then not restorable to the
-        // commit (a clear error), never restored to a wrong state.
-        let segments: Vec<(u64, u64)> = store
-            .list()
-            .unwrap()
-            .iter()
-            .filter_map(|k| k.strip_prefix("00000001/wal/")?.split_once('-'))
-            .map(|(a, b)| (u64::from_str_radix(a, 16).unwrap(), u64::from_str_radix(b, 16).unwrap()))
-            .collect();
+        // ...and every sampled acknowledged commit of this round, as that
+        // commit left it: the last one, and every 23rd. None lies in a
+        // gap: the slot held each WAL restart until the archive had the
+        // whole generation, and after the kill page 1's record proves
+        // the next generation continues it (the slot died with the -shm).
         let this_round: Vec<(u64, u64)> = acked.range(last + 1 - n..).map(|(s, l)| (*s, *l)).collect();
-        for (i, &(s, lsn)) in this_round.iter().enumerate().filter(|(i, _)| i % 23 == 5) {
+        let sampled = this_round
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 23 == 5 || *i == this_round.len() - 1);
+        for (i, &(s, at)) in sampled {
             let p = dir.path().join(format!("at{round}-{i}.db"));
-            let archived = segments.iter().any(|&(a, b)| a <= lsn && lsn <= b);
-            match restore(&store, &p, None, Target::Lsn(lsn)) {
-                Ok(info) => {
-                    assert_eq!(info.lsn, lsn, "round {round}: restore stops exactly at the commit");
-                    assert_eq!(contents(&p), model(s), "round {round}: restore to LSN {lsn:016x} (commit {s})");
-                    restored += 1;
-                }
-                Err(e) => {
-                    assert!(!archived, "round {round}: commit {s} at {lsn:016x} is archived but: {e}");
-                    assert!(e.to_string().contains("gap"), "round {round}: {e}");
-                    unreachable_in_gaps += 1;
-                }
-            }
+            let info = restore(&store, &p, None, Target::Lsn(at))
+                .unwrap_or_else(|e| panic!("round {round}: acknowledged commit {s} at {at:016x}: {e}"));
+            assert_eq!(info.lsn, at, "round {round}: restore stops exactly at the commit");
+            assert_eq!(contents(&p), model(s), "round {round}: restore to LSN {at:016x} (commit {s})");
+            restored += 1;
         }
     }
-    assert!(
-        restored >= 6,
-        "{restored} restores to acknowledged commits ({unreachable_in_gaps} in gaps)"
-    );
+    eprintln!("{restored} restores to acknowledged commits; {across_restarts} rounds resumed across a WAL restart");
+    assert!(restored >= 6, "{restored} restores to acknowledged commits");
 }

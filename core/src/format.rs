@@ -234,6 +234,77 @@ impl DbHeader {
     }
 }
 
+/// Where the WAL generation before page 1's ended: bytes 56..68 of page 1
+/// (section 3.1 of `docs/FORMAT.md`), covered by the page trailer.
+///
+/// The first commit of each WAL generation (the one that raises the
+/// header's `wal_seq`, [`DbHeader::wal_seq`]) writes it from the wal-index,
+/// where the WAL restart that retired the previous generation left that
+/// generation's checkpoint sequence, last commit frame and chain value;
+/// later commits of the generation keep it (page 1 is copied forward).
+/// All zero means unknown: the generation did not follow a restart this
+/// wal-index saw (recovery, a new database, a crash between a restart and
+/// the first commit after it). What it is for: an archiver that lost its
+/// hold on the WAL (the wal-index died with every process) proves that the
+/// generation in use directly follows the archived one, as PostgreSQL's
+/// timeline history and `pg_control`'s prior checkpoint tie a new WAL
+/// segment to the old one.
+///
+/// | offset | size | field |
+/// |---|---|---|
+/// | 56 | 4 | checkpoint sequence of the previous generation |
+/// | 60 | 4 | its last commit frame (never 0 when known: a WAL restarts only after a commit) |
+/// | 64 | 4 | the chain value (frame checksum) of that commit frame |
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PriorGeneration {
+    /// The previous generation's checkpoint sequence: page 1's `wal_seq`
+    /// is the next one.
+    pub ckpt_seq: u32,
+    /// Its last commit frame (0: the record is unknown).
+    pub last_frame: u32,
+    /// The chain value (checksum) of that frame, as `IndexHeader::last_cksum`.
+    pub last_cksum: u32,
+}
+
+impl PriorGeneration {
+    /// Offset of the record in page 1.
+    pub const AT: usize = DbHeader::LEN;
+    /// Its length in bytes.
+    pub const LEN: usize = 12;
+
+    /// The record for the first commit of generation `seq`, from the
+    /// wal-index words of the last restart (`[generation, frame, chain]`):
+    /// unknown (all zero) unless that restart retired generation `seq - 1`.
+    pub(crate) fn for_generation(retired: [u32; 3], seq: u32) -> PriorGeneration {
+        if retired[1] != 0 && retired[0].wrapping_add(1) == seq {
+            PriorGeneration {
+                ckpt_seq: retired[0],
+                last_frame: retired[1],
+                last_cksum: retired[2],
+            }
+        } else {
+            PriorGeneration::default()
+        }
+    }
+
+    /// Writes the record into page 1 (sealed later by [`seal_page`]).
+    pub fn encode(&self, page: &mut [u8]) {
+        put_u32(page, Self::AT, self.ckpt_seq);
+        put_u32(page, Self::AT + 4, self.last_frame);
+        put_u32(page, Self::AT + 8, self.last_cksum);
+    }
+
+    /// Reads the record of page 1: `None` when unknown (a zero frame).
+    pub fn decode(page: &[u8]) -> Option<PriorGeneration> {
+        let r = PriorGeneration {
+            ckpt_seq: get_u32(page, Self::AT),
+            last_frame: get_u32(page, Self::AT + 4),
+            last_cksum: get_u32(page, Self::AT + 8),
+        };
+        (r.last_frame != 0).then_some(r)
+    }
+}
+
 /// The WAL header: the first 32 bytes of the WAL file.
 ///
 /// | offset | size | field |

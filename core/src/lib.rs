@@ -31,7 +31,7 @@
 //! `4 * region_words(max_wal_frames, read_marks) + cache_mem_len(page_size, cache_pages) + size_of::<Connection<..>>()`
 //!
 //! where `cache_mem_len(ps, n) = (n + 3) * ps + 16 * n + 16 * next_pow2(n)` and `region_words(F, M)
-//! = 64 + 2M + F + 1 + next_pow2(2F)`. Each open [`Cursor`] adds
+//! = 67 + 2M + F + 1 + next_pow2(2F)`. Each open [`Cursor`] adds
 //! `size_of::<Cursor<K>>()`: about 2.3 KiB with the default key capacity
 //! ([`MAX_KEY_CAP`]), about 0.4 KiB as `Cursor<{ max_key_len(512) }>`. The
 //! stack follows the key capacity too (cursor re-seeks and
@@ -71,7 +71,7 @@ pub use connection::archive::{ArchiveLimits, ArchiveSlot};
 pub use connection::tables::{Table, ValueRef};
 pub use connection::{ConnStats, Connection};
 pub use error::{Error, FileKind, Result};
-pub use format::DbHeader;
+pub use format::{DbHeader, PriorGeneration};
 pub use options::{CheckpointCause, CheckpointInfo, CheckpointMode, CheckpointStats, Options, SyncMode};
 pub use pager::{cache_mem_len, MIN_CACHE_PAGES};
 pub use storage::{IoStorage, RamError, RamStorage, SharedError, SharedStorage, Storage};

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
-use walden_core::{ArchiveLimits, ArchiveSlot, IndexHeader};
+use walden_core::{ArchiveLimits, ArchiveSlot, IndexHeader, PriorGeneration};
 
 use crate::db::Database;
 use crate::error::{Error, Result};
@@ -52,6 +52,34 @@ impl Database {
     /// `Protocol`, `Poisoned`.
     pub fn wal_header(&self) -> Result<IndexHeader> {
         self.with_conn(|c| c.wal_state().map(|(h, _)| h))
+    }
+
+    /// Where the WAL generation before the current one ended, as page 1
+    /// records it: `(snapshot, record)`, the published wal-index header of
+    /// a read snapshot taken now and, when known, the record
+    /// ([`PriorGeneration`]: the previous generation's checkpoint sequence,
+    /// always `snapshot.ckpt_seq - 1`; its last commit frame, a frame
+    /// number, never 0; the chain value of that frame, as
+    /// `IndexHeader::last_cksum`). The first commit of every WAL generation
+    /// writes it into page 1 from what the WAL restart that began the
+    /// generation left in the wal-index; it is durable with that commit and
+    /// survives every process (the wal-index and its archive slot do not).
+    /// `None` when the snapshot's generation has no commit yet, or when the
+    /// restart that began it was not seen by this wal-index: the first
+    /// commit came after a recovery (a crash, or every handle closed, in
+    /// between), or the database is new or was written by a build without
+    /// the record. `None` claims nothing: a caller must then assume a gap.
+    ///
+    /// An archiver whose archive ends exactly at the recorded frame and
+    /// chain value of the recorded generation knows that the WAL in use
+    /// continues it, even after the slot that held the WAL was lost with
+    /// the `-shm`: as PostgreSQL's timeline history files and
+    /// `pg_control`'s prior checkpoint tie a new WAL segment to where the
+    /// old one ended. Errors: `Corrupt`, `Io`, `Protocol`, `Poisoned`.
+    pub fn prior_generation(&self) -> Result<(IndexHeader, Option<PriorGeneration>)> {
+        let r = self.begin_read()?;
+        let h = r.snapshot_header()?;
+        Ok((h, r.prior_generation()?))
     }
 
     /// The archive slot, if there is one (see
@@ -189,6 +217,13 @@ impl Txn {
     /// `format::lsn(ckpt_seq, mx_frame)`, its page count `n_pages`.
     pub fn snapshot_header(&self) -> Result<IndexHeader> {
         self.with(|c| c.snapshot_header())
+    }
+
+    /// Where the WAL generation before the snapshot's ended, when page 1
+    /// of the snapshot records it for the snapshot's generation: see
+    /// [`Database::prior_generation`]. Errors: `Corrupt`, `Io`.
+    pub fn prior_generation(&self) -> Result<Option<PriorGeneration>> {
+        self.with(|c| c.prior_generation())
     }
 
     /// Page `pgno` of the snapshot, exactly as it belongs in the database

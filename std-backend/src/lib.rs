@@ -48,6 +48,6 @@ pub use options::{LockingMode, Options, DEFAULT_BUSY_TIMEOUT, MIN_SYNC_WAIT};
 pub use paths::{shm_path, wal_path};
 pub use txn::{Cursor, Range, ReadTxn, Table, Txn, WriteTxn};
 pub use walden_core::{
-    ArchiveLimits, ArchiveSlot, CheckpointCause, CheckpointInfo, CheckpointMode, CheckpointStats, DbHeader, IndexHeader, Problem, SyncMode,
-    TreeStats, VerifyReport,
+    ArchiveLimits, ArchiveSlot, CheckpointCause, CheckpointInfo, CheckpointMode, CheckpointStats, DbHeader, IndexHeader, PriorGeneration,
+    Problem, SyncMode, TreeStats, VerifyReport,
 };

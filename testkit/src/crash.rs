@@ -11,6 +11,8 @@
 //!   (a prefix: never part of a transaction, never a later commit without
 //!   an earlier one); under `Off`, whose promise covers process crashes
 //!   only, the crash is a process crash and the `Full` rule applies.
+//! - page 1's record of where the previous WAL generation ended
+//!   (`walden_core::PriorGeneration`), when known, is where the run's did.
 //!
 //! For some crash points a second crash follows: at every crash point of
 //! the first activity after recovery (the open, a `Full` and a `Truncate`
@@ -19,7 +21,7 @@
 use crate::sim::{Crash, SimDisk, SimRng};
 use walden_core::SyncMode;
 
-use crate::exec::{after_recovery, recover, run, History, Outcome};
+use crate::exec::{after_recovery, recover_with_prior, run, History, Outcome};
 use crate::workload::Workload;
 
 /// Parameters of an enumeration.
@@ -62,6 +64,9 @@ pub struct Summary {
     /// Acknowledged commits missing after a crash (must be 0 under `Full`
     /// and `Off`).
     pub lost_acked: u64,
+    /// Crashes after which page 1 recorded where the previous WAL
+    /// generation ended (checked against the run; unknown otherwise).
+    pub prior_records: u64,
     /// Pending writes the crashes kept, dropped and tore.
     pub kept: u64,
     /// See `kept`.
@@ -127,8 +132,9 @@ pub fn enumerate(w: &Workload, sync: SyncMode, cfg: &Config) -> Result<Summary, 
                     describe(&log, k)
                 );
                 match check(&h, &d, w, sync, k) {
-                    Ok((state_j, lost)) => {
+                    Ok((state_j, lost, known)) => {
                         sum.lost_acked += lost;
+                        sum.prior_records += known as u64;
                         let second = cfg.second_crash_every > 0 && s == 0 && k % cfg.second_crash_every == 0;
                         if second {
                             match second_crashes(&h, &d, w, sync, state_j, seed) {
@@ -162,16 +168,19 @@ fn describe(log: &[crate::sim::SimOp], k: u64) -> String {
     }
 }
 
-/// Checks one crashed disk; returns the commit whose state it holds and the
+/// Checks one crashed disk; returns the commit whose state it holds, the
 /// acknowledged commits missing (counted under `Normal` only; a failure
-/// under the other modes).
-fn check(h: &History, d: &SimDisk, w: &Workload, sync: SyncMode, k: u64) -> Result<(usize, u64), String> {
-    let state = recover(d, w, sync)?;
+/// under the other modes), and whether page 1 recorded where the previous
+/// WAL generation ended (it must be where the run's did: never a false
+/// record).
+fn check(h: &History, d: &SimDisk, w: &Workload, sync: SyncMode, k: u64) -> Result<(usize, u64, bool), String> {
+    let (state, prior) = recover_with_prior(d, w, sync)?;
+    h.check_prior(prior)?;
     let acked = h.acked_before(k);
     let hi = h.started_by(k);
     let lo = if sync == SyncMode::Normal { 0 } else { acked };
     let j = h.locate(&state, lo, hi)?;
-    Ok((j, acked.saturating_sub(j) as u64))
+    Ok((j, acked.saturating_sub(j) as u64, prior.is_some()))
 }
 
 /// Crashes at every crash point of the first activity after recovery,
@@ -193,7 +202,9 @@ fn second_crashes(h: &History, d: &SimDisk, w: &Workload, sync: SyncMode, j: usi
         }
         e.crash(crash_kind(sync, r as u32));
         count += 1;
-        let s = recover(&e, w, sync).map_err(|m| format!("second crash at op {r} after recovery: {m}"))?;
+        let (s, prior) = recover_with_prior(&e, w, sync).map_err(|m| format!("second crash at op {r} after recovery: {m}"))?;
+        h.check_prior(prior)
+            .map_err(|m| format!("second crash at op {r} after recovery: {m}"))?;
         if s != h.states[j] {
             let got = h.locate(&s, 0, h.states.len() - 1).unwrap_or(usize::MAX);
             return Err(format!(

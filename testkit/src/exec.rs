@@ -4,7 +4,9 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::sim::SimDisk;
-use walden_core::{CheckpointMode, Error, SyncMode};
+use std::collections::BTreeMap;
+
+use walden_core::{CheckpointMode, Error, PriorGeneration, SyncMode};
 
 use std::sync::Arc;
 
@@ -29,6 +31,11 @@ pub struct History {
     /// `acked[j]`: disk operations issued when commit `j` returned `Ok`
     /// (`u64::MAX` for a commit that failed).
     pub acked: Vec<u64>,
+    /// The last commit of each WAL generation the run published: frame
+    /// and chain value, by checkpoint sequence (what page 1's record of the
+    /// previous generation, `walden_core::PriorGeneration`, must say when
+    /// it is known).
+    pub ends: BTreeMap<u32, (u32, u32)>,
 }
 
 impl History {
@@ -37,6 +44,20 @@ impl History {
             states: vec![empty_state()],
             started: vec![0],
             acked: vec![0],
+            ends: BTreeMap::new(),
+        }
+    }
+
+    /// Checks page 1's record of the previous WAL generation, when known:
+    /// it must name a generation of this run and where it really ended.
+    pub fn check_prior(&self, p: Option<PriorGeneration>) -> Result<(), String> {
+        let Some(p) = p else { return Ok(()) };
+        match self.ends.get(&p.ckpt_seq) {
+            Some(&end) if end == (p.last_frame, p.last_cksum) => Ok(()),
+            other => Err(format!(
+                "page 1 records generation {} ending at frame {} (chain {:08x}); the run's ended at {other:?}",
+                p.ckpt_seq, p.last_frame, p.last_cksum
+            )),
         }
     }
 
@@ -121,6 +142,14 @@ pub fn run_keep(w: &Workload, disk: &SimDisk, sync: SyncMode) -> (History, Outco
             region: &mut region,
         };
         let r = run.step(&mut c, step, i);
+        // Restarts come only at a begin or a checkpoint, after every
+        // commit appended is published: the last header a generation had
+        // after a step is where it ended.
+        if let Ok((hdr, _)) = c.wal_state() {
+            if hdr.mx_frame > 0 {
+                h.ends.insert(hdr.ckpt_seq, (hdr.mx_frame, hdr.last_cksum));
+            }
+        }
         if let Err(error) = r {
             // A failed reopen leaves no handle (the old one was closed).
             let c = if *step == Step::Reopen { None } else { Some(c) };
@@ -294,6 +323,12 @@ impl Run<'_> {
 /// check and reads every table; `Err` describes what failed, panics
 /// included.
 pub fn recover(disk: &SimDisk, w: &Workload, sync: SyncMode) -> Result<State, String> {
+    recover_with_prior(disk, w, sync).map(|(s, _)| s)
+}
+
+/// As [`recover`], and also returns page 1's record of where the WAL
+/// generation before the recovered one ended (`None`: unknown).
+pub fn recover_with_prior(disk: &SimDisk, w: &Workload, sync: SyncMode) -> Result<(State, Option<PriorGeneration>), String> {
     let r = catch_unwind(AssertUnwindSafe(|| {
         let mut c = open(disk, w.cache_pages, options(w, sync)).map_err(|e| format!("open: {e}"))?;
         let entries = verify(&mut c)?;
@@ -302,7 +337,10 @@ pub fn recover(disk: &SimDisk, w: &Workload, sync: SyncMode) -> Result<State, St
         if n != entries {
             return Err(format!("integrity check counted {entries} entries, reads found {n}"));
         }
-        Ok(s)
+        c.begin_read().map_err(|e| format!("begin_read: {e}"))?;
+        let prior = c.prior_generation().map_err(|e| format!("prior_generation: {e}"));
+        c.end_read();
+        Ok((s, prior?))
     }));
     r.unwrap_or_else(|p| Err(format!("panic: {}", panic_text(&p))))
 }

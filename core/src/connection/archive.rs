@@ -34,6 +34,14 @@
 //! without a gap (the writer is told through the lag limits below, or the
 //! WAL's own limit). [`Connection::drop_archive_slot`] ends it.
 //!
+//! What outlives the wal-index: the restart leaves the retired
+//! generation's checkpoint sequence, last commit frame and chain value in
+//! words 64..67, and the first commit of the new generation records them
+//! in page 1 ([`format::PriorGeneration`], read back by
+//! [`Connection::prior_generation`]). An archiver that finds no slot (every
+//! process died after a restart the slot allowed) then still knows that
+//! the generation in use begins where its archive ends.
+//!
 //! **Lag limits** (words 62 and 63): frames not yet shipped, and time since
 //! the archiver last had every published commit shipped (word 61, by the
 //! connections' clock). Past either, [`Connection::begin_write`] returns
@@ -202,6 +210,29 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
         }
     }
 
+    /// Where the WAL generation before the open transaction's snapshot's
+    /// ended, as the first commit of the snapshot's generation recorded it
+    /// in page 1 ([`format::PriorGeneration`]: checkpoint sequence, last
+    /// commit frame, chain value): `Some` only when that record is known
+    /// and belongs to the snapshot's generation (page 1's `wal_seq` is the
+    /// snapshot's checkpoint sequence, and the record's generation the one
+    /// before it). `None` when the snapshot's generation has no commit yet
+    /// (page 1 is an earlier generation's), or the restart that began it
+    /// was not seen by this wal-index (recovery, a crash in between).
+    /// An archiver uses it to prove that the WAL in use continues an
+    /// archive that ends with the previous generation. Errors:
+    /// `InvalidArgument` (no transaction), `Corrupt`, `Io`.
+    pub fn prior_generation(&mut self) -> Result<Option<format::PriorGeneration>> {
+        let seq = self.snapshot_header()?.ckpt_seq;
+        let r = (|| {
+            let (mut pg, _) = self.parts()?;
+            let h = pg.header()?;
+            let prior = pg.prior()?;
+            Ok(prior.filter(|p| h.wal_seq == seq && p.ckpt_seq.wrapping_add(1) == seq))
+        })();
+        self.poison_on_io(r)
+    }
+
     /// Page `pgno` as the open transaction sees it, exactly as it would be
     /// in the database file (page trailer included, checksum verified):
     /// what a base backup copies (`Database::backup_to` in the std
@@ -222,8 +253,9 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     /// as page `pgno` of the open write transaction: how a replica applies
     /// archived frames, as a physical standby replays WAL. The database size
     /// of the commit becomes the page count in page 1's image; the change
-    /// counter, WAL generation floor and database id of page 1 stay this
-    /// database's own (its WAL headers carry its id). Errors:
+    /// counter, WAL generation floor, database id and record of the
+    /// previous WAL generation ([`format::PriorGeneration`]) of page 1 stay
+    /// this database's own (its WAL headers carry its id). Errors:
     /// `InvalidArgument` (no write transaction, an image of another page
     /// size, a page 1 of another page size), `Corrupt` (the image fails its
     /// page checksum as page `pgno`, or page 1's header its checks), `Io`,
@@ -250,6 +282,7 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
                 return Ok(());
             };
             let mine = pg.header()?;
+            let prior = pg.prior()?.unwrap_or_default();
             let p = pg.fresh(1)?;
             p.copy_from_slice(image);
             DbHeader {
@@ -259,6 +292,7 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
                 ..theirs
             }
             .encode(p);
+            prior.encode(p);
             Ok(())
         })();
         self.fail_txn(r)

@@ -14,7 +14,8 @@
 //!    commit when it is dirty, when only spilled frames exist (it then
 //!    carries the commit flag), or when this is the first commit of a WAL
 //!    generation (its `wal_seq`, the generation floor, rises to it, so LSNs
-//!    never go back after a `Truncate` checkpoint); every dirty page is
+//!    never go back after a `Truncate` checkpoint, and it records where the
+//!    previous generation ended, `format::PriorGeneration`); every dirty page is
 //!    appended, the last one as the commit frame with the database size.
 //! 4. **Sync** the WAL once in `SyncMode::Full`.
 //! 5. **Publish** the new wal-index header: from this store on, new readers
@@ -259,6 +260,10 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     /// Steps 3 to 5 of a commit up to the append: `None` when the
     /// transaction changed nothing.
     fn commit_frames(&mut self, base: IndexHeader) -> Result<Option<IndexHeader>> {
+        // Where the previous generation ended, if a restart seen by this
+        // wal-index retired it (read under the write lock, which restarts
+        // need too).
+        let retired = self.geo.index(&self.region)?.retired();
         let (mut pg, scr) = self.parts()?;
         let spilled = pg.spilled();
         let dirty = pg.dirty_count();
@@ -272,10 +277,16 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
         // commit of a WAL generation: then the header's WAL generation floor
         // rises to it, so that a recovery that finds the WAL empty (after a
         // truncate checkpoint) starts above every LSN already given out.
+        // The first commit of a generation also records where the previous
+        // one ended (format::PriorGeneration; later commits copy it forward).
         if dirty == 0 || pg.is_dirty(1) || h.wal_seq < seq {
+            let first = h.wal_seq < seq;
             h.change_counter = h.change_counter.wrapping_add(1);
             h.wal_seq = h.wal_seq.max(seq);
             pg.set_header(&h)?;
+            if first {
+                pg.set_prior(&format::PriorGeneration::for_generation(retired, seq))?;
+            }
         }
         let n_pages = h.page_count;
         let w = pg.write_commit(n_pages, scr.tmp)?;

@@ -75,7 +75,7 @@
 //! entries). [`cache_mem_len`] is the size of that layout for `n` pages.
 
 use crate::error::{corrupt, Error, FileKind, Result};
-use crate::format::{self, DbHeader, FRAME_HEADER_LEN};
+use crate::format::{self, DbHeader, PriorGeneration, FRAME_HEADER_LEN};
 use crate::storage::{io_err, Storage};
 use crate::wal::checkpoint::FileIo;
 use crate::wal::frames::{FrameWriter, WriterStats};
@@ -472,6 +472,18 @@ impl<'a, S: Storage> Pager<'a, S> {
     pub(crate) fn set_header(&mut self, h: &DbHeader) -> Result<()> {
         let p = self.write(1)?;
         h.encode(p);
+        Ok(())
+    }
+
+    /// Page 1's record of where the previous WAL generation ended (`None`:
+    /// unknown).
+    pub(crate) fn prior(&mut self) -> Result<Option<PriorGeneration>> {
+        Ok(PriorGeneration::decode(self.read(1)?))
+    }
+
+    /// Rewrites page 1's record of the previous WAL generation.
+    pub(crate) fn set_prior(&mut self, r: &PriorGeneration) -> Result<()> {
+        r.encode(self.write(1)?);
         Ok(())
     }
 

@@ -34,8 +34,9 @@
 //! | 61 | when the archiver last had every published commit shipped, by the connections' clock (milliseconds, low 32 bits) |
 //! | 62 | archive lag limit in frames (bits 0 to 30; 0: none) and the back-pressure flag (bit 31) |
 //! | 63 | archive lag limit in milliseconds (0: none) |
-//! | 64..64+M | read marks: the frame a snapshot in that slot ends at |
-//! | 64+M..64+2M | read-mark share counts ([`LOCKED`] = held exclusively) |
+//! | 64..67 | the generation the last WAL restart retired: checkpoint sequence, last commit frame, chain value (0: none since recovery; [`crate::format::PriorGeneration`]) |
+//! | 67..67+M | read marks: the frame a snapshot in that slot ends at |
+//! | 67+M..67+2M | read-mark share counts ([`LOCKED`] = held exclusively) |
 //! | then F+1 | page number of each frame (index 0 unused) |
 //! | then H | hash slots (H = power of two ≥ 2F): frame numbers, 0 = empty |
 //!
@@ -125,8 +126,8 @@ const W_TIP_EPOCH: usize = 50;
 const W_STATS: usize = 52;
 /// When the last checkpoint ended (clock milliseconds, low 32 bits).
 const W_LAST_CKPT: usize = 51;
-/// Words 59..64: the archive slot ([`slot`]).
-const FIXED_WORDS: usize = 64;
+/// Words 59..64: the archive slot; 64..67: the retired generation ([`slot`]).
+const FIXED_WORDS: usize = 67;
 
 /// Fewest read-mark slots a region can have (slot 0 and one WAL slot).
 pub const MIN_READ_MARKS: u32 = 2;
@@ -192,9 +193,9 @@ pub const fn hash_slots(max_frames: u32) -> usize {
 }
 
 /// Words a region needs for `max_frames` WAL frames and `read_marks` read-mark
-/// slots (slot 0 included): `64 + 2 * read_marks + (max_frames + 1) +
+/// slots (slot 0 included): `67 + 2 * read_marks + (max_frames + 1) +
 /// hash_slots(max_frames)`. Multiply by 4 for bytes; with the defaults of the
-/// std backend (65,536 frames, 8 marks) that is 786,756 bytes.
+/// std backend (65,536 frames, 8 marks) that is 786,768 bytes.
 pub const fn region_words(max_frames: u32, read_marks: u32) -> usize {
     FIXED_WORDS + 2 * read_marks as usize + max_frames as usize + 1 + hash_slots(max_frames)
 }

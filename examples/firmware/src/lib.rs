@@ -14,8 +14,8 @@
 //! would fail to link.
 //!
 //! RAM used (the formula of `walden_core`'s docs):
-//! `4 * region_words(64, 4) + cache_mem_len(512, 8)` = 4 * 265 + 5,888 =
-//! 6,948 bytes, plus the two storage buffers, plus the stack. The same
+//! `4 * region_words(64, 4) + cache_mem_len(512, 8)` = 4 * 268 + 5,888 =
+//! 6,960 bytes, plus the two storage buffers, plus the stack. The same
 //! workload runs on an emulated Cortex-M4 in CI
 //! (`examples/firmware-qemu`), which measures its flash and stack:
 //! `docs/EMBEDDED.md`.

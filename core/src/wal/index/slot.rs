@@ -1,5 +1,8 @@
 //! The archive slot's words of the wal-index (words 59..64; the protocol
-//! is in `crate::connection::archive` and `wal::protocol::try_restart`).
+//! is in `crate::connection::archive` and `wal::protocol::try_restart`),
+//! and the generation the last WAL restart retired (words 64..67), which
+//! the first commit of the next generation records in page 1
+//! ([`crate::format::PriorGeneration`]).
 
 use super::Index;
 use crate::sync::Ordering;
@@ -15,6 +18,9 @@ const W_ARCHIVE_CAUGHT_UP: usize = 61;
 const W_ARCHIVE_MAX_FRAMES: usize = 62;
 /// The lag limit in milliseconds.
 const W_ARCHIVE_MAX_MS: usize = 63;
+/// The generation the last WAL restart retired: checkpoint sequence, last
+/// commit frame, chain value (words 64, 65, 66; 0 since recovery).
+const W_RETIRED: usize = 64;
 
 impl Index<'_> {
     /// The archive slot word: 0 when there is no slot, else 1 + the frames
@@ -52,5 +58,24 @@ impl Index<'_> {
     pub(crate) fn set_archive_caught_up(&self, ms: u32) {
         // Relaxed: a time stamp for the lag figures and the time limit.
         self.w[W_ARCHIVE_CAUGHT_UP].store(ms, Ordering::Relaxed);
+    }
+    /// The generation the last WAL restart retired: `[checkpoint sequence,
+    /// last commit frame, chain value]`, zeros when none did since the
+    /// region was recovered.
+    pub(crate) fn retired(&self) -> [u32; 3] {
+        // Relaxed: read under the write lock, after the header whose
+        // Acquire load follows the restarter's Release publication, which
+        // came after these stores (see set_retired).
+        core::array::from_fn(|i| self.w[W_RETIRED + i].load(Ordering::Relaxed))
+    }
+    /// Records the generation a restart retires (`hdr`'s: the restarter
+    /// holds the write lock and publishes the new header after this), or
+    /// zeros (recovery).
+    pub(crate) fn set_retired(&self, words: [u32; 3]) {
+        for (i, v) in words.iter().enumerate() {
+            // Relaxed: published by the Release stores of the header
+            // publication that follows.
+            self.w[W_RETIRED + i].store(*v, Ordering::Relaxed);
+        }
     }
 }
