@@ -161,6 +161,10 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     /// builds on it. Returns the LSN the commit will have, or `None` for a
     /// transaction that changed nothing (finished then). Errors: as
     /// `commit`'s.
+    // Never inlined into `commit`: the frames' temporaries (headers, the
+    // frame writer's state) must be off the stack while `finish_commit`
+    // syncs and publishes (`docs/EMBEDDED.md`, peak stack).
+    #[inline(never)]
     pub fn append_commit(&mut self) -> Result<Option<u64>> {
         let base = match self.write_state() {
             Ok(b) => b,
@@ -392,6 +396,11 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     /// automatic checkpoint passes a quarter of its threshold: under readers
     /// whose snapshots lag a commit or two behind, it then copies in batches
     /// instead of syncing the WAL for every commit).
+    // Never inlined: the automatic checkpoint's frame (the checkpoint's
+    // plan, headers and frame buffers) would otherwise sit under
+    // `finish_commit` while it publishes, the deepest path of a first
+    // commit (`docs/EMBEDDED.md`, peak stack).
+    #[inline(never)]
     fn checkpoint_with(&mut self, mode: CheckpointMode, min_progress: u32, cause: CheckpointCause) -> Result<CheckpointInfo> {
         let started = self.clock.map(|c| c());
         self.check_idle_writable()?;

@@ -89,10 +89,14 @@ impl IndexHeader {
 
 fn words_checksum(w: &[u32]) -> u32 {
     let mut b = [0u8; 4 * HDR_WORDS];
-    for (i, x) in w.iter().enumerate() {
-        b[4 * i..4 * i + 4].copy_from_slice(&x.to_le_bytes());
+    let mut n = 0;
+    // Whole 4-byte arrays: plain stores, no slice copies (and no call to
+    // memcpy under a frame that may be the deepest).
+    for (c, x) in b.as_chunks_mut::<4>().0.iter_mut().zip(w) {
+        *c = x.to_le_bytes();
+        n += 4;
     }
-    crate::checksum::crc32c(&[&b[..4 * w.len()]])
+    crate::checksum::crc32c(&[b.get(..n).unwrap_or(&[])])
 }
 
 impl IndexHeader {
@@ -158,7 +162,6 @@ impl Tip {
 #[inline]
 pub(crate) fn read_two<const N: usize>(w: &[AtomicU32], at: usize) -> Option<[u32; N]> {
     let mut a = [0u32; N];
-    let mut b = [0u32; N];
     for (i, x) in a.iter_mut().enumerate() {
         // Acquire: pairs with the writer's Release stores of copy 0, so that
         // whatever the writer wrote before publishing (hash entries, frames)
@@ -168,11 +171,15 @@ pub(crate) fn read_two<const N: usize>(w: &[AtomicU32], at: usize) -> Option<[u3
     // Acquire fence: copy 1 is read after copy 0 (the writer writes them in
     // the opposite order).
     fence(Ordering::Acquire);
-    for (i, x) in b.iter_mut().enumerate() {
+    // Copy 1 is compared word by word as it is read (no second array on
+    // the stack); the first difference ends the read.
+    for (i, x) in a.iter().enumerate() {
         // Relaxed: ordered after copy 0 by the fence above.
-        *x = w[at + N + i].load(Ordering::Relaxed);
+        if w[at + N + i].load(Ordering::Relaxed) != *x {
+            return None;
+        }
     }
-    (a == b).then_some(a)
+    Some(a)
 }
 
 /// Both copies at `at` as they are (for a repair by the lock holder, while

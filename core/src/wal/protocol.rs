@@ -129,6 +129,15 @@ pub(crate) fn repair_header(idx: &Index<'_>) -> Option<IndexHeader> {
     if let Some(h) = idx.read_header() {
         return Some(h);
     }
+    repair_torn_header(idx)
+}
+
+/// The repair proper of [`repair_header`], out of line: its two decoded
+/// copies stay off the stack of every publication that finds the header
+/// whole (a commit's, the deepest path on a microcontroller).
+#[cold]
+#[inline(never)]
+fn repair_torn_header(idx: &Index<'_>) -> Option<IndexHeader> {
     let (c0, c1) = idx.header_copies();
     let h = c1.or(c0)?;
     idx.publish_header(&h);
