@@ -49,31 +49,52 @@ pub fn check_page_size(page_size: u32) -> Result<()> {
     }
 }
 
+// The fixed-width accessors below never panic: every caller checks its
+// offsets against the buffer first (an offset past it would be a bug,
+// caught by the debug assertions in tests); out of range, a read gives 0
+// and a write does nothing, and no panic path (with its location data) is
+// linked into a firmware.
 #[inline]
 pub(crate) fn get_u16(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([b[at], b[at + 1]])
+    let a = b.get(at..).and_then(|s| s.first_chunk::<2>());
+    debug_assert!(a.is_some(), "get_u16 past the buffer");
+    a.map_or(0, |a| u16::from_le_bytes(*a))
 }
 #[inline]
 pub(crate) fn put_u16(b: &mut [u8], at: usize, v: u16) {
-    b[at..at + 2].copy_from_slice(&v.to_le_bytes());
+    let a = b.get_mut(at..).and_then(|s| s.first_chunk_mut::<2>());
+    debug_assert!(a.is_some(), "put_u16 past the buffer");
+    if let Some(a) = a {
+        *a = v.to_le_bytes();
+    }
 }
 #[inline]
 pub(crate) fn get_u32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+    let a = b.get(at..).and_then(|s| s.first_chunk::<4>());
+    debug_assert!(a.is_some(), "get_u32 past the buffer");
+    a.map_or(0, |a| u32::from_le_bytes(*a))
 }
 #[inline]
 pub(crate) fn put_u32(b: &mut [u8], at: usize, v: u32) {
-    b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    let a = b.get_mut(at..).and_then(|s| s.first_chunk_mut::<4>());
+    debug_assert!(a.is_some(), "put_u32 past the buffer");
+    if let Some(a) = a {
+        *a = v.to_le_bytes();
+    }
 }
 #[inline]
 pub(crate) fn get_u64(b: &[u8], at: usize) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(a)
+    let a = b.get(at..).and_then(|s| s.first_chunk::<8>());
+    debug_assert!(a.is_some(), "get_u64 past the buffer");
+    a.map_or(0, |a| u64::from_le_bytes(*a))
 }
 #[inline]
 pub(crate) fn put_u64(b: &mut [u8], at: usize, v: u64) {
-    b[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    let a = b.get_mut(at..).and_then(|s| s.first_chunk_mut::<8>());
+    debug_assert!(a.is_some(), "put_u64 past the buffer");
+    if let Some(a) = a {
+        *a = v.to_le_bytes();
+    }
 }
 
 /// The page checksum of `page` as page number `pgno`.
