@@ -32,6 +32,27 @@ use core::ops::Range;
 use crate::error::{corrupt, Error, FileKind, Result};
 use crate::format::{get_u16, get_u32, put_u16, put_u32, PAGE_TRAILER};
 
+/// What [`bytes`] and [`put_bytes`] return for a range outside its buffer:
+/// never expected (the offsets come from checked cells and sizes), an
+/// error instead of a panic.
+const OUT_OF_RANGE: Error = Error::Corrupt {
+    file: FileKind::Database,
+    page: 0,
+    reason: "cell bytes outside their page or scratch buffer",
+};
+
+/// The bytes `r` of `b`; `Corrupt` when `r` leaves it.
+pub(crate) fn bytes(b: &[u8], r: Range<usize>) -> Result<&[u8]> {
+    b.get(r).ok_or(OUT_OF_RANGE)
+}
+
+/// Copies `src` into `dst` at `at`; `Corrupt` when it does not fit.
+pub(crate) fn put_bytes(dst: &mut [u8], at: usize, src: &[u8]) -> Result<()> {
+    let d = dst.get_mut(at..).and_then(|d| d.get_mut(..src.len())).ok_or(OUT_OF_RANGE)?;
+    d.copy_from_slice(src);
+    Ok(())
+}
+
 /// Page type byte (offset 0) of a B+tree leaf page.
 pub const PT_LEAF: u8 = 1;
 /// Page type byte of a B+tree branch (interior) page.
