@@ -358,13 +358,21 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     /// An `Io` error poisons this connection and the region (every
     /// connection of the database), as the error type documents.
     fn poison_on_io<T>(&mut self, r: Result<T>) -> Result<T> {
-        if let Err(Error::Io { .. }) = r {
+        if let Err(e) = &r {
+            self.poison_if_io(e);
+        }
+        r
+    }
+
+    /// The work of [`Connection::poison_on_io`], one copy for every `T`.
+    #[inline(never)]
+    fn poison_if_io(&mut self, e: &Error) {
+        if let Error::Io { .. } = e {
             self.poisoned = true;
             if let Ok(idx) = self.geo.index(&self.region) {
                 idx.poison();
             }
         }
-        r
     }
 }
 

@@ -114,12 +114,19 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     /// Marks the write transaction failed when `r` is an error (and poisons
     /// on `Io`).
     pub(super) fn fail_txn<T>(&mut self, r: Result<T>) -> Result<T> {
-        if r.is_err() {
-            if let Mode::Write { base, .. } = self.mode {
-                self.mode = Mode::Write { base, failed: true };
-            }
+        if let Err(e) = &r {
+            self.fail_with(e);
         }
-        self.poison_on_io(r)
+        r
+    }
+
+    /// The work of [`Connection::fail_txn`], one copy for every `T`.
+    #[inline(never)]
+    fn fail_with(&mut self, e: &Error) {
+        if let Mode::Write { base, .. } = self.mode {
+            self.mode = Mode::Write { base, failed: true };
+        }
+        self.poison_if_io(e);
     }
 
     /// Commits the write transaction (see the module documentation): writes
