@@ -100,14 +100,15 @@ pub(crate) fn put_u64(b: &mut [u8], at: usize, v: u64) {
 /// The page checksum of `page` as page number `pgno`.
 #[inline]
 pub fn page_checksum(pgno: u32, page: &[u8]) -> u32 {
-    crc32c(&[&pgno.to_le_bytes(), &page[..page.len() - PAGE_TRAILER]])
+    let body = page.len().saturating_sub(PAGE_TRAILER);
+    crc32c(&[&pgno.to_le_bytes(), page.get(..body).unwrap_or(&[])])
 }
 
 /// Writes the page checksum into the last 4 bytes of `page` (and, for page
 /// 1, the header checksum first).
 pub fn seal_page(pgno: u32, page: &mut [u8]) {
     if pgno == 1 {
-        let c = crc32c(&[&page[..DbHeader::CKSUM_AT]]);
+        let c = crc32c(&[page.get(..DbHeader::CKSUM_AT).unwrap_or(&[])]);
         put_u32(page, DbHeader::CKSUM_AT, c);
     }
     let c = page_checksum(pgno, page);
@@ -177,7 +178,9 @@ impl DbHeader {
     /// Encodes into the start of page 1 (the checksum is written by
     /// [`seal_page`]).
     pub fn encode(&self, page: &mut [u8]) {
-        page[0..8].copy_from_slice(&DB_MAGIC);
+        if let Some(m) = page.first_chunk_mut::<8>() {
+            *m = DB_MAGIC;
+        }
         put_u32(page, 8, FORMAT_VERSION);
         put_u32(page, 12, self.page_size);
         put_u32(page, 16, self.page_count);

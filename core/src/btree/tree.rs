@@ -155,7 +155,8 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
         let cap = self.ovfl_cap();
         let mut first = 0;
         let mut prev = 0;
-        for chunk in val.chunks(cap) {
+        // (`cap` is most of a page; `max` spares chunks' panic on 0.)
+        for chunk in val.chunks(cap.max(1)) {
             let (pgno, p) = freelist::allocate(self.pg)?;
             put_bytes(p, 0, &[PT_OVERFLOW])?;
             put_bytes(p, OVFL_HEADER, chunk)?;
@@ -171,7 +172,7 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
     }
 
     fn free_overflow(&mut self, first: u32, vlen: u32) -> Result<()> {
-        let pages = (vlen as usize).div_ceil(self.ovfl_cap());
+        let pages = (vlen as usize).div_ceil(self.ovfl_cap().max(1));
         let mut pgno = first;
         for _ in 0..pages {
             if pgno < 2 {

@@ -35,7 +35,7 @@ use crate::options::{CheckpointCause, CheckpointInfo, CheckpointMode, SyncMode};
 use crate::storage::{io_err, Storage};
 use crate::wal::checkpoint::{checkpoint, Plan};
 use crate::wal::frames::FrameWriter;
-use crate::wal::index::IndexHeader;
+use crate::wal::index::{Index, IndexHeader};
 use crate::wal::locks::Region;
 use crate::wal::protocol::{acquire_snapshot, begin_write_protocol, commit_state, flush_protocol};
 
@@ -215,18 +215,12 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
         let idx = self.geo.index(&self.region)?;
         let mut state = commit_state(&idx, &mine, epoch);
         if state.is_none() {
-            let full = self.opts.sync == SyncMode::Full;
-            let syncs = &mut self.stats.syncs;
-            let wal = self.pages.file_io().wal;
-            let r = flush_protocol(&idx, || {
-                if full {
-                    *syncs += 1;
-                    wal.sync().map_err(io_err(crate::error::FileKind::Wal))
-                } else {
-                    Ok(())
-                }
-            });
-            match r {
+            match flush_wal(
+                &idx,
+                self.opts.sync == SyncMode::Full,
+                &mut self.stats.syncs,
+                self.pages.file_io().wal,
+            ) {
                 Ok(_) => state = commit_state(&idx, &mine, epoch),
                 Err(Error::Busy) => return Err(Error::Busy),
                 Err(e) => {
@@ -416,18 +410,12 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
         // are made durable and visible first: a checkpoint copies only
         // published (durable) commits, and `Full` and above promise every
         // commit. A passive checkpoint does not wait for another syncer.
-        let full = self.opts.sync == SyncMode::Full;
-        let syncs = &mut self.stats.syncs;
-        let wal = self.pages.file_io().wal;
-        let flushed = flush_protocol(&idx, || {
-            if full {
-                *syncs += 1;
-                wal.sync().map_err(io_err(crate::error::FileKind::Wal))
-            } else {
-                Ok(())
-            }
-        });
-        match flushed {
+        match flush_wal(
+            &idx,
+            self.opts.sync == SyncMode::Full,
+            &mut self.stats.syncs,
+            self.pages.file_io().wal,
+        ) {
             Ok(_) => {}
             Err(Error::Busy) if mode == CheckpointMode::Passive => {}
             Err(e) => return self.poison_on_io(Err(e)),
@@ -461,4 +449,20 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
         }
         r
     }
+}
+
+/// Makes the commits appended so far durable and visible
+/// (`wal::protocol::flush_protocol`), syncing `wal` in `Full` mode (`full`)
+/// and counting the sync in `syncs`. One copy for the commit and the
+/// checkpoint.
+#[inline(never)]
+fn flush_wal<S: Storage>(idx: &Index<'_>, full: bool, syncs: &mut u64, wal: &mut S) -> Result<IndexHeader> {
+    flush_protocol(idx, || {
+        if full {
+            *syncs += 1;
+            wal.sync().map_err(io_err(crate::error::FileKind::Wal))
+        } else {
+            Ok(())
+        }
+    })
 }
