@@ -279,8 +279,9 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
         self.clock = Some(clock);
     }
     /// The database's checkpoint statistics (counted in the wal-index by
-    /// every connection since recovery). Errors: `InvalidArgument` (a
-    /// damaged region).
+    /// every connection since recovery; feature `checkpoint-stats`, on by
+    /// default). Errors: `InvalidArgument` (a damaged region).
+    #[cfg(feature = "checkpoint-stats")]
     pub fn checkpoint_stats(&self) -> Result<crate::options::CheckpointStats> {
         Ok(self.geo.index(&self.region)?.checkpoint_stats())
     }

@@ -403,6 +403,7 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     // commit (`docs/EMBEDDED.md`, peak stack).
     #[inline(never)]
     fn checkpoint_with(&mut self, mode: CheckpointMode, min_progress: u32, cause: CheckpointCause) -> Result<CheckpointInfo> {
+        #[cfg(feature = "checkpoint-stats")]
         let started = self.clock.map(|c| c());
         self.check_idle_writable()?;
         let idx = self.geo.index(&self.region)?;
@@ -439,12 +440,12 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
         if r.is_ok() {
             self.stats.checkpoints += 1;
             let now = self.clock.map(|c| c());
-            let ms = now.zip(started).map_or(0, |(n, s)| n.saturating_sub(s));
             if let Ok(idx) = self.geo.index(&self.region) {
                 if let Some(now) = now {
                     idx.set_last_checkpoint_ms(now as u32);
                 }
-                idx.count_checkpoint(cause, pages, ms);
+                #[cfg(feature = "checkpoint-stats")]
+                idx.count_checkpoint(cause, pages, now.zip(started).map_or(0, |(n, s)| n.saturating_sub(s)));
             }
         }
         r

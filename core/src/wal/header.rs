@@ -186,6 +186,7 @@ pub(crate) fn read_two<const N: usize>(w: &[AtomicU32], at: usize) -> Option<[u3
 
 /// Both copies at `at` as they are (for a repair by the lock holder, while
 /// nothing is being written).
+#[cfg(feature = "multi-process")]
 pub(crate) fn copies<const N: usize>(w: &[AtomicU32], at: usize) -> ([u32; N], [u32; N]) {
     let (mut c0, mut c1) = ([0u32; N], [0u32; N]);
     // Past the region (never: the words are fixed ones): zeros, which no

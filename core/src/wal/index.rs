@@ -89,7 +89,9 @@ mod slot;
 use crate::error::{Error, Result};
 use crate::sync::{AtomicU32, Ordering};
 pub use crate::wal::header::IndexHeader;
-use crate::wal::header::{copies, read_two, write_two, Tip, HDR_WORDS, TIP_WORDS};
+#[cfg(feature = "multi-process")]
+use crate::wal::header::copies;
+use crate::wal::header::{read_two, write_two, Tip, HDR_WORDS, TIP_WORDS};
 use crate::wal::locks::{Lock, Locks, SlotUse};
 
 /// Value of the init word once a region has been recovered.
@@ -123,6 +125,7 @@ const TIP_AT: usize = 40;
 const W_TIP_EPOCH: usize = 50;
 /// Checkpoint statistics: by size, by time, manual, pages (2 words),
 /// milliseconds (2 words).
+#[cfg(feature = "checkpoint-stats")]
 const W_STATS: usize = 52;
 /// When the last checkpoint ended (clock milliseconds, low 32 bits).
 const W_LAST_CKPT: usize = 51;
@@ -326,6 +329,7 @@ impl<'r> Index<'r> {
 
     /// Each copy of the header decoded on its own (`None`: not whole), for
     /// [`crate::wal::protocol::repair_header`].
+    #[cfg(feature = "multi-process")]
     pub(crate) fn header_copies(&self) -> (Option<IndexHeader>, Option<IndexHeader>) {
         let (c0, c1) = copies::<HDR_WORDS>(self.f, 0);
         (IndexHeader::from_words(&c0), IndexHeader::from_words(&c1))
@@ -353,6 +357,7 @@ impl<'r> Index<'r> {
     }
 
     /// Each copy of the tip decoded on its own, for a repair.
+    #[cfg(feature = "multi-process")]
     pub(crate) fn tip_copies(&self) -> (Option<Tip>, Option<Tip>) {
         let (c0, c1) = copies::<TIP_WORDS>(self.f, TIP_AT);
         (Tip::from_words(&c0), Tip::from_words(&c1))
@@ -469,6 +474,7 @@ impl<'r> Index<'r> {
         self.f[W_TIP_EPOCH].store(e, Ordering::Release);
     }
     /// Counts a checkpoint in the statistics words.
+    #[cfg(feature = "checkpoint-stats")]
     pub(crate) fn count_checkpoint(&self, cause: crate::options::CheckpointCause, pages: u64, ms: u64) {
         use crate::options::CheckpointCause as C;
         let w = match cause {
@@ -492,6 +498,7 @@ impl<'r> Index<'r> {
         self.f[W_LAST_CKPT].store(ms.max(1), Ordering::Relaxed);
     }
     /// The statistics words.
+    #[cfg(feature = "checkpoint-stats")]
     pub(crate) fn checkpoint_stats(&self) -> crate::options::CheckpointStats {
         // Relaxed: statistics.
         let get = |i: usize| self.f[W_STATS + i].load(Ordering::Relaxed);
@@ -606,6 +613,7 @@ impl<'r> Index<'r> {
 /// Adds `v` to the 64-bit counter in two words (low, high) with 32-bit
 /// atomics (many microcontrollers have no 64-bit ones): a carry goes to the
 /// high word.
+#[cfg(feature = "checkpoint-stats")]
 fn add_u64(low: &AtomicU32, high: &AtomicU32, v: u64) {
     // Relaxed: statistics.
     let lo = v as u32;
