@@ -123,7 +123,10 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Storage for RamStorage<B> {
         if let Some(gap) = buf.get_mut(self.len..off) {
             gap.fill(0);
         }
-        buf.get_mut(off..end).ok_or(RamError::OutOfSpace)?.copy_from_slice(data);
+        let dst = buf.get_mut(off..end).ok_or(RamError::OutOfSpace)?;
+        for (d, s) in dst.iter_mut().zip(data) {
+            *d = *s;
+        }
         self.len = self.len.max(end);
         Ok(())
     }

@@ -334,7 +334,12 @@ impl<S: Storage> Checkpointer<'_, '_, S> {
             if pgno > commit_size || idx.lookup(pgno, safe) != Some(f) {
                 continue;
             }
-            let (frame, page) = self.io.scratch.get_mut(..2 * n).ok_or(SHORT_SCRATCH)?.split_at_mut(n);
+            let (frame, page) = self
+                .io
+                .scratch
+                .get_mut(..2 * n)
+                .and_then(|s| s.split_at_mut_checked(n))
+                .ok_or(SHORT_SCRATCH)?;
             let off = format::frame_offset(f, ps) + FRAME_HEADER_LEN as u64;
             let a = self.io.wal.read_at(off, frame).map_err(io_err(FileKind::Wal))?;
             let b = self

@@ -88,9 +88,9 @@ mod slot;
 
 use crate::error::{Error, Result};
 use crate::sync::{AtomicU32, Ordering};
-pub use crate::wal::header::IndexHeader;
 #[cfg(feature = "multi-process")]
 use crate::wal::header::copies;
+pub use crate::wal::header::IndexHeader;
 use crate::wal::header::{read_two, write_two, Tip, HDR_WORDS, TIP_WORDS};
 use crate::wal::locks::{Lock, Locks, SlotUse};
 

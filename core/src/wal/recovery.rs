@@ -241,11 +241,15 @@ fn scan<S: Storage>(
             break;
         }
         let want = ((wal_len - off) as usize).min(batch * fl);
-        let got = wal.read_at(off, mem.get_mut(..want).ok_or(SHORT_MEM)?).map_err(io_err(FileKind::Wal))?;
+        let got = wal
+            .read_at(off, mem.get_mut(..want).ok_or(SHORT_MEM)?)
+            .map_err(io_err(FileKind::Wal))?;
         let mut at = 0;
         while at < got {
             let f = reader.frame();
-            let Ok(fh) = reader.next_from(mem.get(at..got).ok_or(SHORT_MEM)?) else { break 'scan };
+            let Ok(fh) = reader.next_from(mem.get(at..got).ok_or(SHORT_MEM)?) else {
+                break 'scan;
+            };
             if f > idx.capacity() {
                 return Err(Error::Full {
                     what: "the WAL holds more frames than max_wal_frames",
