@@ -311,6 +311,10 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     /// Errors of this and every cursor method: as [`Connection::get`];
     /// `InvalidArgument` for a cursor whose key capacity `K` is below
     /// [`Connection::max_key_len`].
+    // Never inlined (nor are the other positioning calls): the pager's
+    // temporaries would otherwise stay in the caller's frame, beside its
+    // cursor, while it scans.
+    #[inline(never)]
     pub fn cursor_first<const K: usize>(&mut self, c: &mut Cursor<K>, t: Table) -> Result<bool> {
         self.cursor_prep(c, t)?;
         let r = (|| {

@@ -48,6 +48,9 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     ///
     /// Errors: `InvalidArgument` (a transaction is open), `Poisoned`,
     /// `Protocol` (no stable snapshot after the retries).
+    // Never inlined: the snapshot protocol's headers would otherwise stay
+    // in the caller's frame while it reads (peak stack, `docs/EMBEDDED.md`).
+    #[inline(never)]
     pub fn begin_read(&mut self) -> Result<()> {
         self.check_usable()?;
         if !matches!(self.mode, Mode::Idle) {
