@@ -49,44 +49,66 @@ pub fn check_page_size(page_size: u32) -> Result<()> {
     }
 }
 
+// The fixed-width accessors below never panic: every caller checks its
+// offsets against the buffer first (an offset past it would be a bug,
+// caught by the debug assertions in tests); out of range, a read gives 0
+// and a write does nothing, and no panic path (with its location data) is
+// linked into a firmware.
 #[inline]
 pub(crate) fn get_u16(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([b[at], b[at + 1]])
+    let a = b.get(at..).and_then(|s| s.first_chunk::<2>());
+    debug_assert!(a.is_some(), "get_u16 past the buffer");
+    a.map_or(0, |a| u16::from_le_bytes(*a))
 }
 #[inline]
 pub(crate) fn put_u16(b: &mut [u8], at: usize, v: u16) {
-    b[at..at + 2].copy_from_slice(&v.to_le_bytes());
+    let a = b.get_mut(at..).and_then(|s| s.first_chunk_mut::<2>());
+    debug_assert!(a.is_some(), "put_u16 past the buffer");
+    if let Some(a) = a {
+        *a = v.to_le_bytes();
+    }
 }
 #[inline]
 pub(crate) fn get_u32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+    let a = b.get(at..).and_then(|s| s.first_chunk::<4>());
+    debug_assert!(a.is_some(), "get_u32 past the buffer");
+    a.map_or(0, |a| u32::from_le_bytes(*a))
 }
 #[inline]
 pub(crate) fn put_u32(b: &mut [u8], at: usize, v: u32) {
-    b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    let a = b.get_mut(at..).and_then(|s| s.first_chunk_mut::<4>());
+    debug_assert!(a.is_some(), "put_u32 past the buffer");
+    if let Some(a) = a {
+        *a = v.to_le_bytes();
+    }
 }
 #[inline]
 pub(crate) fn get_u64(b: &[u8], at: usize) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(a)
+    let a = b.get(at..).and_then(|s| s.first_chunk::<8>());
+    debug_assert!(a.is_some(), "get_u64 past the buffer");
+    a.map_or(0, |a| u64::from_le_bytes(*a))
 }
 #[inline]
 pub(crate) fn put_u64(b: &mut [u8], at: usize, v: u64) {
-    b[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    let a = b.get_mut(at..).and_then(|s| s.first_chunk_mut::<8>());
+    debug_assert!(a.is_some(), "put_u64 past the buffer");
+    if let Some(a) = a {
+        *a = v.to_le_bytes();
+    }
 }
 
 /// The page checksum of `page` as page number `pgno`.
 #[inline]
 pub fn page_checksum(pgno: u32, page: &[u8]) -> u32 {
-    crc32c(&[&pgno.to_le_bytes(), &page[..page.len() - PAGE_TRAILER]])
+    let body = page.len().saturating_sub(PAGE_TRAILER);
+    crc32c(&[&pgno.to_le_bytes(), page.get(..body).unwrap_or(&[])])
 }
 
 /// Writes the page checksum into the last 4 bytes of `page` (and, for page
 /// 1, the header checksum first).
 pub fn seal_page(pgno: u32, page: &mut [u8]) {
     if pgno == 1 {
-        let c = crc32c(&[&page[..DbHeader::CKSUM_AT]]);
+        let c = crc32c(&[page.get(..DbHeader::CKSUM_AT).unwrap_or(&[])]);
         put_u32(page, DbHeader::CKSUM_AT, c);
     }
     let c = page_checksum(pgno, page);
@@ -156,7 +178,9 @@ impl DbHeader {
     /// Encodes into the start of page 1 (the checksum is written by
     /// [`seal_page`]).
     pub fn encode(&self, page: &mut [u8]) {
-        page[0..8].copy_from_slice(&DB_MAGIC);
+        if let Some(m) = page.first_chunk_mut::<8>() {
+            *m = DB_MAGIC;
+        }
         put_u32(page, 8, FORMAT_VERSION);
         put_u32(page, 12, self.page_size);
         put_u32(page, 16, self.page_count);

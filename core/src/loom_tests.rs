@@ -446,6 +446,7 @@ fn loom_restart_refused_while_a_reader_holds_a_mark() {
 /// began to publish; the new writer removes the stale hash entry before it
 /// reuses the frame number; no snapshot reads the spilled frame.
 #[test]
+#[cfg(feature = "multi-process")]
 fn loom_dead_writer_torn_header_repaired() {
     model(1, |pass| {
         let w = World::new(2);

@@ -101,11 +101,15 @@ impl<B> ErrorType for RamStorage<B> {
 impl<B: AsRef<[u8]> + AsMut<[u8]>> Storage for RamStorage<B> {
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<usize, RamError> {
         let Ok(off) = usize::try_from(offset) else { return Ok(0) };
-        if off >= self.len {
+        // Past the end (or a length beyond the buffer, which `write_at`
+        // never makes): nothing to read. No slice index can panic here.
+        let Some(src) = self.buf.as_ref().get(off..self.len) else {
             return Ok(0);
+        };
+        let n = buf.len().min(src.len());
+        for (d, s) in buf.iter_mut().zip(src) {
+            *d = *s;
         }
-        let n = buf.len().min(self.len - off);
-        buf[..n].copy_from_slice(&self.buf.as_ref()[off..off + n]);
         Ok(n)
     }
     fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), RamError> {
@@ -115,10 +119,14 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Storage for RamStorage<B> {
         if end > cap {
             return Err(RamError::OutOfSpace);
         }
-        if off > self.len {
-            self.buf.as_mut()[self.len..off].fill(0);
+        let buf = self.buf.as_mut();
+        if let Some(gap) = buf.get_mut(self.len..off) {
+            gap.fill(0);
         }
-        self.buf.as_mut()[off..end].copy_from_slice(data);
+        let dst = buf.get_mut(off..end).ok_or(RamError::OutOfSpace)?;
+        for (d, s) in dst.iter_mut().zip(data) {
+            *d = *s;
+        }
         self.len = self.len.max(end);
         Ok(())
     }
@@ -133,9 +141,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Storage for RamStorage<B> {
         if len > self.buf.as_ref().len() {
             return Err(RamError::OutOfSpace);
         }
-        if len > self.len {
-            let old = self.len;
-            self.buf.as_mut()[old..len].fill(0);
+        if let Some(gap) = self.buf.as_mut().get_mut(self.len..len) {
+            gap.fill(0);
         }
         self.len = len;
         Ok(())

@@ -99,7 +99,7 @@ impl<S: Storage> Tree<'_, '_, S> {
         for (k, (sib, is_right)) in [(right, true), (left, false)].into_iter().enumerate() {
             if let Some(s) = sib {
                 let sp = self.read_tree_page(s)?;
-                if sp[0] == PT_LEAF {
+                if sp.first() == Some(&PT_LEAF) {
                     sibs[k] = Some((s, is_right, used(sp)));
                 }
             }
@@ -278,16 +278,19 @@ impl<S: Storage> Tree<'_, '_, S> {
     fn spread(&mut self, parent: u32, i: usize, child: u32, sib: u32, sib_right: bool, at: usize, len: usize, out: usize) -> Result<bool> {
         let ps = self.ps();
         let cap = ps - PAGE_TRAILER - PAGE_HEADER;
+        if !(2..=MAX_OUT).contains(&out) {
+            return Ok(false);
+        }
         // The pair in key order: the separator between them is cell `j` of
         // the parent.
         let (lpg, rpg, j) = if sib_right { (child, sib, i) } else { (sib, child, i - 1) };
         let lp = self.pg.read(lpg)?;
         check_header(lp, lpg)?;
-        self.scr.tmp[..ps].copy_from_slice(lp);
+        put_bytes(self.scr.tmp, 0, lp)?;
         let rp = self.pg.read(rpg)?;
         check_header(rp, rpg)?;
-        self.scr.tmp2[..ps].copy_from_slice(rp);
-        let (na, nb) = (ncells(&self.scr.tmp[..ps]), ncells(&self.scr.tmp2[..ps]));
+        put_bytes(self.scr.tmp2, 0, rp)?;
+        let (na, nb) = (ncells(bytes(self.scr.tmp, 0..ps)?), ncells(bytes(self.scr.tmp2, 0..ps)?));
         // The run: left cells, right cells, the new one at its place.
         let total = na + nb + 1;
         let pos = if sib_right { at } else { na + at };
@@ -363,9 +366,15 @@ impl<S: Storage> Tree<'_, '_, S> {
             init_page(wp, PT_LEAF);
             for x in cuts[k]..cuts[k + 1] {
                 match item(x) {
-                    Item::New => push_cell(wp, &self.scr.cell[..len]),
-                    Item::A(c) => push_cell(wp, &self.scr.tmp[raw_cell(&self.scr.tmp[..ps], lpg, c)?.0]),
-                    Item::B(c) => push_cell(wp, &self.scr.tmp2[raw_cell(&self.scr.tmp2[..ps], rpg, c)?.0]),
+                    Item::New => push_cell(wp, bytes(self.scr.cell, 0..len)?),
+                    Item::A(c) => {
+                        let t = bytes(self.scr.tmp, 0..ps)?;
+                        push_cell(wp, bytes(t, raw_cell(t, lpg, c)?.0)?)
+                    }
+                    Item::B(c) => {
+                        let t = bytes(self.scr.tmp2, 0..ps)?;
+                        push_cell(wp, bytes(t, raw_cell(t, rpg, c)?.0)?)
+                    }
                 }
             }
         }
@@ -384,8 +393,8 @@ impl<S: Storage> Tree<'_, '_, S> {
         let ps = self.ps();
         Ok(2 + match it {
             Item::New => len,
-            Item::A(c) => raw_cell(&self.scr.tmp[..ps], lpg, c)?.0.len(),
-            Item::B(c) => raw_cell(&self.scr.tmp2[..ps], rpg, c)?.0.len(),
+            Item::A(c) => raw_cell(bytes(self.scr.tmp, 0..ps)?, lpg, c)?.0.len(),
+            Item::B(c) => raw_cell(bytes(self.scr.tmp2, 0..ps)?, rpg, c)?.0.len(),
         })
     }
 
@@ -393,9 +402,9 @@ impl<S: Storage> Tree<'_, '_, S> {
     fn item_key(&self, it: Item, lpg: u32, rpg: u32) -> Result<&[u8]> {
         let ps = self.ps();
         match it {
-            Item::New => Ok(&self.scr.cell[7..7 + get_u16(self.scr.cell, 0) as usize]),
-            Item::A(c) => leaf_key(&self.scr.tmp[..ps], lpg, c),
-            Item::B(c) => leaf_key(&self.scr.tmp2[..ps], rpg, c),
+            Item::New => bytes(self.scr.cell, 7..7 + get_u16(self.scr.cell, 0) as usize),
+            Item::A(c) => leaf_key(bytes(self.scr.tmp, 0..ps)?, lpg, c),
+            Item::B(c) => leaf_key(bytes(self.scr.tmp2, 0..ps)?, rpg, c),
         }
     }
 
@@ -408,28 +417,25 @@ impl<S: Storage> Tree<'_, '_, S> {
         put_u32(self.scr.sep, 0, child);
         put_u16(self.scr.sep, 4, klen as u16);
         let ps = self.ps();
-        let key_at = 6..6 + klen;
-        match it {
-            Item::New => {
-                let k = 7..7 + klen;
-                self.scr.sep[key_at].copy_from_slice(&self.scr.cell[k]);
-            }
+        let key = match it {
+            Item::New => bytes(self.scr.cell, 7..7 + klen)?,
             Item::A(c) => {
-                let k = raw_cell(&self.scr.tmp[..ps], lpg, c)?.1;
-                self.scr.sep[key_at].copy_from_slice(&self.scr.tmp[k]);
+                let t = bytes(self.scr.tmp, 0..ps)?;
+                bytes(t, raw_cell(t, lpg, c)?.1)?
             }
             Item::B(c) => {
-                let k = raw_cell(&self.scr.tmp2[..ps], rpg, c)?.1;
-                self.scr.sep[key_at].copy_from_slice(&self.scr.tmp2[k]);
+                let t = bytes(self.scr.tmp2, 0..ps)?;
+                bytes(t, raw_cell(t, rpg, c)?.1)?
             }
-        }
+        };
+        put_bytes(self.scr.sep, 6, key)?;
         let wp = self.pg.write(parent)?;
         if replace {
             let (_, _, size) = branch_cell(wp, parent, j)?;
             let off = slot(wp, j);
             remove_cell(wp, j, off..off + size);
         }
-        insert_cell(wp, j, &self.scr.sep[..6 + klen]);
+        insert_cell(wp, j, bytes(self.scr.sep, 0..6 + klen)?);
         Ok(())
     }
 }

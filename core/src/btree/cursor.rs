@@ -108,7 +108,7 @@ fn descend<S: Storage, const K: usize>(pg: &mut Pager<'_, S>, c: &mut Cursor<K>,
         let p = pg.read(pgno)?;
         page::check_header(p, pgno)?;
         let n = ncells(p);
-        if p[0] == PT_LEAF {
+        if p.first() == Some(&PT_LEAF) {
             if n == 0 {
                 push(c, pgno, 0)?;
                 c.valid = false;
@@ -143,7 +143,7 @@ pub(crate) fn seek<S: Storage, const K: usize>(pg: &mut Pager<'_, S>, c: &mut Cu
     for _ in 0..MAX_DEPTH {
         let p = pg.read(pgno)?;
         page::check_header(p, pgno)?;
-        if p[0] == PT_LEAF {
+        if p.first() == Some(&PT_LEAF) {
             let (i, _) = search_leaf(p, pgno, key)?;
             let n = ncells(p);
             if i < n {
@@ -241,7 +241,7 @@ pub(crate) fn scan<S: Storage, const K: usize>(
         let mut j = i as usize;
         while j < n {
             let cell = page::leaf_cell(p, pgno, j)?;
-            let key = &p[cell.key.clone()];
+            let key = page::bytes(p, cell.key.clone())?;
             let past = match end {
                 Bound::Included(e) => page::cmp_keys(key, e) == core::cmp::Ordering::Greater,
                 Bound::Excluded(e) => page::cmp_keys(key, e) != core::cmp::Ordering::Less,
@@ -253,7 +253,7 @@ pub(crate) fn scan<S: Storage, const K: usize>(
             }
             let stop = if cell.ovfl.is_some() {
                 Some(ScanEnd::Overflow)
-            } else if !f(key, &p[cell.val]) {
+            } else if !f(key, page::bytes(p, cell.val)?) {
                 Some(ScanEnd::Stopped)
             } else {
                 None

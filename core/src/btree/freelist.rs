@@ -39,7 +39,7 @@ pub(crate) fn allocate<'p, S: Storage>(pg: &'p mut Pager<'_, S>) -> Result<(u32,
     if h.freelist_head != 0 {
         let trunk = h.freelist_head;
         let t = pg.read(trunk)?;
-        if t[0] != PT_FREELIST {
+        if t.first() != Some(&PT_FREELIST) {
             return Err(corrupt(FileKind::Database, trunk, "freelist trunk has wrong page type"));
         }
         let count = get_u32(t, 8);
@@ -85,7 +85,7 @@ pub(crate) fn free<S: Storage>(pg: &mut Pager<'_, S>, pgno: u32) -> Result<()> {
     if h.freelist_head != 0 {
         let trunk = h.freelist_head;
         let t = pg.read(trunk)?;
-        if t[0] != PT_FREELIST {
+        if t.first() != Some(&PT_FREELIST) {
             return Err(corrupt(FileKind::Database, trunk, "freelist trunk has wrong page type"));
         }
         let count = get_u32(t, 8) as usize;
@@ -99,7 +99,9 @@ pub(crate) fn free<S: Storage>(pg: &mut Pager<'_, S>, pgno: u32) -> Result<()> {
     }
     let old = h.freelist_head;
     let t = pg.fresh(pgno)?;
-    t[0] = PT_FREELIST;
+    if let Some(ty) = t.first_mut() {
+        *ty = PT_FREELIST;
+    }
     put_u32(t, 4, old);
     put_u32(t, 8, 0);
     h.freelist_head = pgno;

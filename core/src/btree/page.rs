@@ -32,6 +32,30 @@ use core::ops::Range;
 use crate::error::{corrupt, Error, FileKind, Result};
 use crate::format::{get_u16, get_u32, put_u16, put_u32, PAGE_TRAILER};
 
+/// What [`bytes`] and [`put_bytes`] return for a range outside its buffer:
+/// never expected (the offsets come from checked cells and sizes), an
+/// error instead of a panic.
+const OUT_OF_RANGE: Error = Error::Corrupt {
+    file: FileKind::Database,
+    page: 0,
+    reason: "cell bytes outside their page or scratch buffer",
+};
+
+/// The bytes `r` of `b`; `Corrupt` when `r` leaves it.
+pub(crate) fn bytes(b: &[u8], r: Range<usize>) -> Result<&[u8]> {
+    b.get(r).ok_or(OUT_OF_RANGE)
+}
+
+/// Copies `src` into `dst` at `at`; `Corrupt` when it does not fit.
+pub(crate) fn put_bytes(dst: &mut [u8], at: usize, src: &[u8]) -> Result<()> {
+    let d = dst.get_mut(at..).and_then(|d| d.get_mut(..src.len())).ok_or(OUT_OF_RANGE)?;
+    // (A zip of two slices of one length: no length check to panic.)
+    for (d, s) in d.iter_mut().zip(src) {
+        *d = *s;
+    }
+    Ok(())
+}
+
 /// Page type byte (offset 0) of a B+tree leaf page.
 pub const PT_LEAF: u8 = 1;
 /// Page type byte of a B+tree branch (interior) page.
@@ -99,7 +123,8 @@ pub(crate) fn set_ncells(p: &mut [u8], n: usize) {
 /// Checks the page header of a tree page.
 #[inline]
 pub(crate) fn check_header(p: &[u8], pgno: u32) -> Result<()> {
-    if p[0] != PT_LEAF && p[0] != PT_BRANCH {
+    let ty = p.first().copied();
+    if ty != Some(PT_LEAF) && ty != Some(PT_BRANCH) {
         return Err(bad(pgno, "not a B+tree page"));
     }
     let n = ncells(p);
@@ -135,7 +160,9 @@ pub(crate) fn leaf_cell(p: &[u8], pgno: u32, i: usize) -> Result<LeafCell> {
         return Err(bad(pgno, "leaf cell offset out of range"));
     }
     let klen = get_u16(p, off) as usize;
-    let flags = p[off + 2];
+    let Some(&flags) = p.get(off + 2) else {
+        return Err(bad(pgno, "leaf cell offset out of range"));
+    };
     let vlen = get_u32(p, off + 3);
     let kstart = off + 7;
     let kend = kstart + klen;
@@ -184,7 +211,7 @@ pub(crate) fn branch_cell(p: &[u8], pgno: u32, i: usize) -> Result<(u32, Range<u
 
 /// Cell `i` as raw bytes range and key range, for either page type.
 pub(crate) fn raw_cell(p: &[u8], pgno: u32, i: usize) -> Result<(Range<usize>, Range<usize>)> {
-    if p[0] == PT_LEAF {
+    if p.first() == Some(&PT_LEAF) {
         let c = leaf_cell(p, pgno, i)?;
         let off = slot(p, i);
         Ok((off..off + c.size, c.key))
@@ -231,7 +258,7 @@ pub(crate) fn leaf_key(p: &[u8], pgno: u32, i: usize) -> Result<&[u8]> {
     if kend > end {
         return Err(bad(pgno, "leaf cell out of range"));
     }
-    Ok(&p[off + 7..kend])
+    bytes(p, off + 7..kend)
 }
 
 /// The key of branch cell `i`.
@@ -246,7 +273,7 @@ fn branch_key(p: &[u8], pgno: u32, i: usize) -> Result<&[u8]> {
     if kend > end {
         return Err(bad(pgno, "branch cell out of range"));
     }
-    Ok(&p[off + 6..kend])
+    bytes(p, off + 6..kend)
 }
 
 /// Bytewise order of two keys (the order of the trees), with the first 8
@@ -298,8 +325,10 @@ pub(crate) fn search_branch(p: &[u8], pgno: u32, key: &[u8]) -> Result<usize> {
 
 pub(crate) fn init_page(p: &mut [u8], ty: u8) {
     let u = usable(p);
-    p[..PAGE_HEADER].fill(0);
-    p[0] = ty;
+    if let Some(h) = p.first_chunk_mut::<PAGE_HEADER>() {
+        *h = [0; PAGE_HEADER];
+        h[0] = ty;
+    }
     set_ncells(p, 0);
     put_u32(p, 4, u as u32);
 }
@@ -313,13 +342,55 @@ pub(crate) fn used(p: &[u8]) -> usize {
     usable(p) - content_start(p) + 2 * ncells(p)
 }
 
+/// Moves `p[from]` to start at `to` (overlapping ranges, as
+/// `copy_within`). On bare-metal targets (`target_os = "none"`:
+/// microcontrollers) a byte at a time, so that no `memmove` is linked: the
+/// word-at-a-time one of `compiler_builtins` is 1.5 KiB of flash, and the
+/// moves are short (a page's slot array, the cells below a removed one).
+/// Elsewhere `copy_within`. The callers' ranges lie in the page.
+#[cfg(target_os = "none")]
+fn move_bytes(p: &mut [u8], from: Range<usize>, to: usize) {
+    move_bytewise(p, from, to);
+}
+#[cfg(not(target_os = "none"))]
+fn move_bytes(p: &mut [u8], from: Range<usize>, to: usize) {
+    p.copy_within(from, to);
+}
+
+/// [`move_bytes`] a byte at a time (see there); stops at the end of `p`
+/// (never reached: a debug assertion in tests).
+#[cfg_attr(not(any(test, target_os = "none")), allow(dead_code))]
+fn move_bytewise(p: &mut [u8], from: Range<usize>, to: usize) {
+    let (start, n) = (from.start, from.len());
+    debug_assert!(from.end <= p.len() && to + n <= p.len(), "move past the page");
+    let mut step = |k: usize| -> bool {
+        let Some(&b) = p.get(start + k) else { return false };
+        let Some(d) = p.get_mut(to + k) else { return false };
+        *d = b;
+        true
+    };
+    if to > start {
+        for k in (0..n).rev() {
+            if !step(k) {
+                return;
+            }
+        }
+    } else {
+        for k in 0..n {
+            if !step(k) {
+                return;
+            }
+        }
+    }
+}
+
 /// Inserts raw cell bytes at index `i`; the caller checked the space.
 pub(crate) fn insert_cell(p: &mut [u8], i: usize, cell: &[u8]) {
     let n = ncells(p);
     let cs = content_start(p) - cell.len();
     p[cs..cs + cell.len()].copy_from_slice(cell);
     let sa = PAGE_HEADER + 2 * i;
-    p.copy_within(sa..PAGE_HEADER + 2 * n, sa + 2);
+    move_bytes(p, sa..PAGE_HEADER + 2 * n, sa + 2);
     put_u16(p, sa, cs as u16);
     put_u32(p, 4, cs as u32);
     set_ncells(p, n + 1);
@@ -330,7 +401,7 @@ pub(crate) fn remove_cell(p: &mut [u8], i: usize, cell: Range<usize>) {
     let n = ncells(p);
     let cs = content_start(p);
     let len = cell.len();
-    p.copy_within(cs..cell.start, cs + len);
+    move_bytes(p, cs..cell.start, cs + len);
     for j in 0..n {
         let o = slot(p, j);
         if o < cell.start {
@@ -338,7 +409,7 @@ pub(crate) fn remove_cell(p: &mut [u8], i: usize, cell: Range<usize>) {
         }
     }
     let sa = PAGE_HEADER + 2 * i;
-    p.copy_within(sa + 2..PAGE_HEADER + 2 * n, sa);
+    move_bytes(p, sa + 2..PAGE_HEADER + 2 * n, sa);
     put_u32(p, 4, (cs + len) as u32);
     set_ncells(p, n - 1);
 }
@@ -348,4 +419,22 @@ pub(crate) fn remove_cell(p: &mut [u8], i: usize, cell: Range<usize>) {
 pub(crate) fn push_cell(p: &mut [u8], cell: &[u8]) {
     let n = ncells(p);
     insert_cell(p, n, cell);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bytewise move of bare-metal targets does what `copy_within`
+    /// does, overlapping either way.
+    #[test]
+    fn move_bytewise_is_copy_within() {
+        for (from, to) in [(0..0, 3), (2..10, 5), (5..13, 2), (0..16, 0), (3..4, 15), (8..16, 0), (0..8, 8)] {
+            let mut a: [u8; 16] = core::array::from_fn(|i| i as u8 * 7 + 1);
+            let mut b = a;
+            a.copy_within(from.clone(), to);
+            move_bytewise(&mut b, from.clone(), to);
+            assert_eq!(a, b, "{from:?} to {to}");
+        }
+    }
 }

@@ -82,7 +82,7 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
         for _ in 0..MAX_DEPTH {
             let (p, slot) = self.pg.read_slot(pgno)?;
             check_header(p, pgno)?;
-            if p[0] == PT_LEAF {
+            if p.first() == Some(&PT_LEAF) {
                 let (i, eq) = search_leaf(p, pgno, key)?;
                 return Ok(eq.then_some((pgno, slot, i)));
             }
@@ -123,7 +123,7 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
         let mut done = 0;
         for _ in 0..pages {
             let p = self.pg.read(pgno)?;
-            if p[0] != PT_OVERFLOW {
+            if p.first() != Some(&PT_OVERFLOW) {
                 return Err(bad(pgno, "overflow chain reaches a non-overflow page"));
             }
             let next = get_u32(p, 4);
@@ -155,10 +155,11 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
         let cap = self.ovfl_cap();
         let mut first = 0;
         let mut prev = 0;
-        for chunk in val.chunks(cap) {
+        // (`cap` is most of a page; `max` spares chunks' panic on 0.)
+        for chunk in val.chunks(cap.max(1)) {
             let (pgno, p) = freelist::allocate(self.pg)?;
-            p[0] = PT_OVERFLOW;
-            p[OVFL_HEADER..OVFL_HEADER + chunk.len()].copy_from_slice(chunk);
+            put_bytes(p, 0, &[PT_OVERFLOW])?;
+            put_bytes(p, OVFL_HEADER, chunk)?;
             if prev == 0 {
                 first = pgno;
             } else {
@@ -171,14 +172,14 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
     }
 
     fn free_overflow(&mut self, first: u32, vlen: u32) -> Result<()> {
-        let pages = (vlen as usize).div_ceil(self.ovfl_cap());
+        let pages = (vlen as usize).div_ceil(self.ovfl_cap().max(1));
         let mut pgno = first;
         for _ in 0..pages {
             if pgno < 2 {
                 return Err(bad(first, "overflow chain shorter than the value"));
             }
             let p = self.pg.read(pgno)?;
-            if p[0] != PT_OVERFLOW {
+            if p.first() != Some(&PT_OVERFLOW) {
                 return Err(bad(pgno, "overflow chain reaches a non-overflow page"));
             }
             let next = get_u32(p, 4);
@@ -208,12 +209,12 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
         let ovfl = if inline { 0 } else { self.write_overflow(val)? };
         let c = &mut *self.scr.cell;
         put_u16(c, 0, key.len() as u16);
-        c[2] = u8::from(!inline);
+        put_bytes(c, 2, &[u8::from(!inline)])?;
         put_u32(c, 3, val.len() as u32);
-        c[7..7 + key.len()].copy_from_slice(key);
+        put_bytes(c, 7, key)?;
         let kend = 7 + key.len();
         if inline {
-            c[kend..kend + val.len()].copy_from_slice(val);
+            put_bytes(c, kend, val)?;
             Ok(kend + val.len())
         } else {
             put_u32(c, kend, ovfl);
@@ -237,18 +238,18 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
     /// `scr.sep`.
     fn grow_root(&mut self, root: u32, right: u32) -> Result<()> {
         let ps = self.ps();
-        self.scr.tmp[..ps].copy_from_slice(self.pg.read(root)?);
+        put_bytes(self.scr.tmp, 0, self.pg.read(root)?)?;
         let (left, lp) = freelist::allocate(self.pg)?;
-        lp.copy_from_slice(&self.scr.tmp[..ps]);
+        put_bytes(lp, 0, bytes(self.scr.tmp, 0..ps)?)?;
         let seplen = get_u16(self.scr.sep, 0) as usize;
         let c = &mut *self.scr.cell;
         put_u32(c, 0, left);
         put_u16(c, 4, seplen as u16);
-        c[6..6 + seplen].copy_from_slice(&self.scr.sep[2..2 + seplen]);
+        put_bytes(c, 6, bytes(self.scr.sep, 2..2 + seplen)?)?;
         let rp = self.pg.write(root)?;
         init_page(rp, PT_BRANCH);
         put_u32(rp, 8, right);
-        push_cell(rp, &self.scr.cell[..6 + seplen]);
+        push_cell(rp, bytes(self.scr.cell, 0..6 + seplen)?);
         Ok(())
     }
 
@@ -258,7 +259,7 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
             return Err(bad(pgno, "tree too deep (page cycle)"));
         }
         let p = self.read_tree_page(pgno)?;
-        if p[0] == PT_LEAF {
+        if p.first() == Some(&PT_LEAF) {
             let (i, eq) = search_leaf(p, pgno, key)?;
             if eq {
                 self.remove_leaf_entry(pgno, i)?;
@@ -266,7 +267,7 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
             let len = self.build_leaf_cell(key, val)?;
             let wp = self.pg.write(pgno)?;
             if free_space(wp) >= len + 2 {
-                insert_cell(wp, i, &self.scr.cell[..len]);
+                insert_cell(wp, i, bytes(self.scr.cell, 0..len)?);
                 return Ok(Placed::Done);
             }
             return Ok(Placed::Overflow { at: i, len });
@@ -291,11 +292,11 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
         let c = &mut *self.scr.cell;
         put_u32(c, 0, child);
         put_u16(c, 4, seplen as u16);
-        c[6..6 + seplen].copy_from_slice(&self.scr.sep[2..2 + seplen]);
+        put_bytes(c, 6, bytes(self.scr.sep, 2..2 + seplen)?)?;
         let len = 6 + seplen;
         let wp = self.pg.write(pgno)?;
         if free_space(wp) >= len + 2 {
-            insert_cell(wp, i, &self.scr.cell[..len]);
+            insert_cell(wp, i, bytes(self.scr.cell, 0..len)?);
             return Ok(Placed::Done);
         }
         self.split(pgno, i, len).map(Placed::Split)
@@ -304,9 +305,10 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
     /// Splits page `pgno` while inserting `scr.cell[..len]` at index `at`.
     fn split(&mut self, pgno: u32, at: usize, len: usize) -> Result<u32> {
         let ps = self.ps();
-        self.scr.tmp[..ps].copy_from_slice(self.pg.read(pgno)?);
+        put_bytes(self.scr.tmp, 0, self.pg.read(pgno)?)?;
         let tmp = &*self.scr.tmp;
-        let leaf = tmp[0] == PT_LEAF;
+        let ty = tmp.first().copied().unwrap_or(0);
+        let leaf = ty == PT_LEAF;
         let n = ncells(tmp);
         let total = n + 1;
         let src = |j: usize| {
@@ -347,7 +349,13 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
             }
         }
         // Branches push cell m up; leaves copy the first right key up.
-        m = m.clamp(1, if leaf { total - 1 } else { total - 2 });
+        // (A branch holds at least two cells and a leaf one: `hi` is at
+        // least 1; an error, not clamp's panic, if it were not.)
+        let hi = if leaf { total - 1 } else { total.saturating_sub(2) };
+        if hi < 1 {
+            return Err(bad(pgno, "split cannot balance page (cell too large)"));
+        }
+        m = m.clamp(1, hi);
         let mut left_bytes = 0;
         for j in 0..m {
             left_bytes += size_of(j)?;
@@ -360,7 +368,6 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
         if left_bytes > cap || right_bytes > cap {
             return Err(bad(pgno, "split cannot balance page (cell too large)"));
         }
-        let ty = tmp[0];
         let old_right = right_child(tmp);
         // Separator: for a leaf the first key of the right page; for a
         // branch the key of cell m, whose child becomes the left's right-most.
@@ -382,18 +389,18 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
         };
         let sl = sep_range.len();
         put_u16(self.scr.sep, 0, sl as u16);
-        if sep_from_new {
-            self.scr.sep[2..2 + sl].copy_from_slice(&self.scr.cell[sep_range]);
-        } else {
-            self.scr.sep[2..2 + sl].copy_from_slice(&self.scr.tmp[sep_range]);
-        }
+        let from = if sep_from_new { &*self.scr.cell } else { &*self.scr.tmp };
+        put_bytes(self.scr.sep, 2, bytes(from, sep_range)?)?;
         // Left page: rebuilt in place.
         let lp = self.pg.write(pgno)?;
         init_page(lp, ty);
         for j in 0..m {
             match src(j) {
-                Src::New => push_cell(lp, &self.scr.cell[..len]),
-                Src::Old(k) => push_cell(lp, &self.scr.tmp[raw_cell(&self.scr.tmp[..ps], pgno, k)?.0]),
+                Src::New => push_cell(lp, bytes(self.scr.cell, 0..len)?),
+                Src::Old(k) => {
+                    let t = bytes(self.scr.tmp, 0..ps)?;
+                    push_cell(lp, bytes(t, raw_cell(t, pgno, k)?.0)?)
+                }
             }
         }
         if !leaf {
@@ -403,8 +410,11 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
         init_page(rp, ty);
         for j in rs..total {
             match src(j) {
-                Src::New => push_cell(rp, &self.scr.cell[..len]),
-                Src::Old(k) => push_cell(rp, &self.scr.tmp[raw_cell(&self.scr.tmp[..ps], pgno, k)?.0]),
+                Src::New => push_cell(rp, bytes(self.scr.cell, 0..len)?),
+                Src::Old(k) => {
+                    let t = bytes(self.scr.tmp, 0..ps)?;
+                    push_cell(rp, bytes(t, raw_cell(t, pgno, k)?.0)?)
+                }
             }
         }
         if !leaf {
@@ -453,7 +463,7 @@ impl<'t, 'a, S: Storage> Tree<'t, 'a, S> {
             return Err(bad(pgno, "tree too deep (page cycle)"));
         }
         let p = self.read_tree_page(pgno)?;
-        if p[0] == PT_LEAF {
+        if p.first() == Some(&PT_LEAF) {
             let (i, eq) = search_leaf(p, pgno, key)?;
             if eq {
                 self.remove_leaf_entry(pgno, i)?;

@@ -103,6 +103,34 @@ fn run_recovery<S: Storage>(
     recover(db, wal, idx, mem, opts, |ps| cache_mem_len(ps, MIN_CACHE_PAGES))
 }
 
+/// The first half of `Connection::open`: attaches to an initialised
+/// region, or runs recovery; returns the region's geometry, the frames
+/// recovered, the page size, and whether the database is still to be
+/// created. Out of line, so that recovery runs under this small frame and
+/// not under the one that builds the connection.
+#[inline(never)]
+fn attach_or_recover<S: Storage, R: Region>(
+    db: &mut S,
+    wal: &mut S,
+    region: &R,
+    mem: &mut [u8],
+    opts: &Options,
+) -> Result<(Geometry, u32, u32, bool)> {
+    format::check_page_size(opts.page_size)?;
+    match Index::attach(region.words(), region.locks())? {
+        Some(idx) => {
+            let geo = Geometry::new(idx.capacity(), idx.read_marks() as u32)?;
+            let page_size = read_header_retry(&idx)?.page_size;
+            Ok((geo, 0, page_size, false))
+        }
+        None => {
+            let geo = Geometry::new(opts.max_wal_frames, opts.read_marks)?;
+            let r = run_recovery(db, wal, &geo.index(region)?, mem, opts)?;
+            Ok((geo, r.frames, r.page_size, r.fresh))
+        }
+    }
+}
+
 /// `Pages::new`, out of line for the same reason.
 #[inline(never)]
 fn new_pages<S: Storage, B: AsMut<[u8]>>(db: S, wal: S, mem: B, page_size: u32) -> Result<Pages<S, B>> {
@@ -167,12 +195,17 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     // would then be deeper for the whole session (`docs/EMBEDDED.md`, peak
     // stack).
     #[inline(never)]
-    pub fn open(db: S, wal: S, region: R, mem: B, opts: Options) -> Result<Self> {
+    pub fn open(mut db: S, mut wal: S, region: R, mut mem: B, opts: Options) -> Result<Self> {
         // The connection is assembled in the `Result` returned and used in
         // place: a move would take one more stack slot of its size, and
         // assembling it out of line keeps recovery's temporaries off the
-        // stack while a new database's first commit runs.
-        let mut r = Self::assemble(db, wal, region, mem, opts);
+        // stack while a new database's first commit runs. Recovery runs
+        // before, in a frame of its own (`assemble`'s holds the connection
+        // it builds).
+        let mut r = match attach_or_recover(&mut db, &mut wal, &region, mem.as_mut(), &opts) {
+            Ok(found) => Self::assemble(db, wal, region, mem, opts, found),
+            Err(e) => Err(e),
+        };
         if let Ok(c) = r.as_mut() {
             if core::mem::take(&mut c.fresh) {
                 c.create_database()?;
@@ -181,28 +214,13 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
         r
     }
 
-    /// `open` up to the creation of a new database: attach to the region
-    /// or run recovery, lay out the cache; `fresh` when the database is
-    /// still to be created.
+    /// `open` up to the creation of a new database, once `attach_or_recover`
+    /// has `found` the region's geometry, the frames recovered, the page
+    /// size and whether the database is still to be created: lays out the
+    /// cache and builds the connection.
     #[inline(never)]
-    fn assemble(mut db: S, mut wal: S, region: R, mut mem: B, opts: Options) -> Result<Self> {
-        format::check_page_size(opts.page_size)?;
-        let (geo, recovered, page_size, fresh);
-        match Index::attach(region.words(), region.locks())? {
-            Some(idx) => {
-                geo = Geometry::new(idx.capacity(), idx.read_marks() as u32)?;
-                page_size = read_header_retry(&idx)?.page_size;
-                recovered = 0;
-                fresh = false;
-            }
-            None => {
-                geo = Geometry::new(opts.max_wal_frames, opts.read_marks)?;
-                let r = run_recovery(&mut db, &mut wal, &geo.index(&region)?, mem.as_mut(), &opts)?;
-                page_size = r.page_size;
-                recovered = r.frames;
-                fresh = r.fresh;
-            }
-        }
+    fn assemble(db: S, wal: S, region: R, mem: B, opts: Options, found: (Geometry, u32, u32, bool)) -> Result<Self> {
+        let (geo, recovered, page_size, fresh) = found;
         new_pages(db, wal, mem, page_size).map(|pages| Connection {
             pages,
             region,
@@ -279,8 +297,9 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
         self.clock = Some(clock);
     }
     /// The database's checkpoint statistics (counted in the wal-index by
-    /// every connection since recovery). Errors: `InvalidArgument` (a
-    /// damaged region).
+    /// every connection since recovery; feature `checkpoint-stats`, on by
+    /// default). Errors: `InvalidArgument` (a damaged region).
+    #[cfg(feature = "checkpoint-stats")]
     pub fn checkpoint_stats(&self) -> Result<crate::options::CheckpointStats> {
         Ok(self.geo.index(&self.region)?.checkpoint_stats())
     }
@@ -358,13 +377,21 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     /// An `Io` error poisons this connection and the region (every
     /// connection of the database), as the error type documents.
     fn poison_on_io<T>(&mut self, r: Result<T>) -> Result<T> {
-        if let Err(Error::Io { .. }) = r {
+        if let Err(e) = &r {
+            self.poison_if_io(e);
+        }
+        r
+    }
+
+    /// The work of [`Connection::poison_on_io`], one copy for every `T`.
+    #[inline(never)]
+    fn poison_if_io(&mut self, e: &Error) {
+        if let Error::Io { .. } = e {
             self.poisoned = true;
             if let Ok(idx) = self.geo.index(&self.region) {
                 idx.poison();
             }
         }
-        r
     }
 }
 

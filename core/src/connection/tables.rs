@@ -311,6 +311,10 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     /// Errors of this and every cursor method: as [`Connection::get`];
     /// `InvalidArgument` for a cursor whose key capacity `K` is below
     /// [`Connection::max_key_len`].
+    // Never inlined (nor are the other positioning calls): the pager's
+    // temporaries would otherwise stay in the caller's frame, beside its
+    // cursor, while it scans.
+    #[inline(never)]
     pub fn cursor_first<const K: usize>(&mut self, c: &mut Cursor<K>, t: Table) -> Result<bool> {
         self.cursor_prep(c, t)?;
         let r = (|| {
@@ -409,6 +413,18 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
         end: Bound<&[u8]>,
         mut f: impl FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<ScanEnd> {
+        self.scan_dyn(c, end, &mut f)
+    }
+
+    /// [`Connection::scan`] for any callback: one copy of its code
+    /// whatever the callbacks a program passes (a shim per closure type).
+    #[inline(never)]
+    fn scan_dyn<const K: usize>(
+        &mut self,
+        c: &mut Cursor<K>,
+        end: Bound<&[u8]>,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<ScanEnd> {
         self.in_txn()?;
         if !c.valid {
             return Ok(ScanEnd::Done);
@@ -418,7 +434,7 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
         }
         let r = (|| {
             let (mut pg, _) = self.parts()?;
-            cursor::scan(&mut pg, c, end, &mut f)
+            cursor::scan(&mut pg, c, end, f)
         })();
         self.poison_on_io(r)
     }

@@ -36,7 +36,7 @@ use crate::options::{CheckpointCause, CheckpointInfo, CheckpointMode, SyncMode};
 use crate::storage::{io_err, Storage};
 use crate::wal::checkpoint::{checkpoint, Plan};
 use crate::wal::frames::FrameWriter;
-use crate::wal::index::IndexHeader;
+use crate::wal::index::{Index, IndexHeader};
 use crate::wal::locks::Region;
 use crate::wal::protocol::{acquire_snapshot, begin_write_protocol, commit_state, flush_protocol};
 
@@ -49,6 +49,9 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     ///
     /// Errors: `InvalidArgument` (a transaction is open), `Poisoned`,
     /// `Protocol` (no stable snapshot after the retries).
+    // Never inlined: the snapshot protocol's headers would otherwise stay
+    // in the caller's frame while it reads (peak stack, `docs/EMBEDDED.md`).
+    #[inline(never)]
     pub fn begin_read(&mut self) -> Result<()> {
         self.check_usable()?;
         if !matches!(self.mode, Mode::Idle) {
@@ -115,12 +118,19 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     /// Marks the write transaction failed when `r` is an error (and poisons
     /// on `Io`).
     pub(super) fn fail_txn<T>(&mut self, r: Result<T>) -> Result<T> {
-        if r.is_err() {
-            if let Mode::Write { base, .. } = self.mode {
-                self.mode = Mode::Write { base, failed: true };
-            }
+        if let Err(e) = &r {
+            self.fail_with(e);
         }
-        self.poison_on_io(r)
+        r
+    }
+
+    /// The work of [`Connection::fail_txn`], one copy for every `T`.
+    #[inline(never)]
+    fn fail_with(&mut self, e: &Error) {
+        if let Mode::Write { base, .. } = self.mode {
+            self.mode = Mode::Write { base, failed: true };
+        }
+        self.poison_if_io(e);
     }
 
     /// Commits the write transaction (see the module documentation): writes
@@ -162,6 +172,10 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     /// builds on it. Returns the LSN the commit will have, or `None` for a
     /// transaction that changed nothing (finished then). Errors: as
     /// `commit`'s.
+    // Never inlined into `commit`: the frames' temporaries (headers, the
+    // frame writer's state) must be off the stack while `finish_commit`
+    // syncs and publishes (`docs/EMBEDDED.md`, peak stack).
+    #[inline(never)]
     pub fn append_commit(&mut self) -> Result<Option<u64>> {
         let base = match self.write_state() {
             Ok(b) => b,
@@ -205,18 +219,12 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
         let idx = self.geo.index(&self.region)?;
         let mut state = commit_state(&idx, &mine, epoch);
         if state.is_none() {
-            let full = self.opts.sync == SyncMode::Full;
-            let syncs = &mut self.stats.syncs;
-            let wal = self.pages.file_io().wal;
-            let r = flush_protocol(&idx, || {
-                if full {
-                    *syncs += 1;
-                    wal.sync().map_err(io_err(crate::error::FileKind::Wal))
-                } else {
-                    Ok(())
-                }
-            });
-            match r {
+            match flush_wal(
+                &idx,
+                self.opts.sync == SyncMode::Full,
+                &mut self.stats.syncs,
+                self.pages.file_io().wal,
+            ) {
                 Ok(_) => state = commit_state(&idx, &mine, epoch),
                 Err(Error::Busy) => return Err(Error::Busy),
                 Err(e) => {
@@ -403,7 +411,13 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     /// automatic checkpoint passes a quarter of its threshold: under readers
     /// whose snapshots lag a commit or two behind, it then copies in batches
     /// instead of syncing the WAL for every commit).
+    // Never inlined: the automatic checkpoint's frame (the checkpoint's
+    // plan, headers and frame buffers) would otherwise sit under
+    // `finish_commit` while it publishes, the deepest path of a first
+    // commit (`docs/EMBEDDED.md`, peak stack).
+    #[inline(never)]
     fn checkpoint_with(&mut self, mode: CheckpointMode, min_progress: u32, cause: CheckpointCause) -> Result<CheckpointInfo> {
+        #[cfg(feature = "checkpoint-stats")]
         let started = self.clock.map(|c| c());
         self.check_idle_writable()?;
         let idx = self.geo.index(&self.region)?;
@@ -411,18 +425,12 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
         // are made durable and visible first: a checkpoint copies only
         // published (durable) commits, and `Full` and above promise every
         // commit. A passive checkpoint does not wait for another syncer.
-        let full = self.opts.sync == SyncMode::Full;
-        let syncs = &mut self.stats.syncs;
-        let wal = self.pages.file_io().wal;
-        let flushed = flush_protocol(&idx, || {
-            if full {
-                *syncs += 1;
-                wal.sync().map_err(io_err(crate::error::FileKind::Wal))
-            } else {
-                Ok(())
-            }
-        });
-        match flushed {
+        match flush_wal(
+            &idx,
+            self.opts.sync == SyncMode::Full,
+            &mut self.stats.syncs,
+            self.pages.file_io().wal,
+        ) {
             Ok(_) => {}
             Err(Error::Busy) if mode == CheckpointMode::Passive => {}
             Err(e) => return self.poison_on_io(Err(e)),
@@ -446,14 +454,30 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
         if r.is_ok() {
             self.stats.checkpoints += 1;
             let now = self.clock.map(|c| c());
-            let ms = now.zip(started).map_or(0, |(n, s)| n.saturating_sub(s));
             if let Ok(idx) = self.geo.index(&self.region) {
                 if let Some(now) = now {
                     idx.set_last_checkpoint_ms(now as u32);
                 }
-                idx.count_checkpoint(cause, pages, ms);
+                #[cfg(feature = "checkpoint-stats")]
+                idx.count_checkpoint(cause, pages, now.zip(started).map_or(0, |(n, s)| n.saturating_sub(s)));
             }
         }
         r
     }
+}
+
+/// Makes the commits appended so far durable and visible
+/// (`wal::protocol::flush_protocol`), syncing `wal` in `Full` mode (`full`)
+/// and counting the sync in `syncs`. One copy for the commit and the
+/// checkpoint.
+#[inline(never)]
+fn flush_wal<S: Storage>(idx: &Index<'_>, full: bool, syncs: &mut u64, wal: &mut S) -> Result<IndexHeader> {
+    flush_protocol(idx, || {
+        if full {
+            *syncs += 1;
+            wal.sync().map_err(io_err(crate::error::FileKind::Wal))
+        } else {
+            Ok(())
+        }
+    })
 }

@@ -125,7 +125,13 @@ impl Slots {
     /// Empties the table: every slot free, the hash empty.
     pub(super) fn clear(&mut self, mem: &mut [u8]) {
         let n = self.n;
-        mem[self.hash_at..self.hash_at + HASH_ENTRY * hash_entries(n)].fill(0);
+        // The hash lies in `mem` (the layout was worked out from its
+        // length): `None` never happens (a debug assertion in tests).
+        let hash = mem.get_mut(self.hash_at..self.hash_at + HASH_ENTRY * hash_entries(n));
+        debug_assert!(hash.is_some(), "cache hash outside the cache memory");
+        if let Some(hash) = hash {
+            hash.fill(0);
+        }
         for s in 0..n {
             let m = self.meta_at + s * SLOT_META;
             put_u32(mem, m, 0);
@@ -195,17 +201,22 @@ impl Slots {
     fn unlink(&mut self, mem: &mut [u8], slot: u32) {
         let m = self.meta(slot);
         let (list, prev, next) = (get_u32(mem, m + 4) & !REF, get_u32(mem, m + 8), get_u32(mem, m + 12));
-        if prev == NIL {
-            self.lists[list as usize].head = next;
-        } else {
+        if prev != NIL {
             put_u32(mem, self.meta(prev) + 12, next);
         }
-        if next == NIL {
-            self.lists[list as usize].tail = prev;
-        } else {
+        if next != NIL {
             put_u32(mem, self.meta(next) + 8, prev);
         }
-        self.lists[list as usize].len -= 1;
+        // A slot's list number is one of the three (set by `link`).
+        if let Some(l) = self.lists.get_mut(list as usize) {
+            if prev == NIL {
+                l.head = next;
+            }
+            if next == NIL {
+                l.tail = prev;
+            }
+            l.len -= 1;
+        }
     }
 
     fn link(&mut self, mem: &mut [u8], slot: u32, list: u32, front: bool) {

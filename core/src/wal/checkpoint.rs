@@ -67,6 +67,10 @@ use crate::wal::frames::{read_wal_header, FrameReader};
 use crate::wal::index::{Index, IndexHeader};
 use crate::wal::protocol::{backfill_protocol, try_restart};
 
+/// The scratch pages below what a checkpoint copies through (never: they
+/// are three pages of the cache memory).
+const SHORT_SCRATCH: Error = Error::InvalidArgument("checkpoint scratch below two pages");
+
 /// What a checkpoint borrows from a connection: both files and two pages
 /// of scratch memory (the pager lends them, `Pages::file_io`).
 pub(crate) struct FileIo<'a, S: Storage> {
@@ -249,7 +253,7 @@ impl<S: Storage> Checkpointer<'_, '_, S> {
             }
             let pgno = idx.frame_pgno(f);
             *self.pages += 1;
-            let tmp = &mut self.io.scratch[..ps as usize];
+            let tmp = self.io.scratch.get_mut(..ps as usize).ok_or(SHORT_SCRATCH)?;
             let off = format::frame_offset(f, ps) + FRAME_HEADER_LEN as u64;
             let got = self.io.wal.read_at(off, tmp).map_err(io_err(FileKind::Wal))?;
             if got < ps as usize {
@@ -330,7 +334,12 @@ impl<S: Storage> Checkpointer<'_, '_, S> {
             if pgno > commit_size || idx.lookup(pgno, safe) != Some(f) {
                 continue;
             }
-            let (frame, page) = self.io.scratch[..2 * n].split_at_mut(n);
+            let (frame, page) = self
+                .io
+                .scratch
+                .get_mut(..2 * n)
+                .and_then(|s| s.split_at_mut_checked(n))
+                .ok_or(SHORT_SCRATCH)?;
             let off = format::frame_offset(f, ps) + FRAME_HEADER_LEN as u64;
             let a = self.io.wal.read_at(off, frame).map_err(io_err(FileKind::Wal))?;
             let b = self

@@ -89,10 +89,14 @@ impl IndexHeader {
 
 fn words_checksum(w: &[u32]) -> u32 {
     let mut b = [0u8; 4 * HDR_WORDS];
-    for (i, x) in w.iter().enumerate() {
-        b[4 * i..4 * i + 4].copy_from_slice(&x.to_le_bytes());
+    let mut n = 0;
+    // Whole 4-byte arrays: plain stores, no slice copies (and no call to
+    // memcpy under a frame that may be the deepest).
+    for (c, x) in b.as_chunks_mut::<4>().0.iter_mut().zip(w) {
+        *c = x.to_le_bytes();
+        n += 4;
     }
-    crate::checksum::crc32c(&[&b[..4 * w.len()]])
+    crate::checksum::crc32c(&[b.get(..n).unwrap_or(&[])])
 }
 
 impl IndexHeader {
@@ -157,44 +161,63 @@ impl Tip {
 /// Reads the two copies at `at` (copy 0, then copy 1): `Some` when equal.
 #[inline]
 pub(crate) fn read_two<const N: usize>(w: &[AtomicU32], at: usize) -> Option<[u32; N]> {
+    let (c0, rest) = w.get(at..)?.split_first_chunk::<N>()?;
+    let c1 = rest.first_chunk::<N>()?;
     let mut a = [0u32; N];
-    let mut b = [0u32; N];
-    for (i, x) in a.iter_mut().enumerate() {
+    for (x, v) in a.iter_mut().zip(c0) {
         // Acquire: pairs with the writer's Release stores of copy 0, so that
         // whatever the writer wrote before publishing (hash entries, frames)
         // is visible once this copy is.
-        *x = w[at + i].load(Ordering::Acquire);
+        *x = v.load(Ordering::Acquire);
     }
     // Acquire fence: copy 1 is read after copy 0 (the writer writes them in
     // the opposite order).
     fence(Ordering::Acquire);
-    for (i, x) in b.iter_mut().enumerate() {
+    // Copy 1 is compared word by word as it is read (no second array on
+    // the stack); the first difference ends the read.
+    for (x, v) in a.iter().zip(c1) {
         // Relaxed: ordered after copy 0 by the fence above.
-        *x = w[at + N + i].load(Ordering::Relaxed);
+        if v.load(Ordering::Relaxed) != *x {
+            return None;
+        }
     }
-    (a == b).then_some(a)
+    Some(a)
 }
 
 /// Both copies at `at` as they are (for a repair by the lock holder, while
 /// nothing is being written).
+#[cfg(feature = "multi-process")]
 pub(crate) fn copies<const N: usize>(w: &[AtomicU32], at: usize) -> ([u32; N], [u32; N]) {
-    // Acquire: as read_two's copy 0.
-    let c0: [u32; N] = core::array::from_fn(|i| w[at + i].load(Ordering::Acquire));
-    let c1: [u32; N] = core::array::from_fn(|i| w[at + N + i].load(Ordering::Acquire));
+    let (mut c0, mut c1) = ([0u32; N], [0u32; N]);
+    // Past the region (never: the words are fixed ones): zeros, which no
+    // copy's check word accepts.
+    let Some((w0, rest)) = w.get(at..).and_then(|r| r.split_first_chunk::<N>()) else {
+        return (c0, c1);
+    };
+    let Some(w1) = rest.first_chunk::<N>() else { return (c0, c1) };
+    for (x, v) in c0.iter_mut().zip(w0).chain(c1.iter_mut().zip(w1)) {
+        // Acquire: as read_two's copy 0.
+        *x = v.load(Ordering::Acquire);
+    }
     (c0, c1)
 }
 
 /// Writes `words` at `at`: copy 1, a fence, copy 0.
 pub(crate) fn write_two<const N: usize>(w: &[AtomicU32], at: usize, words: &[u32; N]) {
-    for (i, x) in words.iter().enumerate() {
+    // The words are fixed ones of the region (never past it).
+    let Some((w0, rest)) = w.get(at..).and_then(|r| r.split_first_chunk::<N>()) else {
+        return;
+    };
+    let Some(w1) = rest.first_chunk::<N>() else { return };
+    for (v, x) in w1.iter().zip(words) {
         // Relaxed: ordered before copy 0 by the Release fence below.
-        w[at + N + i].store(*x, Ordering::Relaxed);
+        v.store(*x, Ordering::Relaxed);
     }
     // Release fence: copy 1 is visible before any word of copy 0.
     fence(Ordering::Release);
-    for (i, x) in words.iter().enumerate() {
+    for (v, x) in w0.iter().zip(words) {
         // Release: everything written before publishing (hash entries)
         // happens-before a reader's Acquire load of this word.
-        w[at + i].store(*x, Ordering::Release);
+        v.store(*x, Ordering::Release);
     }
 }

@@ -84,12 +84,15 @@
 //! | frame page number, hash slot | insert | `Relaxed`, then `Release` slot | a reader that acquire-loads the slot sees the page number |
 //! | high-water mark, `truncate`'s scan | writer only | `Relaxed` | only the write-lock holder touches them |
 
+mod hash;
 mod slot;
 
 use crate::error::{Error, Result};
 use crate::sync::{AtomicU32, Ordering};
+#[cfg(feature = "multi-process")]
+use crate::wal::header::copies;
 pub use crate::wal::header::IndexHeader;
-use crate::wal::header::{copies, read_two, write_two, Tip, HDR_WORDS, TIP_WORDS};
+use crate::wal::header::{read_two, write_two, Tip, HDR_WORDS, TIP_WORDS};
 use crate::wal::locks::{Lock, Locks, SlotUse};
 
 /// Value of the init word once a region has been recovered.
@@ -123,6 +126,7 @@ const TIP_AT: usize = 40;
 const W_TIP_EPOCH: usize = 50;
 /// Checkpoint statistics: by size, by time, manual, pages (2 words),
 /// milliseconds (2 words).
+#[cfg(feature = "checkpoint-stats")]
 const W_STATS: usize = 52;
 /// When the last checkpoint ended (clock milliseconds, low 32 bits).
 const W_LAST_CKPT: usize = 51;
@@ -239,6 +243,9 @@ impl Layout {
 #[derive(Clone, Copy)]
 pub(crate) struct Index<'r> {
     w: &'r [AtomicU32],
+    /// The fixed words (`w`'s first [`FIXED_WORDS`]) as an array: their
+    /// accesses need no bounds check (and link no panic).
+    f: &'r [AtomicU32; FIXED_WORDS],
     /// Locks kept outside the region (`None`: the lock words of the region).
     locks: Option<&'r dyn Locks>,
     marks: usize,
@@ -260,13 +267,17 @@ impl<'r> Index<'r> {
     /// the region is smaller than the layout.
     #[inline]
     pub(crate) fn with(w: &'r [AtomicU32], locks: Option<&'r dyn Locks>, l: &Layout) -> Result<Index<'r>> {
-        if w.len() < l.words {
-            return Err(Error::InvalidArgument(
-                "wal-index region smaller than region_words(max_frames, read_marks)",
-            ));
-        }
+        let f = match w.first_chunk::<FIXED_WORDS>() {
+            Some(f) if w.len() >= l.words => f,
+            _ => {
+                return Err(Error::InvalidArgument(
+                    "wal-index region smaller than region_words(max_frames, read_marks)",
+                ))
+            }
+        };
         Ok(Index {
             w,
+            f,
             locks,
             marks: l.marks,
             capacity: l.capacity,
@@ -279,26 +290,26 @@ impl<'r> Index<'r> {
     /// A view of a region another connection initialised, from the layout
     /// words stored in it.
     pub(crate) fn attach(w: &'r [AtomicU32], locks: Option<&'r dyn Locks>) -> Result<Option<Index<'r>>> {
-        if w.len() < FIXED_WORDS {
+        let Some(f) = w.first_chunk::<FIXED_WORDS>() else {
             return Err(Error::InvalidArgument("wal-index region too small"));
-        }
+        };
         // Acquire: pairs with the Release store of the init word, so the
         // layout words and the published header are visible.
-        if w[W_INIT].load(Ordering::Acquire) != REGION_MAGIC {
+        if f[W_INIT].load(Ordering::Acquire) != REGION_MAGIC {
             return Ok(None);
         }
-        let marks = w[W_NMARKS].load(Ordering::Relaxed); // Relaxed: ordered by the Acquire above.
-        let cap = w[W_CAPACITY].load(Ordering::Relaxed); // Relaxed: same.
+        let marks = f[W_NMARKS].load(Ordering::Relaxed); // Relaxed: ordered by the Acquire above.
+        let cap = f[W_CAPACITY].load(Ordering::Relaxed); // Relaxed: same.
         Index::with(w, locks, &Layout::new(cap, marks)?).map(Some)
     }
 
     /// Records the layout and marks the region initialised.
     pub(crate) fn mark_initialised(&self) {
         // Relaxed: published by the Release store of the init word below.
-        self.w[W_NMARKS].store(self.marks as u32, Ordering::Relaxed);
-        self.w[W_CAPACITY].store(self.capacity, Ordering::Relaxed);
+        self.f[W_NMARKS].store(self.marks as u32, Ordering::Relaxed);
+        self.f[W_CAPACITY].store(self.capacity, Ordering::Relaxed);
         // Release: makes the header, hash and layout visible to attach().
-        self.w[W_INIT].store(REGION_MAGIC, Ordering::Release);
+        self.f[W_INIT].store(REGION_MAGIC, Ordering::Release);
     }
 
     pub(crate) fn capacity(&self) -> u32 {
@@ -314,13 +325,14 @@ impl<'r> Index<'r> {
     /// the checksum fails (a publication is in progress: retry).
     #[inline]
     pub(crate) fn read_header(&self) -> Option<IndexHeader> {
-        read_two::<HDR_WORDS>(self.w, 0).and_then(|w| IndexHeader::from_words(&w))
+        read_two::<HDR_WORDS>(self.f, 0).and_then(|w| IndexHeader::from_words(&w))
     }
 
     /// Each copy of the header decoded on its own (`None`: not whole), for
     /// [`crate::wal::protocol::repair_header`].
+    #[cfg(feature = "multi-process")]
     pub(crate) fn header_copies(&self) -> (Option<IndexHeader>, Option<IndexHeader>) {
-        let (c0, c1) = copies::<HDR_WORDS>(self.w, 0);
+        let (c0, c1) = copies::<HDR_WORDS>(self.f, 0);
         (IndexHeader::from_words(&c0), IndexHeader::from_words(&c1))
     }
 
@@ -329,31 +341,32 @@ impl<'r> Index<'r> {
     #[cfg(loom)]
     pub(crate) fn publish_copy1_only(&self, h: &IndexHeader) {
         for (i, x) in h.to_words().iter().enumerate() {
-            self.w[HDR_WORDS + i].store(*x, Ordering::Relaxed);
+            self.f[HDR_WORDS + i].store(*x, Ordering::Relaxed);
         }
     }
 
     /// Publishes a header: copy 1, fence, copy 0. Only the holder of the
     /// sync lock (or recovery) calls this.
     pub(crate) fn publish_header(&self, h: &IndexHeader) {
-        write_two(self.w, 0, &h.to_words());
+        write_two(self.f, 0, &h.to_words());
     }
 
     /// The tip: the last commit appended to the WAL, published or not
     /// (the same two-copy protocol as the header).
     pub(crate) fn read_tip(&self) -> Option<Tip> {
-        read_two::<TIP_WORDS>(self.w, TIP_AT).and_then(|w| Tip::from_words(&w))
+        read_two::<TIP_WORDS>(self.f, TIP_AT).and_then(|w| Tip::from_words(&w))
     }
 
     /// Each copy of the tip decoded on its own, for a repair.
+    #[cfg(feature = "multi-process")]
     pub(crate) fn tip_copies(&self) -> (Option<Tip>, Option<Tip>) {
-        let (c0, c1) = copies::<TIP_WORDS>(self.w, TIP_AT);
+        let (c0, c1) = copies::<TIP_WORDS>(self.f, TIP_AT);
         (Tip::from_words(&c0), Tip::from_words(&c1))
     }
 
     /// Sets the tip (the holder of the write lock, or recovery).
     pub(crate) fn set_tip(&self, t: &Tip) {
-        write_two(self.w, TIP_AT, &t.to_words());
+        write_two(self.f, TIP_AT, &t.to_words());
     }
 
     // ---- checkpoint info, locks, poison ----
@@ -361,11 +374,11 @@ impl<'r> Index<'r> {
     pub(crate) fn nbackfill(&self) -> u32 {
         // Acquire: a reader that sees the new backfill count also sees the
         // database file writes and sync that preceded it.
-        self.w[W_NBACKFILL].load(Ordering::Acquire)
+        self.f[W_NBACKFILL].load(Ordering::Acquire)
     }
     pub(crate) fn set_nbackfill(&self, n: u32) {
         // Release: pairs with nbackfill()'s Acquire.
-        self.w[W_NBACKFILL].store(n, Ordering::Release);
+        self.f[W_NBACKFILL].store(n, Ordering::Release);
     }
     /// Frames of this generation whose checksum chain was read back from
     /// the WAL and checked (by recovery or a checkpoint): a checkpoint
@@ -374,31 +387,34 @@ impl<'r> Index<'r> {
         // Relaxed: read and written under the checkpoint lock (or by
         // recovery before anyone attaches; the restart resets it under both
         // locks).
-        self.w[W_VERIFIED].load(Ordering::Relaxed)
+        self.f[W_VERIFIED].load(Ordering::Relaxed)
     }
     pub(crate) fn set_verified(&self, n: u32) {
         // Relaxed: see verified().
-        self.w[W_VERIFIED].store(n, Ordering::Relaxed);
+        self.f[W_VERIFIED].store(n, Ordering::Relaxed);
     }
     /// The database id the WAL headers of this database carry.
     pub(crate) fn db_id(&self) -> u32 {
         // Relaxed: written by recovery before the Release store of the init
         // word, which attach() Acquire-loads; never changed after.
-        self.w[W_DB_ID].load(Ordering::Relaxed)
+        self.f[W_DB_ID].load(Ordering::Relaxed)
     }
     pub(crate) fn set_db_id(&self, id: u32) {
         // Relaxed: see db_id().
-        self.w[W_DB_ID].store(id, Ordering::Relaxed);
+        self.f[W_DB_ID].store(id, Ordering::Relaxed);
     }
     fn try_lock_word(&self, at: usize) -> bool {
+        let Some(w) = self.f.get(at) else { return false };
         // AcqRel: acquiring the lock must see the previous holder's writes
         // (Acquire) and our later writes must not move before it (Release is
         // harmless here and keeps the CAS symmetric).
-        self.w[at].compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed).is_ok()
+        w.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed).is_ok()
     }
     fn unlock_word(&self, at: usize) {
         // Release: our writes under the lock are visible to the next holder.
-        self.w[at].store(0, Ordering::Release);
+        if let Some(w) = self.f.get(at) {
+            w.store(0, Ordering::Release);
+        }
     }
     pub(crate) fn try_lock_writer(&self) -> bool {
         match self.locks {
@@ -441,24 +457,25 @@ impl<'r> Index<'r> {
         // Acquire: a committer that reads a published header and then the
         // epoch sees every raise that happened before that publication
         // (raises and publications are made under the sync lock).
-        self.w[W_FENCE].load(Ordering::Acquire)
+        self.f[W_FENCE].load(Ordering::Acquire)
     }
     /// Raises the fence epoch (the holder of the sync lock, whose WAL sync
     /// failed).
     pub(crate) fn raise_fence(&self) {
         // Release: ordered before the sync lock's release.
-        self.w[W_FENCE].fetch_add(1, Ordering::AcqRel);
+        self.f[W_FENCE].fetch_add(1, Ordering::AcqRel);
     }
     /// The fence epoch at which the tip was last made valid.
     pub(crate) fn tip_epoch(&self) -> u32 {
         // Acquire: read by flushers and writers; set under the write lock.
-        self.w[W_TIP_EPOCH].load(Ordering::Acquire)
+        self.f[W_TIP_EPOCH].load(Ordering::Acquire)
     }
     pub(crate) fn set_tip_epoch(&self, e: u32) {
         // Release: pairs with tip_epoch().
-        self.w[W_TIP_EPOCH].store(e, Ordering::Release);
+        self.f[W_TIP_EPOCH].store(e, Ordering::Release);
     }
     /// Counts a checkpoint in the statistics words.
+    #[cfg(feature = "checkpoint-stats")]
     pub(crate) fn count_checkpoint(&self, cause: crate::options::CheckpointCause, pages: u64, ms: u64) {
         use crate::options::CheckpointCause as C;
         let w = match cause {
@@ -467,24 +484,25 @@ impl<'r> Index<'r> {
             C::Manual => W_STATS + 2,
         };
         // Relaxed: statistics; each word is consistent on its own.
-        self.w[w].fetch_add(1, Ordering::Relaxed);
-        add_u64(&self.w[W_STATS + 3..W_STATS + 5], pages);
-        add_u64(&self.w[W_STATS + 5..W_STATS + 7], ms);
+        self.f[w].fetch_add(1, Ordering::Relaxed);
+        add_u64(&self.f[W_STATS + 3], &self.f[W_STATS + 4], pages);
+        add_u64(&self.f[W_STATS + 5], &self.f[W_STATS + 6], ms);
     }
     /// When the last checkpoint ended (the low 32 bits of the clock's
     /// milliseconds; 0: none seen yet).
     pub(crate) fn last_checkpoint_ms(&self) -> u32 {
         // Relaxed: a time stamp; a late view delays a timed checkpoint only.
-        self.w[W_LAST_CKPT].load(Ordering::Relaxed)
+        self.f[W_LAST_CKPT].load(Ordering::Relaxed)
     }
     pub(crate) fn set_last_checkpoint_ms(&self, ms: u32) {
         // Relaxed: as above.
-        self.w[W_LAST_CKPT].store(ms.max(1), Ordering::Relaxed);
+        self.f[W_LAST_CKPT].store(ms.max(1), Ordering::Relaxed);
     }
     /// The statistics words.
+    #[cfg(feature = "checkpoint-stats")]
     pub(crate) fn checkpoint_stats(&self) -> crate::options::CheckpointStats {
         // Relaxed: statistics.
-        let get = |i: usize| self.w[W_STATS + i].load(Ordering::Relaxed);
+        let get = |i: usize| self.f[W_STATS + i].load(Ordering::Relaxed);
         crate::options::CheckpointStats {
             by_size: get(0),
             by_time: get(1),
@@ -498,27 +516,36 @@ impl<'r> Index<'r> {
             Some(l) => l.poisoned(),
             // Relaxed: the flag carries no data; a late observation only
             // delays the Poisoned error by one call.
-            None => self.w[W_POISON].load(Ordering::Relaxed) != 0,
+            None => self.f[W_POISON].load(Ordering::Relaxed) != 0,
         }
     }
     pub(crate) fn poison(&self) {
         match self.locks {
             Some(l) => l.poison(),
             // Relaxed: as above.
-            None => self.w[W_POISON].store(1, Ordering::Relaxed),
+            None => self.f[W_POISON].store(1, Ordering::Relaxed),
         }
     }
 
     // ---- read marks ----
 
+    /// The share count word of read-mark slot `slot` (`None` past the
+    /// region: never, the layout was checked).
+    #[inline]
+    fn share_word(&self, slot: usize) -> Option<&AtomicU32> {
+        self.w.get(FIXED_WORDS + self.marks + slot)
+    }
+
     pub(crate) fn mark(&self, slot: usize) -> u32 {
         // Acquire: pairs with set_mark's Release (made under the slot lock).
-        self.w[FIXED_WORDS + slot].load(Ordering::Acquire)
+        self.w.get(FIXED_WORDS + slot).map_or(MARK_UNUSED, |w| w.load(Ordering::Acquire))
     }
     /// Sets a mark; the caller holds the slot locked.
     pub(crate) fn set_mark(&self, slot: usize, v: u32) {
         // Release: the new mark is visible before the slot is unlocked.
-        self.w[FIXED_WORDS + slot].store(v, Ordering::Release);
+        if let Some(w) = self.w.get(FIXED_WORDS + slot) {
+            w.store(v, Ordering::Release);
+        }
     }
     /// Whether a slot is free, shared by readers, or held exclusively.
     pub(crate) fn slot_use(&self, slot: usize) -> SlotUse {
@@ -528,7 +555,10 @@ impl<'r> Index<'r> {
         // SeqCst: a checkpointer's scan of share counts and a reader's
         // increment-then-recheck of the header form a Dekker pattern; both
         // sides use SeqCst so one of them sees the other.
-        match self.w[FIXED_WORDS + self.marks + slot].load(Ordering::SeqCst) {
+        let Some(w) = self.share_word(slot) else {
+            return SlotUse::Exclusive;
+        };
+        match w.load(Ordering::SeqCst) {
             0 => SlotUse::Free,
             LOCKED => SlotUse::Exclusive,
             _ => SlotUse::Shared,
@@ -539,7 +569,7 @@ impl<'r> Index<'r> {
         if let Some(l) = self.locks {
             return l.try_lock(Lock::ReadMark(slot), false);
         }
-        let c = &self.w[FIXED_WORDS + self.marks + slot];
+        let Some(c) = self.share_word(slot) else { return false };
         let mut cur = c.load(Ordering::SeqCst); // SeqCst: see slot_use.
         loop {
             if cur == LOCKED || cur == LOCKED - 1 {
@@ -557,7 +587,9 @@ impl<'r> Index<'r> {
             return l.unlock(Lock::ReadMark(slot), false);
         }
         // SeqCst: see slot_use.
-        self.w[FIXED_WORDS + self.marks + slot].fetch_sub(1, Ordering::SeqCst);
+        if let Some(w) = self.share_word(slot) {
+            w.fetch_sub(1, Ordering::SeqCst);
+        }
     }
     /// Takes a slot exclusively (no shares); false if it is in use.
     pub(crate) fn try_lock_slot(&self, slot: usize) -> bool {
@@ -565,121 +597,16 @@ impl<'r> Index<'r> {
             return l.try_lock(Lock::ReadMark(slot), true);
         }
         // SeqCst: see slot_use.
-        self.w[FIXED_WORDS + self.marks + slot]
-            .compare_exchange(0, LOCKED, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok()
+        self.share_word(slot)
+            .is_some_and(|w| w.compare_exchange(0, LOCKED, Ordering::SeqCst, Ordering::SeqCst).is_ok())
     }
     pub(crate) fn unlock_slot(&self, slot: usize) {
         if let Some(l) = self.locks {
             return l.unlock(Lock::ReadMark(slot), true);
         }
         // SeqCst: see slot_use.
-        self.w[FIXED_WORDS + self.marks + slot].store(0, Ordering::SeqCst);
-    }
-
-    // ---- hash index ----
-
-    #[inline]
-    fn hash(&self, pgno: u32) -> u32 {
-        pgno.wrapping_mul(383) & self.hash_mask
-    }
-    #[inline]
-    fn pgno_word(&self, frame: u32) -> &AtomicU32 {
-        &self.w[self.pgno_at + frame as usize]
-    }
-    #[inline]
-    fn slot_word(&self, i: u32) -> &AtomicU32 {
-        &self.w[self.hash_at + i as usize]
-    }
-
-    /// Records that `frame` holds `pgno`. Frames are inserted in increasing
-    /// order by the write-lock holder. Error `Full` past the capacity.
-    pub(crate) fn insert(&self, frame: u32, pgno: u32) -> Result<()> {
-        if frame == 0 || frame > self.capacity {
-            return Err(Error::Full {
-                what: "wal-index frame capacity (max_wal_frames)",
-            });
-        }
-        // Relaxed: published by the Release store of the hash slot below.
-        self.pgno_word(frame).store(pgno, Ordering::Relaxed);
-        // The high-water mark first: a writer killed before the slot store
-        // leaves a mark that covers it, so the next writer's `truncate`
-        // removes whatever it got to store.
-        let hwm = &self.w[W_HWM];
-        // Relaxed: only the write-lock holder uses the high-water mark.
-        if hwm.load(Ordering::Relaxed) < frame {
-            hwm.store(frame, Ordering::Relaxed);
-        }
-        let mut i = self.hash(pgno);
-        loop {
-            // Relaxed: only the write-lock holder writes slots.
-            if self.slot_word(i).load(Ordering::Relaxed) == 0 {
-                // Release: the page number above is visible to a reader that
-                // Acquire-loads this slot.
-                self.slot_word(i).store(frame, Ordering::Release);
-                break;
-            }
-            i = (i + 1) & self.hash_mask;
-        }
-        Ok(())
-    }
-
-    /// The newest frame at or below `max_frame` that holds `pgno`.
-    #[inline]
-    pub(crate) fn lookup(&self, pgno: u32, max_frame: u32) -> Option<u32> {
-        if max_frame == 0 {
-            return None;
-        }
-        let mut best = 0;
-        let mut i = self.hash(pgno);
-        for _ in 0..=self.hash_mask {
-            // Acquire: pairs with insert's Release, so the frame's page
-            // number is visible.
-            let f = self.slot_word(i).load(Ordering::Acquire);
-            if f == 0 {
-                break;
-            }
-            // Relaxed: ordered by the Acquire load of the slot.
-            if f <= max_frame && f > best && self.pgno_word(f).load(Ordering::Relaxed) == pgno {
-                best = f;
-            }
-            i = (i + 1) & self.hash_mask;
-        }
-        (best != 0).then_some(best)
-    }
-
-    /// The page number stored for `frame`.
-    #[inline]
-    pub(crate) fn frame_pgno(&self, frame: u32) -> u32 {
-        // Relaxed: callers only ask for frames at or below a published
-        // header they Acquire-loaded.
-        self.pgno_word(frame).load(Ordering::Relaxed)
-    }
-
-    /// Removes every entry for frames above `keep`, newest first.
-    pub(crate) fn truncate(&self, keep: u32) {
-        let hwm = self.w[W_HWM].load(Ordering::Relaxed); // Relaxed: writer-only word.
-        let mut f = hwm;
-        while f > keep {
-            let pgno = self.frame_pgno(f);
-            let mut i = self.hash(pgno);
-            for _ in 0..=self.hash_mask {
-                let v = self.slot_word(i).load(Ordering::Relaxed); // Relaxed: writer-only.
-                if v == 0 {
-                    break;
-                }
-                if v == f {
-                    // Release: harmless; readers ignore frames above their
-                    // snapshot, and removal keeps older probe paths intact.
-                    self.slot_word(i).store(0, Ordering::Release);
-                    break;
-                }
-                i = (i + 1) & self.hash_mask;
-            }
-            f -= 1;
-        }
-        if hwm > keep {
-            self.w[W_HWM].store(keep, Ordering::Relaxed); // Relaxed: writer-only word.
+        if let Some(w) = self.share_word(slot) {
+            w.store(0, Ordering::SeqCst);
         }
     }
 }
@@ -687,13 +614,14 @@ impl<'r> Index<'r> {
 /// Adds `v` to the 64-bit counter in two words (low, high) with 32-bit
 /// atomics (many microcontrollers have no 64-bit ones): a carry goes to the
 /// high word.
-fn add_u64(w: &[AtomicU32], v: u64) {
+#[cfg(feature = "checkpoint-stats")]
+fn add_u64(low: &AtomicU32, high: &AtomicU32, v: u64) {
     // Relaxed: statistics.
     let lo = v as u32;
-    let old = w[0].fetch_add(lo, Ordering::Relaxed);
+    let old = low.fetch_add(lo, Ordering::Relaxed);
     let carry = u32::from(old.checked_add(lo).is_none());
     let hi = (v >> 32) as u32 + carry;
     if hi != 0 {
-        w[1].fetch_add(hi, Ordering::Relaxed);
+        high.fetch_add(hi, Ordering::Relaxed);
     }
 }

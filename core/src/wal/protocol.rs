@@ -90,8 +90,10 @@ pub const READ_RETRIES: u32 = if cfg!(loom) { 3 } else { 1000 };
 /// progress. A header that stays torn for [`READ_RETRIES`] attempts while
 /// the sync lock is free was left by a publisher that died between its two
 /// copies (only the sync-lock holder publishes): it is repaired under the
-/// sync lock ([`repair_header`]). Errors: `Protocol` when it stays torn and
-/// the sync lock is held (a publisher descheduled mid-publication: retry).
+/// sync lock ([`repair_header`]; feature `multi-process`, without which
+/// it stays torn: on one process whose region dies with it no publisher
+/// stops half-way). Errors: `Protocol` when it stays torn and the sync
+/// lock is held (a publisher descheduled mid-publication: retry).
 pub(crate) fn read_header_retry(idx: &Index<'_>) -> Result<IndexHeader> {
     for _ in 0..READ_RETRIES {
         if let Some(h) = idx.read_header() {
@@ -99,14 +101,19 @@ pub(crate) fn read_header_retry(idx: &Index<'_>) -> Result<IndexHeader> {
         }
         spin_hint();
     }
-    try_repair(idx).ok_or(Error::Protocol)
+    #[cfg(feature = "multi-process")]
+    return try_repair(idx).ok_or(Error::Protocol);
+    #[cfg(not(feature = "multi-process"))]
+    Err(Error::Protocol)
 }
 
 /// Torn header reads after which a reader tries [`repair_header`].
+#[cfg(feature = "multi-process")]
 const REPAIR_AFTER: u32 = if cfg!(loom) { 1 } else { 100 };
 
 /// [`repair_header`] if the sync lock is free (`None` if it is not, or
 /// neither copy is whole).
+#[cfg(feature = "multi-process")]
 fn try_repair(idx: &Index<'_>) -> Option<IndexHeader> {
     if !idx.try_lock_sync() {
         return None;
@@ -124,11 +131,26 @@ fn try_repair(idx: &Index<'_>) -> Option<IndexHeader> {
 /// publication began), else copy 0 is the older one, still whole. Both
 /// copies are then made equal, as SQLite's `walIndexTryHdr` leaves a torn
 /// header to the next holder of the lock. `None` if neither copy is whole
-/// (a damaged region).
+/// (a damaged region). Without feature `multi-process` (one process,
+/// whose region dies with it: nobody stops half-way through a
+/// publication), a header that is not whole stays so: `None`.
 pub(crate) fn repair_header(idx: &Index<'_>) -> Option<IndexHeader> {
     if let Some(h) = idx.read_header() {
         return Some(h);
     }
+    #[cfg(feature = "multi-process")]
+    return repair_torn_header(idx);
+    #[cfg(not(feature = "multi-process"))]
+    None
+}
+
+/// The repair proper of [`repair_header`], out of line: its two decoded
+/// copies stay off the stack of every publication that finds the header
+/// whole (a commit's, the deepest path on a microcontroller).
+#[cfg(feature = "multi-process")]
+#[cold]
+#[inline(never)]
+fn repair_torn_header(idx: &Index<'_>) -> Option<IndexHeader> {
     let (c0, c1) = idx.header_copies();
     let h = c1.or(c0)?;
     idx.publish_header(&h);
@@ -151,12 +173,16 @@ pub(crate) fn repair_header(idx: &Index<'_>) -> Option<IndexHeader> {
 ///
 /// Errors: `Protocol` after [`READ_RETRIES`] attempts.
 pub(crate) fn acquire_snapshot(idx: &Index<'_>) -> Result<(IndexHeader, usize)> {
+    #[cfg(feature = "multi-process")]
     let mut torn = 0;
     for _ in 0..READ_RETRIES {
         let Some(hdr) = idx.read_header() else {
-            torn += 1;
-            if torn == REPAIR_AFTER {
-                try_repair(idx);
+            #[cfg(feature = "multi-process")]
+            {
+                torn += 1;
+                if torn == REPAIR_AFTER {
+                    try_repair(idx);
+                }
             }
             spin_hint();
             continue;
@@ -223,14 +249,20 @@ pub(crate) fn acquire_snapshot(idx: &Index<'_>) -> Result<(IndexHeader, usize)> 
 /// The tip as the holder of the write lock finds it. Only the write-lock
 /// holder (and a restart, which holds it too) sets the tip, so a torn tip
 /// was left by a writer that died while setting it: copy 1 if whole, else
-/// copy 0. A tip older than the published header `hdr` (a region set up
-/// without one) is taken as `hdr`'s.
+/// copy 0 (feature `multi-process`; without it, on one process, a tip is
+/// never left torn: `hdr`'s is taken). A tip older than the published
+/// header `hdr` (a region set up without one) is taken as `hdr`'s.
 fn writer_tip(idx: &Index<'_>, hdr: &IndexHeader) -> Tip {
     let t = match idx.read_tip() {
         Some(t) => t,
         None => {
-            let (c0, c1) = idx.tip_copies();
-            let t = c1.or(c0).unwrap_or(hdr.tip());
+            #[cfg(feature = "multi-process")]
+            let t = {
+                let (c0, c1) = idx.tip_copies();
+                c1.or(c0).unwrap_or(hdr.tip())
+            };
+            #[cfg(not(feature = "multi-process"))]
+            let t = hdr.tip();
             idx.set_tip(&t);
             t
         }
@@ -333,7 +365,8 @@ pub(crate) fn flush_protocol(idx: &Index<'_>, sync: impl FnOnce() -> Result<()>)
 }
 
 /// Reads the tip while a writer may be setting it; a tip that stays torn
-/// (its writer died) is repaired under the write lock. Errors: `Protocol`.
+/// (its writer died) is repaired under the write lock (feature
+/// `multi-process`; without it, `Protocol`). Errors: `Protocol`.
 fn read_tip_retry(idx: &Index<'_>) -> Result<Tip> {
     for _ in 0..READ_RETRIES {
         if let Some(t) = idx.read_tip() {
@@ -341,6 +374,16 @@ fn read_tip_retry(idx: &Index<'_>) -> Result<Tip> {
         }
         spin_hint();
     }
+    #[cfg(feature = "multi-process")]
+    return repair_tip(idx);
+    #[cfg(not(feature = "multi-process"))]
+    Err(Error::Protocol)
+}
+
+/// The repair of a tip its writer left torn, under the write lock
+/// (`Protocol` if the lock is held or neither copy is whole).
+#[cfg(feature = "multi-process")]
+fn repair_tip(idx: &Index<'_>) -> Result<Tip> {
     if !idx.try_lock_writer() {
         return Err(Error::Protocol);
     }

@@ -47,6 +47,10 @@ use crate::wal::frames::{read_wal_header, FrameReader};
 use crate::wal::index::{Index, IndexHeader};
 use crate::wal::protocol::{mix, publish_recovered};
 
+/// Recovery's memory (the cache memory) below a page and a frame header:
+/// the check at its start; the slices below cannot fail after it.
+const SHORT_MEM: Error = Error::InvalidArgument("cache memory below cache_mem_len(page_size, 4)");
+
 /// What recovery found.
 pub(crate) struct Recovered {
     /// Page size of the database in bytes.
@@ -155,9 +159,9 @@ fn read_db_header<S: Storage>(db: &mut S, db_len: u64, mem: &mut [u8]) -> Result
     let dbh = DbHeader::decode(&hb)?;
     let ps = dbh.page_size as usize;
     if mem.len() < ps + FRAME_HEADER_LEN {
-        return Err(Error::InvalidArgument("cache memory below cache_mem_len(page_size, 4)"));
+        return Err(SHORT_MEM);
     }
-    let page = &mut mem[..ps];
+    let page = mem.get_mut(..ps).ok_or(SHORT_MEM)?;
     let n = db.read_at(0, page).map_err(io_err(FileKind::Database))?;
     if n < ps {
         return Err(corrupt(FileKind::Database, 1, "database file shorter than one page"));
@@ -230,18 +234,22 @@ fn scan<S: Storage>(
     // Frames are read in batches as large as the memory holds (up to
     // 1 MiB): fewer, larger reads than one per frame.
     let fl = reader.frame_len();
-    let batch = (mem.len() / fl).clamp(1, ((1 << 20) / fl).max(1));
+    let batch = (mem.len() / fl).min(((1 << 20) / fl).max(1)).max(1);
     'scan: loop {
         let off = format::frame_offset(reader.frame(), h.page_size);
         if off >= wal_len {
             break;
         }
         let want = ((wal_len - off) as usize).min(batch * fl);
-        let got = wal.read_at(off, &mut mem[..want]).map_err(io_err(FileKind::Wal))?;
+        let got = wal
+            .read_at(off, mem.get_mut(..want).ok_or(SHORT_MEM)?)
+            .map_err(io_err(FileKind::Wal))?;
         let mut at = 0;
         while at < got {
             let f = reader.frame();
-            let Ok(fh) = reader.next_from(&mem[at..got]) else { break 'scan };
+            let Ok(fh) = reader.next_from(mem.get(at..got).ok_or(SHORT_MEM)?) else {
+                break 'scan;
+            };
             if f > idx.capacity() {
                 return Err(Error::Full {
                     what: "the WAL holds more frames than max_wal_frames",
@@ -290,7 +298,7 @@ fn header_from_wal<S: Storage>(
         return Ok(None);
     };
     let ps = page_size as usize;
-    let page = &mut mem[..ps];
+    let page = mem.get_mut(..ps).ok_or(SHORT_MEM)?;
     let off = format::frame_offset(f, page_size) + FRAME_HEADER_LEN as u64;
     if wal.read_at(off, page).map_err(io_err(FileKind::Wal))? < ps {
         return Err(corrupt(FileKind::Wal, 1, "WAL truncated under a frame"));

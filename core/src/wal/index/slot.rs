@@ -28,14 +28,14 @@ impl Index<'_> {
     pub(crate) fn archive_hold(&self) -> u32 {
         // Acquire: pairs with the archiver's AcqRel exchange, so a restarter
         // that sees the archiver's progress also sees what came before it.
-        self.w[W_ARCHIVE].load(Ordering::Acquire)
+        self.f[W_ARCHIVE].load(Ordering::Acquire)
     }
     /// Compare-and-swap of the archive slot word (the archiver advancing
     /// or claiming it, a restart resetting it to 1, a drop to 0).
     pub(crate) fn cas_archive_hold(&self, old: u32, new: u32) -> bool {
         // AcqRel: the word orders the archiver's shipping against a
         // restarter's decision; one total order per word is all it needs.
-        self.w[W_ARCHIVE]
+        self.f[W_ARCHIVE]
             .compare_exchange(old, new, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
     }
@@ -44,20 +44,20 @@ impl Index<'_> {
     pub(crate) fn archive_words(&self) -> [u32; 4] {
         // Relaxed: descriptive words, each consistent on its own; the slot
         // word above carries the protocol.
-        core::array::from_fn(|i| self.w[W_ARCHIVE_TAG + i].load(Ordering::Relaxed))
+        core::array::from_fn(|i| self.f[W_ARCHIVE_TAG + i].load(Ordering::Relaxed))
     }
     /// Sets the owner tag and the lag limits (the archiver, when it claims
     /// the slot).
     pub(crate) fn set_archive_words(&self, tag: u32, max_frames: u32, max_ms: u32) {
         // Relaxed: as archive_words().
-        self.w[W_ARCHIVE_TAG].store(tag, Ordering::Relaxed);
-        self.w[W_ARCHIVE_MAX_FRAMES].store(max_frames, Ordering::Relaxed);
-        self.w[W_ARCHIVE_MAX_MS].store(max_ms, Ordering::Relaxed);
+        self.f[W_ARCHIVE_TAG].store(tag, Ordering::Relaxed);
+        self.f[W_ARCHIVE_MAX_FRAMES].store(max_frames, Ordering::Relaxed);
+        self.f[W_ARCHIVE_MAX_MS].store(max_ms, Ordering::Relaxed);
     }
     /// Records when the archiver last had every published commit shipped.
     pub(crate) fn set_archive_caught_up(&self, ms: u32) {
         // Relaxed: a time stamp for the lag figures and the time limit.
-        self.w[W_ARCHIVE_CAUGHT_UP].store(ms, Ordering::Relaxed);
+        self.f[W_ARCHIVE_CAUGHT_UP].store(ms, Ordering::Relaxed);
     }
     /// The generation the last WAL restart retired: `[checkpoint sequence,
     /// last commit frame, chain value]`, zeros when none did since the
