@@ -239,7 +239,12 @@ fn random_inserts_leave_the_leaves_full() {
     let r = db.begin_read().unwrap();
     let s = r.default_table().unwrap().stat().unwrap();
     let fill = s.used_bytes as f64 / s.usable_bytes as f64;
-    println!("{} leaves, {} branch pages, {:.1} % full", s.leaf_pages, s.branch_pages, 100.0 * fill);
+    println!(
+        "{} leaves, {} branch pages, {:.1} % full",
+        s.leaf_pages,
+        s.branch_pages,
+        100.0 * fill
+    );
     assert_eq!(s.entries, 60_000);
     assert!(fill > 0.85, "{:.1} % full", 100.0 * fill);
 }

@@ -299,6 +299,7 @@ impl PriorGeneration {
     /// The record for the first commit of generation `seq`, from the
     /// wal-index words of the last restart (`[generation, frame, chain]`):
     /// unknown (all zero) unless that restart retired generation `seq - 1`.
+    #[cfg(feature = "lineage")]
     pub(crate) fn for_generation(retired: [u32; 3], seq: u32) -> PriorGeneration {
         if retired[1] != 0 && retired[0].wrapping_add(1) == seq {
             PriorGeneration {

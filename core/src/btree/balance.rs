@@ -7,10 +7,11 @@
 //! evenly by bytes:
 //! - over the two pages, when they hold it with a little room to spare (at
 //!   most 31/32 of both): no new page; the separator between them changes;
-//! - else, when the leaf has a leaf neighbour on each side, over four
-//!   pages: the three and a new one (each about three quarters full, as
-//!   SQLite's `balance_nonroot` spreads three siblings over four); two
-//!   separators change and one is added;
+//! - else, when the leaf has a leaf neighbour on each side (and the
+//!   feature `dense-leaves`, on by default, is on), over four pages: the
+//!   three and a new one (each about three quarters full, as SQLite's
+//!   `balance_nonroot` spreads three siblings over four); two separators
+//!   change and one is added;
 //! - else over three pages, the leaf, one neighbour and a new page between
 //!   them (each about two thirds full, where a split in two leaves two
 //!   half-full pages); the separator changes and one is added.
@@ -59,6 +60,7 @@ enum Item {
 }
 
 /// Where a cell of a four-page spread comes from.
+#[cfg(feature = "dense-leaves")]
 #[derive(Clone, Copy)]
 enum Item3 {
     /// Cell `k` of the left page's copy (`scr.tmp2`).
@@ -110,6 +112,7 @@ impl<S: Storage> Tree<'_, '_, S> {
                 return Ok(true);
             }
         }
+        #[cfg(feature = "dense-leaves")]
         if let (Some((r, _, _)), Some((l, _, _))) = (sibs[0], sibs[1]) {
             if self.spread4(parent, i, [l, child, r], at, len)? {
                 return Ok(true);
@@ -123,6 +126,7 @@ impl<S: Storage> Tree<'_, '_, S> {
         Ok(false)
     }
 
+    #[cfg(feature = "dense-leaves")]
     /// Spreads the cells of the leaves `pages` = [left, child, right]
     /// (child pointers `i - 1`, `i` and `i + 1` of `parent`), with the new
     /// cell `scr.cell[..len]` at index `at` of the child, evenly over four
@@ -254,6 +258,7 @@ impl<S: Storage> Tree<'_, '_, S> {
         Ok(true)
     }
 
+    #[cfg(feature = "dense-leaves")]
     /// Inserts branch cell (`child`, first key of leaf `next`) into
     /// `parent` at index `j`. The caller checked the room.
     fn separator_before(&mut self, parent: u32, j: usize, child: u32, next: u32) -> Result<()> {

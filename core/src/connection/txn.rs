@@ -271,6 +271,7 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
         // Where the previous generation ended, if a restart seen by this
         // wal-index retired it (read under the write lock, which restarts
         // need too).
+        #[cfg(feature = "lineage")]
         let retired = self.geo.index(&self.region)?.retired();
         let (mut pg, scr) = self.parts()?;
         let spilled = pg.spilled();
@@ -287,11 +288,16 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
         // truncate checkpoint) starts above every LSN already given out.
         // The first commit of a generation also records where the previous
         // one ended (format::PriorGeneration; later commits copy it forward).
+        // (Without the feature `lineage` the record is left as it is: a
+        // record that names no generation but the one before the current
+        // generation of page 1 reads as unknown.)
         if dirty == 0 || pg.is_dirty(1) || h.wal_seq < seq {
+            #[cfg(feature = "lineage")]
             let first = h.wal_seq < seq;
             h.change_counter = h.change_counter.wrapping_add(1);
             h.wal_seq = h.wal_seq.max(seq);
             pg.set_header(&h)?;
+            #[cfg(feature = "lineage")]
             if first {
                 pg.set_prior(&format::PriorGeneration::for_generation(retired, seq))?;
             }

@@ -29,6 +29,10 @@ pub(super) const DIRTY: u32 = 2;
 /// move to the front of a list).
 const REF: u32 = 0x100;
 
+/// Caches with fewer slots than this spill a dirty page only when every
+/// page is dirty ([`Slots::sweep`]).
+pub(super) const SMALL_CACHE: usize = 8;
+
 /// Hash entries for `n` slots: twice the next power of two.
 pub(super) const fn hash_entries(n: usize) -> usize {
     2 * n.next_power_of_two()
@@ -92,10 +96,15 @@ impl Slots {
     /// as SQLite's `pcache1` does past its 90 % mark). Returns a slot on
     /// the clean or dirty list; at most three turns of the hand (the first
     /// clears every bit it passes; a clean slot exists when dirty ones are
-    /// passed). Call only when no slot is free.
+    /// passed). Call only when no slot is free. A cache of fewer than
+    /// [`SMALL_CACHE`] slots passes dirty pages while any page is clean (it
+    /// has no set of branch pages to keep, and spilling only when every
+    /// page is dirty keeps spills out of the deepest calls, such as the
+    /// allocation of a split, which sets a microcontroller's peak stack).
     pub(super) fn sweep(&mut self, mem: &mut [u8]) -> u32 {
         let n = self.n as u32;
-        let pass_dirty = 2 * self.count(DIRTY) < self.n;
+        let dirty = self.count(DIRTY);
+        let pass_dirty = if self.n < SMALL_CACHE { dirty < self.n } else { 2 * dirty < self.n };
         let mut s = self.hand;
         for _ in 0..3 * n {
             s = if s + 1 >= n { 0 } else { s + 1 };
@@ -486,6 +495,63 @@ mod tests {
                     assert_eq!((t.pgno(&mem, s), t.list_of(&mem, s)), (p, l));
                 }
             }
+        }
+    }
+
+    /// The CLOCK sweep: a used page gets a second chance, an unused one is
+    /// the victim; dirty pages are passed while fewer than half the slots
+    /// are dirty (and in a small cache while any page is clean), and can
+    /// be the victim beyond that.
+    #[test]
+    fn sweep_gives_second_chances_and_spares_dirty_pages_below_half() {
+        for n in [4usize, 16] {
+            let ps = 16;
+            let mut mem = vec![0u8; n * ps + n * SLOT_META + HASH_ENTRY * hash_entries(n)];
+            let mut t = Slots::new(ps, n);
+            t.clear(&mut mem);
+            // Slots 0..n, page s + 1; the first `d` dirty.
+            let fill = |t: &mut Slots, mem: &mut [u8], d: usize| {
+                t.clear(mem);
+                for s in 0..n as u32 {
+                    let head = t.head(FREE);
+                    assert_eq!(head, s);
+                    t.claim(mem, s, s + 1);
+                    t.move_to(mem, s, if (s as usize) < d { DIRTY } else { CLEAN }, false);
+                }
+            };
+            // Below half dirty: the first clean slot after the hand that was
+            // not used since the last turn.
+            let d = n / 2 - 1;
+            fill(&mut t, &mut mem, d);
+            t.hand = n as u32 - 1;
+            t.touch(&mut mem, d as u32);
+            let v = t.sweep(&mut mem);
+            assert_eq!(v, d as u32 + 1, "n={n}: the used page {d} had a second chance");
+            assert_eq!(t.list_of(&mem, v), CLEAN);
+            assert!(!t.take_ref(&mut mem, d as u32), "n={n}: the pass cleared the bit");
+            // Every clean page used: after one turn clearing the bits, the
+            // first clean page past the hand; dirty ones still passed.
+            for s in 0..n as u32 {
+                t.touch(&mut mem, s);
+            }
+            t.hand = n as u32 - 1;
+            assert_eq!(t.sweep(&mut mem), d as u32, "n={n}");
+            // Half dirty or more: a dirty page not used for a turn is the
+            // victim in a large cache; a small one still takes a clean page
+            // while there is one.
+            fill(&mut t, &mut mem, n / 2);
+            t.hand = n as u32 - 1;
+            let v = t.sweep(&mut mem);
+            if n < SMALL_CACHE {
+                assert_eq!(t.list_of(&mem, v), CLEAN, "n={n}");
+                assert_eq!(v, n as u32 / 2);
+            } else {
+                assert_eq!((v, t.list_of(&mem, v)), (0, DIRTY), "n={n}");
+            }
+            // All dirty: a dirty page, whatever the size.
+            fill(&mut t, &mut mem, n);
+            t.hand = 0;
+            assert_eq!(t.sweep(&mut mem), 1, "n={n}");
         }
     }
 }

@@ -482,6 +482,7 @@ impl<'a, S: Storage> Pager<'a, S> {
     }
 
     /// Rewrites page 1's record of the previous WAL generation.
+    #[cfg(feature = "lineage")]
     pub(crate) fn set_prior(&mut self, r: &PriorGeneration) -> Result<()> {
         r.encode(self.write(1)?);
         Ok(())

@@ -340,7 +340,7 @@ impl FrameWriter {
         // misdirected write of either half (which would leave an older,
         // correctly sealed image of the page under this header) fails the
         // commit instead of being chained in.
-        fh[16..20].copy_from_slice(&page[ps - 4..ps]);
+        format::put_u32(&mut fh, 16, format::get_u32(page, ps - 4));
         // Not a valid chain value: re-sealed at the commit.
         fh[20..24].fill(0);
         let off = format::frame_offset(frame, ps as u32);
@@ -385,7 +385,8 @@ impl FrameWriter {
             if a < FRAME_HEADER_LEN || b < ps {
                 return Err(crate::error::corrupt(FileKind::Wal, 0, "WAL truncated under a frame"));
             }
-            if fh[16..20] != [0; 4] && fh[16..20] != page[ps - 4..] {
+            let mark = format::get_u32(&fh, 16);
+            if mark != 0 && mark != format::get_u32(page, ps - 4) {
                 return Err(crate::error::corrupt(
                     FileKind::Wal,
                     FrameHeader::decode(&fh).pgno,

@@ -516,6 +516,7 @@ pub(crate) fn try_restart(idx: &Index<'_>, hdr: &IndexHeader, seed: u32) -> Opti
         idx.set_verified(0);
         // Where the retired generation ended, for the first commit of the
         // new one to record in page 1 (format::PriorGeneration).
+        #[cfg(feature = "lineage")]
         idx.set_retired([hdr.ckpt_seq, hdr.mx_frame, hdr.last_cksum]);
         for i in 1..n {
             idx.set_mark(i, if i == 1 { 0 } else { MARK_UNUSED });
@@ -552,6 +553,7 @@ pub(crate) fn publish_recovered(idx: &Index<'_>, hdr: &IndexHeader) {
     }
     idx.set_nbackfill(0);
     // No restart seen: the next generation's predecessor is unknown.
+    #[cfg(feature = "lineage")]
     idx.set_retired([0; 3]);
     // Recovery read and checked the chain of every committed frame.
     idx.set_verified(hdr.mx_frame);

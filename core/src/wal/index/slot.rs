@@ -20,6 +20,7 @@ const W_ARCHIVE_MAX_FRAMES: usize = 62;
 const W_ARCHIVE_MAX_MS: usize = 63;
 /// The generation the last WAL restart retired: checkpoint sequence, last
 /// commit frame, chain value (words 64, 65, 66; 0 since recovery).
+#[cfg(feature = "lineage")]
 const W_RETIRED: usize = 64;
 
 impl Index<'_> {
@@ -62,20 +63,22 @@ impl Index<'_> {
     /// The generation the last WAL restart retired: `[checkpoint sequence,
     /// last commit frame, chain value]`, zeros when none did since the
     /// region was recovered.
+    #[cfg(feature = "lineage")]
     pub(crate) fn retired(&self) -> [u32; 3] {
         // Relaxed: read under the write lock, after the header whose
         // Acquire load follows the restarter's Release publication, which
         // came after these stores (see set_retired).
-        core::array::from_fn(|i| self.w[W_RETIRED + i].load(Ordering::Relaxed))
+        core::array::from_fn(|i| self.f[W_RETIRED + i].load(Ordering::Relaxed))
     }
     /// Records the generation a restart retires (`hdr`'s: the restarter
     /// holds the write lock and publishes the new header after this), or
     /// zeros (recovery).
+    #[cfg(feature = "lineage")]
     pub(crate) fn set_retired(&self, words: [u32; 3]) {
         for (i, v) in words.iter().enumerate() {
             // Relaxed: published by the Release stores of the header
             // publication that follows.
-            self.w[W_RETIRED + i].store(*v, Ordering::Relaxed);
+            self.f[W_RETIRED + i].store(*v, Ordering::Relaxed);
         }
     }
 }
