@@ -21,7 +21,7 @@ fn key(i: u32) -> [u8; 12] {
 /// branch pages stay cached, little else. A policy that evicts clean pages
 /// before dirty ones evicts the branch pages once dirty leaves fill the
 /// cache, and rereads the path on every delete (measured: 5.5 reads a
-/// delete; with CLOCK over both lists 1.0).
+/// delete; with CLOCK over both lists 0.9).
 #[test]
 fn a_large_transaction_keeps_the_branch_pages_cached() {
     let opts = Options {

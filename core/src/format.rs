@@ -403,7 +403,7 @@ impl WalHeader {
 /// | 4 | 4 | for a commit frame, the database size in pages after the commit; 0 otherwise |
 /// | 8 | 4 | salt 1 |
 /// | 12 | 4 | salt 2 |
-/// | 16 | 4 | rewrite mark: 0, or in a frame a transaction rewrote in place, a copy of the page image's trailer (checked by the commit's re-seal; recovery does not read it) |
+/// | 16 | 4 | trailer copy: the page image's last 4 bytes, its trailer (checked by the commit's re-seal of frames rewritten in place; recovery does not read it; 0 in WALs of earlier builds) |
 /// | 20 | 4 | checksum: CRC-32 (ISO-HDLC, [`crc32`]) of the previous checksum (4 bytes LE; the WAL header checksum for frame 1), bytes 0..20 of this header, and the whole page image ([`frame_checksum`]) |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameHeader {
@@ -420,13 +420,14 @@ pub struct FrameHeader {
 }
 
 impl FrameHeader {
-    /// Computes the chained checksum of a frame and encodes the header.
+    /// Computes the chained checksum of a frame and encodes the header
+    /// (bytes 16..20: a copy of `page`'s trailer).
     pub fn encode(pgno: u32, commit_size: u32, salt1: u32, salt2: u32, prev: u32, page: &[u8], out: &mut [u8; FRAME_HEADER_LEN]) -> u32 {
         put_u32(out, 0, pgno);
         put_u32(out, 4, commit_size);
         put_u32(out, 8, salt1);
         put_u32(out, 12, salt2);
-        put_u32(out, 16, 0);
+        put_u32(out, 16, page.len().checked_sub(4).map_or(0, |t| get_u32(page, t)));
         let c = frame_checksum(prev, &out[..20], page);
         put_u32(out, 20, c);
         c

@@ -88,15 +88,17 @@ impl Slots {
     /// Multics pager): the hand moves one slot at a time, clearing the
     /// reference bit of each slot it passes that has one (a second chance),
     /// and stops at the first slot without one. While fewer than half the
-    /// slots are dirty, the hand also passes dirty slots, so that a
-    /// transaction spills pages only once dirty pages fill half the cache;
-    /// from then on a dirty page not used for a whole turn is the victim
-    /// (the caller spills it) rather than a clean page in use, such as a
-    /// branch page every lookup passes (which a clean-first policy evicts,
-    /// as SQLite's `pcache1` does past its 90 % mark). Returns a slot on
+    /// slots are dirty, the hand passes dirty slots, so that a transaction
+    /// spills pages only once dirty pages fill half the cache; from then on
+    /// it passes clean slots, so that the victim is a dirty page not used
+    /// for a whole turn (the caller spills it) and the clean half keeps the
+    /// pages every lookup passes, such as branch pages (which a clean-first
+    /// policy evicts, as SQLite's `pcache1` does past its 90 % mark).
+    /// Spilling early costs little: a spilled page not changed again is not
+    /// written again at the commit. Returns a slot on
     /// the clean or dirty list; at most three turns of the hand (the first
     /// clears every bit it passes; a clean slot exists when dirty ones are
-    /// passed). Call only when no slot is free. A cache of fewer than
+    /// passed, a dirty one when clean ones are). Call only when no slot is free. A cache of fewer than
     /// [`SMALL_CACHE`] slots passes dirty pages while any page is clean (it
     /// has no set of branch pages to keep, and spilling only when every
     /// page is dirty keeps spills out of the deepest calls, such as the
@@ -105,10 +107,12 @@ impl Slots {
         let n = self.n as u32;
         let dirty = self.count(DIRTY);
         let pass_dirty = if self.n < SMALL_CACHE { dirty < self.n } else { 2 * dirty < self.n };
+        let pass_clean = !pass_dirty && self.n >= SMALL_CACHE;
         let mut s = self.hand;
         for _ in 0..3 * n {
             s = if s + 1 >= n { 0 } else { s + 1 };
-            if pass_dirty && self.list_of(mem, s) == DIRTY {
+            let l = self.list_of(mem, s);
+            if pass_dirty && l == DIRTY || pass_clean && l == CLEAN {
                 continue;
             }
             if !self.take_ref(mem, s) {
@@ -537,10 +541,11 @@ mod tests {
             t.hand = n as u32 - 1;
             assert_eq!(t.sweep(&mut mem), d as u32, "n={n}");
             // Half dirty or more: a dirty page not used for a turn is the
-            // victim in a large cache; a small one still takes a clean page
-            // while there is one.
+            // victim in a large cache (clean pages passed, even unused
+            // ones); a small one still takes a clean page while there is
+            // one.
             fill(&mut t, &mut mem, n / 2);
-            t.hand = n as u32 - 1;
+            t.hand = n as u32 / 2 - 1;
             let v = t.sweep(&mut mem);
             if n < SMALL_CACHE {
                 assert_eq!(t.list_of(&mem, v), CLEAN, "n={n}");

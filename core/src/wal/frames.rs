@@ -319,9 +319,8 @@ impl FrameWriter {
     /// `pgno`, with the new image `page` (sealed here), as SQLite rewrites a
     /// page's frame in the uncommitted part of the WAL. Its checksum is left
     /// stale until [`FrameWriter::reseal`]: the frame stays invalid, like
-    /// every uncommitted frame, until the commit re-seals the chain. Its
-    /// header carries the rewrite mark (bytes 16..20: a copy of the new
-    /// image's trailer) that the re-seal checks.
+    /// every uncommitted frame, until the commit re-seals the chain, which
+    /// checks the image against the header's copy of its trailer.
     /// Errors: `Io`.
     pub(crate) fn rewrite<S: Storage>(
         &mut self,
@@ -334,13 +333,9 @@ impl FrameWriter {
         let ps = page.len();
         format::seal_page(pgno, page);
         let mut fh = [0u8; FRAME_HEADER_LEN];
+        // The header's trailer copy (bytes 16..20) is what the re-seal
+        // checks the image it reads back against.
         FrameHeader::encode(pgno, 0, self.salt1, self.salt2, 0, page, &mut fh);
-        // The rewrite mark: a copy of the page trailer, which the re-seal
-        // checks against the image it reads back, so that a lost or
-        // misdirected write of either half (which would leave an older,
-        // correctly sealed image of the page under this header) fails the
-        // commit instead of being chained in.
-        format::put_u32(&mut fh, 16, format::get_u32(page, ps - 4));
         // Not a valid chain value: re-sealed at the commit.
         fh[20..24].fill(0);
         let off = format::frame_offset(frame, ps as u32);
@@ -355,10 +350,12 @@ impl FrameWriter {
     /// Recomputes the checksum chain from the first frame rewritten in place
     /// to the last frame written, reading each frame back through `buf` (at
     /// least a page), and rewrites the checksums that changed (SQLite's
-    /// `walRewriteChecksums`). A no-op when nothing was rewritten. A frame
-    /// whose header carries a rewrite mark (bytes 16..20, the trailer of
-    /// the image [`FrameWriter::rewrite`] wrote) must read back with that
-    /// trailer.
+    /// `walRewriteChecksums`). A no-op when nothing was rewritten. Every
+    /// frame must read back with the trailer its header copies (bytes
+    /// 16..20): a lost or misdirected write, of a rewrite or of any frame
+    /// after it, leaves an older image there (of the same page, from an
+    /// earlier transaction or generation, correctly sealed), which the
+    /// re-chained checksum would otherwise vouch for.
     /// Errors: `Io`, `Corrupt` (a frame reads back short, or a rewritten
     /// frame's image is not the one written: a lost or misdirected write).
     pub(crate) fn reseal<S: Storage>(&mut self, wal: &mut S, page_size: u32, buf: &mut [u8]) -> Result<()> {
@@ -385,12 +382,11 @@ impl FrameWriter {
             if a < FRAME_HEADER_LEN || b < ps {
                 return Err(crate::error::corrupt(FileKind::Wal, 0, "WAL truncated under a frame"));
             }
-            let mark = format::get_u32(&fh, 16);
-            if mark != 0 && mark != format::get_u32(page, ps - 4) {
+            if format::get_u32(&fh, 16) != format::get_u32(page, ps - 4) {
                 return Err(crate::error::corrupt(
                     FileKind::Wal,
                     FrameHeader::decode(&fh).pgno,
-                    "a frame rewritten in place reads back with another page image (a lost or misdirected write)",
+                    "lost or misdirected rewrite of a frame",
                 ));
             }
             let c = format::frame_checksum(prev, &fh[..20], page);
