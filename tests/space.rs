@@ -214,12 +214,11 @@ fn dropped_tables_pages_are_reused() {
     assert_eq!(h.freelist_count, h.page_count - 3, "{h:?}");
 }
 
-/// Random inserts leave the leaves about 86 % full (`btree/balance.rs`:
-/// two-page spreads up to 31/32 full, else three leaves spread over four),
-/// where SQLite's `balance_nonroot` reaches about 88 % and splits in two
-/// alone 69 %. 60,000 random 16-byte keys with 100-byte values, one
-/// transaction, 4 KiB pages: 85.7 % measured; 82.7 % before four-page
-/// spreads (two-page spreads up to 15/16, else two leaves over three).
+/// Random inserts leave the pages about 85 % full (`btree/balance.rs`:
+/// two-page spreads up to 31/32 full, else two leaves over three), where
+/// SQLite's `balance_nonroot` reaches about 88 % and splits in two alone
+/// 69 %. 60,000 random 16-byte keys with 100-byte values, one transaction,
+/// 4 KiB pages: 84.7 % measured; 82.7 % with two-page spreads up to 15/16.
 #[test]
 fn random_inserts_leave_the_leaves_full() {
     let dir = tempfile::tempdir().unwrap();
@@ -246,5 +245,5 @@ fn random_inserts_leave_the_leaves_full() {
         100.0 * fill
     );
     assert_eq!(s.entries, 60_000);
-    assert!(fill > 0.85, "{:.1} % full", 100.0 * fill);
+    assert!(fill > 0.84, "{:.1} % full", 100.0 * fill);
 }

@@ -7,11 +7,6 @@
 //! evenly by bytes:
 //! - over the two pages, when they hold it with a little room to spare (at
 //!   most 31/32 of both): no new page; the separator between them changes;
-//! - else, when the leaf has a leaf neighbour on each side (and the
-//!   feature `dense-leaves`, on by default, is on), over four pages: the
-//!   three and a new one (each about three quarters full, as SQLite's
-//!   `balance_nonroot` spreads three siblings over four); two separators
-//!   change and one is added;
 //! - else over three pages, the leaf, one neighbour and a new page between
 //!   them (each about two thirds full, where a split in two leaves two
 //!   half-full pages); the separator changes and one is added.
@@ -22,21 +17,29 @@
 //! instead (an append keeps the old page full). Under random inserts,
 //! pages settle near `(1 - f) / ln(1 / f)` full when a new page leaves
 //! them a fraction `f` full and nothing else moves cells: 69 % (ln 2) for
-//! splits in two, 82 % at `f` = 2/3, 87 % at 3/4; the two-page spreads
-//! raise that as their threshold rises, at the cost of more page writes.
-//! Measured for a million random 16-byte keys with 100-byte values at
-//! 4 KiB pages (`walden stat`, fill of the leaves): 82.7 % with two- and
-//! three-page spreads at 15/16; 84.1 % with four-page spreads; 86.0 % with
-//! the threshold at 31/32 (used), 87.1 % at 63/64 (a quarter more system
-//! time in the load, from the extra dirty pages).
+//! splits in two, 82 % at `f` = 2/3; the two-page spreads raise that as
+//! their threshold rises, at the cost of more page writes.
 //!
-//! The four-page spread needs no third page copy: the left page is copied
-//! to `scr.tmp2`, each new page is built in `scr.tmp` from that copy and
-//! from the other two pages as the cache holds them, and the pages are
-//! written in the order left, new, middle, right, so that no page is
-//! rewritten while a later page still takes cells from it (the last page
-//! must take its cells from the right page only; the spread is not done
-//! otherwise).
+//! Measured (2026-11-30; random: 60,000 random 16-byte keys with 100-byte
+//! values at 4 KiB pages, `tests/space.rs`, fill of the tree's pages;
+//! flights: `bench/flights.sh`, `walden import` of `flights.csv.gz` keyed
+//! `time_hour,carrier,flight` and `carrier,flight,time_hour`, database
+//! bytes):
+//!
+//! | two-page spreads up to | three leaves over four | random | flights |
+//! |---|---|---|---|
+//! | 15/16 | no | 82.7 % | 42,852,352 / 40,652,800 |
+//! | 15/16 | yes | 84.1 % (1,000,000 keys) | 44,826,624 / 43,737,088 |
+//! | 31/32 | yes | 85.7 % | 43,757,568 / 42,541,056 |
+//! | 31/32 (used) | no | 84.7 % | 41,697,280 / 39,915,520 |
+//!
+//! Spreading three leaves over four (SQLite's `balance_nonroot` takes up to
+//! three siblings) filled random trees a point more, but left the pages
+//! behind a run of ascending keys (a time series per flight, per sensor)
+//! three quarters full for good, and real data grew 5 to 7 %; it is not
+//! done. Two-page spreads up to 31/32 cost 22 % more instructions per
+//! random insert than up to 15/16 (`scripts/hotpaths.sh`, bulk_insert),
+//! for no measurable change in the load's throughput.
 //!
 //! Only leaves are balanced: branch pages are a few percent of a tree and
 //! split in two.
@@ -55,20 +58,6 @@ enum Item {
     A(usize),
     /// Cell `k` of the right page's copy (`scr.tmp2`).
     B(usize),
-    /// The new cell (`scr.cell`).
-    New,
-}
-
-/// Where a cell of a four-page spread comes from.
-#[cfg(feature = "dense-leaves")]
-#[derive(Clone, Copy)]
-enum Item3 {
-    /// Cell `k` of the left page's copy (`scr.tmp2`).
-    A(usize),
-    /// Cell `k` of the child, as the cache holds it.
-    B(usize),
-    /// Cell `k` of the right page, as the cache holds it.
-    C(usize),
     /// The new cell (`scr.cell`).
     New,
 }
@@ -112,165 +101,12 @@ impl<S: Storage> Tree<'_, '_, S> {
                 return Ok(true);
             }
         }
-        #[cfg(feature = "dense-leaves")]
-        if let (Some((r, _, _)), Some((l, _, _))) = (sibs[0], sibs[1]) {
-            if self.spread4(parent, i, [l, child, r], at, len)? {
-                return Ok(true);
-            }
-        }
         for (s, is_right, _) in sibs.iter().flatten().copied() {
             if self.spread(parent, i, child, s, is_right, at, len, 3)? {
                 return Ok(true);
             }
         }
         Ok(false)
-    }
-
-    #[cfg(feature = "dense-leaves")]
-    /// Spreads the cells of the leaves `pages` = [left, child, right]
-    /// (child pointers `i - 1`, `i` and `i + 1` of `parent`), with the new
-    /// cell `scr.cell[..len]` at index `at` of the child, evenly over four
-    /// pages in key order: left, a new page, child, right (see the module
-    /// documentation). Returns `false`, having changed nothing, when the
-    /// cells do not fit four pages, the parent has no room for the three
-    /// separators, or the last page would take cells of the child.
-    fn spread4(&mut self, parent: u32, i: usize, pages: [u32; 3], at: usize, len: usize) -> Result<bool> {
-        let ps = self.ps();
-        let cap = ps - PAGE_TRAILER - PAGE_HEADER;
-        let [a, b, c] = pages;
-        let lp = self.pg.read(a)?;
-        check_header(lp, a)?;
-        self.scr.tmp2[..ps].copy_from_slice(lp);
-        let na = ncells(&self.scr.tmp2[..ps]);
-        let nb = ncells(self.read_tree_page(b)?);
-        let nc = ncells(self.read_tree_page(c)?);
-        let total = na + nb + 1 + nc;
-        if 2 * total > self.scr.sep.len() {
-            return Ok(false);
-        }
-        let item = |x: usize| -> Item3 {
-            if x < na {
-                Item3::A(x)
-            } else if x < na + nb + 1 {
-                let y = x - na;
-                match y.cmp(&at) {
-                    core::cmp::Ordering::Less => Item3::B(y),
-                    core::cmp::Ordering::Equal => Item3::New,
-                    core::cmp::Ordering::Greater => Item3::B(y - 1),
-                }
-            } else {
-                Item3::C(x - na - nb - 1)
-            }
-        };
-        // Bytes of each item, slot included, in the separator buffer.
-        let mut all = 0;
-        for x in 0..total {
-            let s = 2 + match item(x) {
-                Item3::A(k) => raw_cell(&self.scr.tmp2[..ps], a, k)?.0.len(),
-                Item3::B(k) => raw_cell(self.pg.read(b)?, b, k)?.0.len(),
-                Item3::C(k) => raw_cell(self.pg.read(c)?, c, k)?.0.len(),
-                Item3::New => len,
-            };
-            put_u16(self.scr.sep, 2 * x, s as u16);
-            all += s;
-        }
-        let size = |sep: &[u8], x: usize| get_u16(sep, 2 * x) as usize;
-        let mut cuts = [0usize; 5];
-        cuts[4] = total;
-        let (mut x, mut rest) = (0, all);
-        for page in 0..3 {
-            let target = rest / (4 - page);
-            let mut acc = 0;
-            while x < total {
-                let s = size(self.scr.sep, x);
-                if acc > 0 && (acc + s > cap || acc + s / 2 > target) {
-                    break;
-                }
-                acc += s;
-                x += 1;
-            }
-            if acc == 0 || acc > cap {
-                return Ok(false);
-            }
-            rest -= acc;
-            cuts[page + 1] = x;
-        }
-        // The last page is the right page rewritten: it may hold only
-        // cells of the right page, read from it as it is.
-        if rest > cap || x >= total || cuts[3] < na + nb + 1 {
-            return Ok(false);
-        }
-        // The parent's room: cells i - 1 and i (bounding the left page and
-        // the child) are replaced by three, keyed by the first keys of
-        // pages 2, 3 and 4.
-        let mut need = 0;
-        for &cut in &cuts[1..4] {
-            let klen = match item(cut) {
-                Item3::A(k) => leaf_key(&self.scr.tmp2[..ps], a, k)?.len(),
-                Item3::B(k) => leaf_key(self.pg.read(b)?, b, k)?.len(),
-                Item3::C(k) => leaf_key(self.pg.read(c)?, c, k)?.len(),
-                Item3::New => get_u16(self.scr.cell, 0) as usize,
-            };
-            need += 6 + klen + 2;
-        }
-        let bp = self.read_tree_page(parent)?;
-        let (_, _, old_a) = branch_cell(bp, parent, i - 1)?;
-        let (_, _, old_b) = branch_cell(bp, parent, i)?;
-        if free_space(bp) + old_a + 2 + old_b + 2 < need {
-            return Ok(false);
-        }
-        // From here on nothing fails but I/O and allocation (which abort
-        // the transaction anyway).
-        let new = freelist::allocate(self.pg)?.0;
-        for (k, dest) in [a, new, b, c].into_iter().enumerate() {
-            let out = &mut self.scr.tmp[..ps];
-            init_page(out, PT_LEAF);
-            for x in cuts[k]..cuts[k + 1] {
-                match item(x) {
-                    Item3::A(j) => {
-                        let r = raw_cell(&self.scr.tmp2[..ps], a, j)?.0;
-                        push_cell(out, &self.scr.tmp2[r]);
-                    }
-                    Item3::B(j) => {
-                        let p = self.pg.read(b)?;
-                        push_cell(out, &p[raw_cell(p, b, j)?.0]);
-                    }
-                    Item3::C(j) => {
-                        let p = self.pg.read(c)?;
-                        push_cell(out, &p[raw_cell(p, c, j)?.0]);
-                    }
-                    Item3::New => push_cell(out, &self.scr.cell[..len]),
-                }
-            }
-            self.pg.write(dest)?.copy_from_slice(&self.scr.tmp[..ps]);
-        }
-        // The two old cells out first, so that the page only grows from
-        // there to its final size, which the check above made fit.
-        let wp = self.pg.write(parent)?;
-        for j in [i, i - 1] {
-            let (_, _, size) = branch_cell(wp, parent, j)?;
-            let off = slot(wp, j);
-            remove_cell(wp, j, off..off + size);
-        }
-        self.separator_before(parent, i - 1, a, new)?;
-        self.separator_before(parent, i, new, b)?;
-        self.separator_before(parent, i + 1, b, c)?;
-        Ok(true)
-    }
-
-    #[cfg(feature = "dense-leaves")]
-    /// Inserts branch cell (`child`, first key of leaf `next`) into
-    /// `parent` at index `j`. The caller checked the room.
-    fn separator_before(&mut self, parent: u32, j: usize, child: u32, next: u32) -> Result<()> {
-        let p = self.pg.read(next)?;
-        let key = leaf_key(p, next, 0)?;
-        let klen = key.len();
-        self.scr.sep[6..6 + klen].copy_from_slice(key);
-        put_u32(self.scr.sep, 0, child);
-        put_u16(self.scr.sep, 4, klen as u16);
-        let wp = self.pg.write(parent)?;
-        insert_cell(wp, j, &self.scr.sep[..6 + klen]);
-        Ok(())
     }
 
     /// Spreads the cells of `child` (with the new cell at `at`) and of its
