@@ -22,7 +22,13 @@ RAM_TARGET=$((6 * 1024))
 RAM_LIMIT=$RAM_TARGET
 
 started=$(date +%s)
-cargo build --release --quiet
+# Panic locations keep their source paths in .rodata: remap the checkout's
+# and the registry's absolute paths to fixed prefixes, so that the flash
+# figure does not depend on where the repository or CARGO_HOME lies.
+ROOT=$(cd ../.. && pwd)
+REGISTRY=${CARGO_HOME:-$HOME/.cargo}
+cargo build --release --quiet --config \
+  "target.thumbv7em-none-eabihf.rustflags=[\"--remap-path-prefix=$ROOT=/walden\", \"--remap-path-prefix=$REGISTRY=/cargo\"]"
 T=$(pwd)/target/thumbv7em-none-eabihf/release
 
 # .text + .rodata of a binary, in bytes.
