@@ -46,6 +46,17 @@ fn commit(db: &Database, model: &mut Model, i: u64, states: &mut Vec<(u64, Model
     l
 }
 
+/// Starts an archiver on `db`, commits transactions `0..n` and ships them
+/// all; returns the archiver.
+fn archive_first(db: &Database, store: &Store, n: u64, model: &mut Model, states: &mut Vec<(u64, Model)>) -> Archiver {
+    let (mut a, _) = Archiver::start(db, store.clone(), arch_opts()).unwrap();
+    for i in 0..n {
+        commit(db, model, i, states);
+    }
+    a.ship().unwrap();
+    a
+}
+
 fn contents(path: &Path) -> Model {
     let db = Database::open(path, Options::default()).unwrap();
     assert!(db.verify().unwrap().is_ok());
@@ -75,11 +86,7 @@ fn resume_after_the_slot_is_lost(mode: CheckpointMode) {
     let (mut model, mut states) = (Model::new(), Vec::new());
     {
         let db = Database::open(&path, db_opts()).unwrap();
-        let (mut a, _) = Archiver::start(&db, store.clone(), arch_opts()).unwrap();
-        for i in 0..25 {
-            commit(&db, &mut model, i, &mut states);
-        }
-        a.ship().unwrap();
+        let a = archive_first(&db, &store, 25, &mut model, &mut states);
         let end = a.archived_lsn();
         let g = db.wal_header().unwrap().ckpt_seq;
         assert_eq!(end >> 32, g as u64);
@@ -150,12 +157,7 @@ fn a_restart_past_the_archive_end_is_still_a_gap() {
     let (mut model, mut states) = (Model::new(), Vec::new());
     let end = {
         let db = Database::open(&path, db_opts()).unwrap();
-        let (mut a, _) = Archiver::start(&db, store.clone(), arch_opts()).unwrap();
-        for i in 0..10 {
-            commit(&db, &mut model, i, &mut states);
-        }
-        a.ship().unwrap();
-        a.archived_lsn()
+        archive_first(&db, &store, 10, &mut model, &mut states).archived_lsn()
     };
     let archived = states.len();
     let lost = {
@@ -203,11 +205,7 @@ fn an_unknown_record_is_a_gap() {
     let (mut model, mut states) = (Model::new(), Vec::new());
     {
         let db = Database::open(&path, db_opts()).unwrap();
-        let (mut a, _) = Archiver::start(&db, store.clone(), arch_opts()).unwrap();
-        for i in 0..10 {
-            commit(&db, &mut model, i, &mut states);
-        }
-        a.ship().unwrap();
+        let _a = archive_first(&db, &store, 10, &mut model, &mut states);
         db.checkpoint(CheckpointMode::Truncate).unwrap();
     }
     let archived = states.len();

@@ -104,35 +104,11 @@ struct Counter<'v, 'a, S: Storage> {
 }
 
 impl<S: Storage> Counter<'_, '_, S> {
-    /// Entries of the subtree at `pgno`, every one of them in the range.
-    fn all(&mut self, pgno: u32, depth: usize) -> Result<u64> {
-        if depth >= MAX_DEPTH {
-            return Err(bad(pgno, "tree too deep (page cycle)"));
-        }
-        let p = self.pg.read(pgno)?;
-        check_header(p, pgno)?;
-        let n = ncells(p);
-        if p[0] == PT_LEAF {
-            return Ok(n as u64);
-        }
-        let mut total = 0;
-        for i in 0..=n {
-            let p = self.pg.read(pgno)?;
-            if i == n && right_child(p) == 0 {
-                break;
-            }
-            let child = child_at(p, pgno, i)?;
-            total += self.all(child, depth + 1)?;
-        }
-        Ok(total)
-    }
-
     /// Entries of the subtree at `pgno` within `(start, end)`; `lo_ok` and
     /// `hi_ok` say that the subtree's keys already satisfy that bound.
+    /// With both, the subtree's leaves are counted without a key compared.
     fn range(&mut self, pgno: u32, start: Bound<&[u8]>, end: Bound<&[u8]>, lo_ok: bool, hi_ok: bool, depth: usize) -> Result<u64> {
-        if lo_ok && hi_ok {
-            return self.all(pgno, depth);
-        }
+        let inside = lo_ok && hi_ok;
         if depth >= MAX_DEPTH {
             return Err(bad(pgno, "tree too deep (page cycle)"));
         }
@@ -142,6 +118,9 @@ impl<S: Storage> Counter<'_, '_, S> {
         let lo = if lo_ok { Bound::Unbounded } else { start };
         let hi = if hi_ok { Bound::Unbounded } else { end };
         if p[0] == PT_LEAF {
+            if inside {
+                return Ok(n as u64);
+            }
             let mut total = 0;
             for i in 0..n {
                 if within(leaf_key(p, pgno, i)?, lo, hi) {
@@ -159,7 +138,7 @@ impl<S: Storage> Counter<'_, '_, S> {
             let child = child_at(p, pgno, i)?;
             // Child i holds the keys in [separator i-1, separator i).
             let (mut c_lo_ok, mut c_hi_ok) = (lo_ok, hi_ok);
-            if i > 0 {
+            if i > 0 && !inside {
                 let (_, kr, _) = branch_cell(p, pgno, i - 1)?;
                 let below = &p[kr];
                 // Every key of the child is >= `below`.
@@ -173,7 +152,7 @@ impl<S: Storage> Counter<'_, '_, S> {
                 }
                 c_lo_ok |= above_start(below, lo);
             }
-            if i < n {
+            if i < n && !inside {
                 let (_, kr, _) = branch_cell(p, pgno, i)?;
                 let above = &p[kr];
                 // Every key of the child is < `above`.

@@ -268,11 +268,6 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     /// Steps 3 to 5 of a commit up to the append: `None` when the
     /// transaction changed nothing.
     fn commit_frames(&mut self, base: IndexHeader) -> Result<Option<IndexHeader>> {
-        // Where the previous generation ended, if a restart seen by this
-        // wal-index retired it (read under the write lock, which restarts
-        // need too).
-        #[cfg(feature = "lineage")]
-        let retired = self.geo.index(&self.region)?.retired();
         let (mut pg, scr) = self.parts()?;
         let spilled = pg.spilled();
         let dirty = pg.dirty_count();
@@ -299,7 +294,7 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
             pg.set_header(&h)?;
             #[cfg(feature = "lineage")]
             if first {
-                pg.set_prior(&format::PriorGeneration::for_generation(retired, seq))?;
+                pg.set_prior(seq)?;
             }
         }
         let n_pages = h.page_count;

@@ -483,9 +483,12 @@ impl<'a, S: Storage> Pager<'a, S> {
         Ok(PriorGeneration::decode(self.read(1)?))
     }
 
-    /// Rewrites page 1's record of the previous WAL generation.
+    /// Rewrites page 1's record of the previous WAL generation for the
+    /// first commit of generation `seq`, from the wal-index words the last
+    /// restart set (read under the write lock, which restarts need too).
     #[cfg(feature = "lineage")]
-    pub(crate) fn set_prior(&mut self, r: &PriorGeneration) -> Result<()> {
+    pub(crate) fn set_prior(&mut self, seq: u32) -> Result<()> {
+        let r = PriorGeneration::for_generation(self.idx.retired(), seq);
         r.encode(self.write(1)?);
         Ok(())
     }
