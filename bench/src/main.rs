@@ -48,6 +48,10 @@ struct Args {
     /// Seconds per concurrent-read configuration (default: 2 s times the scale, at least 0.1 s)
     #[arg(long)]
     concurrent_secs: Option<f64>,
+    /// Runs workload 8 alone (open after a crash, then the checkpoint), to
+    /// profile or repeat it without the other workloads
+    #[arg(long)]
+    recovery_only: bool,
     /// Internal: fill a WAL for the recovery workload and exit without closing
     #[arg(long, hide = true, num_args = 4, value_names = ["SYSTEM", "DIR", "WAL_BYTES", "TXNS"])]
     crash_child: Option<Vec<String>>,
@@ -712,7 +716,9 @@ fn run(args: &Args, cfg: Config) -> R<()> {
         ran[col] = true;
         let dir = base.join(name);
         std::fs::create_dir_all(&dir)?;
-        run_system(name, col, &dir, cfg, &c, &keys, &mut rep).map_err(|e| format!("{}: {e}", NAMES[col]))?;
+        if !args.recovery_only {
+            run_system(name, col, &dir, cfg, &c, &keys, &mut rep).map_err(|e| format!("{}: {e}", NAMES[col]))?;
+        }
         std::fs::remove_dir_all(&dir)?;
 
         // 8. Recovery: the WAL systems fill the same WAL size; redb and LMDB

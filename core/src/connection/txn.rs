@@ -449,7 +449,8 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
             },
         };
         let mut pages = 0;
-        let r = checkpoint(self.pages.file_io(), &idx, plan, &mut self.stats.syncs, &mut pages);
+        let runs = cfg!(feature = "checkpoint-runs") && idx.read_header().is_some_and(|h| h.mx_frame > idx.nbackfill());
+        let r = checkpoint(self.pages.checkpoint_io(runs), &idx, plan, &mut self.stats.syncs, &mut pages);
         let r = self.poison_on_io(r);
         self.stats.checkpoint_pages += pages;
         if r.is_ok() {

@@ -28,7 +28,11 @@
 //!      image, which only the chain exposes; and checking first means a
 //!      failure never leaves part of a transaction in the database file;
 //!    - copy the newest frame at or below the safe frame of each page within
-//!      the committed database size (its page checksum verified again);
+//!      the committed database size (its page checksum verified again), in
+//!      page-number order when the backfill covers a good part of the
+//!      database (as SQLite's `walIteratorInit` sorts the frames), so the
+//!      file is written front to back and each page is looked up once in
+//!      the wal-index rather than each frame (`Copies`);
 //!    - shrink the database file to the committed size if it is longer;
 //!    - sync the database file (unless `Off`), when the backfill reaches the
 //!      last commit frame (a partial backfill is synced by the one that
@@ -68,17 +72,19 @@ use crate::wal::index::{Index, IndexHeader};
 use crate::wal::protocol::{backfill_protocol, try_restart};
 
 /// The scratch pages below what a checkpoint copies through (never: they
-/// are three pages of the cache memory).
-const SHORT_SCRATCH: Error = Error::InvalidArgument("checkpoint scratch below two pages");
+/// are at least three pages of the cache memory; the message is the
+/// pager's, so that the firmware's flash holds it once).
+const SHORT_SCRATCH: Error = Error::InvalidArgument("cache memory below cache_mem_len(page_size, 4)");
 
-/// What a checkpoint borrows from a connection: both files and two pages
-/// of scratch memory (the pager lends them, `Pages::file_io`).
+/// What a checkpoint borrows from a connection: both files and at least two
+/// pages of scratch memory (the pager lends them, `Pages::checkpoint_io`;
+/// with more, the backfill writes runs of consecutive pages at once).
 pub(crate) struct FileIo<'a, S: Storage> {
     /// The database file.
     pub db: &'a mut S,
     /// The WAL.
     pub wal: &'a mut S,
-    /// Two pages of scratch memory (`2 * page_size` bytes).
+    /// Scratch memory: at least two pages (`2 * page_size` bytes).
     pub scratch: &'a mut [u8],
 }
 
@@ -227,43 +233,53 @@ impl<S: Storage> Checkpointer<'_, '_, S> {
             return Err(corrupt(FileKind::Wal, 0, "checkpoint end is not a commit frame"));
         }
         let idx = self.idx;
-        let copies = |f: u32| {
-            let pgno = idx.frame_pgno(f);
-            pgno <= commit_size && idx.lookup(pgno, safe) == Some(f)
-        };
         let mut end = safe;
         if self.max_pages > 0 {
             let mut n = 0;
-            for f in nb + 1..=safe {
-                if copies(f) {
-                    n += 1;
-                    if n == self.max_pages {
-                        end = f;
-                        break;
-                    }
+            for (_, f) in Copies::new(idx, nb, safe, safe, commit_size, false) {
+                n += 1;
+                if n == self.max_pages {
+                    end = f;
+                    break;
                 }
             }
         }
         if self.verify {
             self.check_chain(hdr, nb, end)?;
         }
-        for f in nb + 1..=end {
-            if !copies(f) {
-                continue;
+        // Pages are gathered in the scratch memory while their numbers run
+        // on, and each run is written with one call.
+        let p = ps as usize;
+        let run_max = if cfg!(feature = "checkpoint-runs") {
+            self.io.scratch.len() / p
+        } else {
+            1
+        };
+        let (mut first, mut run) = (0u32, 0usize);
+        let mut copies = Copies::new(idx, nb, end, safe, commit_size, true);
+        loop {
+            let next = copies.next();
+            if run > 0 && next.is_none_or(|(pgno, _)| run == run_max || pgno != first + run as u32) {
+                let pages = self.io.scratch.get(..run * p).ok_or(SHORT_SCRATCH)?;
+                self.io
+                    .db
+                    .write_at((first as u64 - 1) * p as u64, pages)
+                    .map_err(io_err(FileKind::Database))?;
+                run = 0;
             }
-            let pgno = idx.frame_pgno(f);
+            let Some((pgno, f)) = next else { break };
             *self.pages += 1;
-            let tmp = self.io.scratch.get_mut(..ps as usize).ok_or(SHORT_SCRATCH)?;
+            if run == 0 {
+                first = pgno;
+            }
+            let tmp = self.io.scratch.get_mut(run * p..(run + 1) * p).ok_or(SHORT_SCRATCH)?;
             let off = format::frame_offset(f, ps) + FRAME_HEADER_LEN as u64;
             let got = self.io.wal.read_at(off, tmp).map_err(io_err(FileKind::Wal))?;
-            if got < ps as usize {
+            if got < p {
                 return Err(corrupt(FileKind::Wal, pgno, "WAL truncated under a frame"));
             }
             format::verify_page(FileKind::Wal, pgno, tmp)?;
-            self.io
-                .db
-                .write_at((pgno as u64 - 1) * ps as u64, tmp)
-                .map_err(io_err(FileKind::Database))?;
+            run += 1;
         }
         let want = commit_size as u64 * ps as u64;
         let have = self.io.db.size().map_err(io_err(FileKind::Database))?;
@@ -327,13 +343,8 @@ impl<S: Storage> Checkpointer<'_, '_, S> {
     /// host the read may come from the OS page cache, which only sees faults
     /// of the layers above it.
     fn read_back(&mut self, ps: u32, nb: u32, end: u32, safe: u32, commit_size: u32) -> Result<()> {
-        let idx = self.idx;
         let n = ps as usize;
-        for f in nb + 1..=end {
-            let pgno = idx.frame_pgno(f);
-            if pgno > commit_size || idx.lookup(pgno, safe) != Some(f) {
-                continue;
-            }
+        for (pgno, f) in Copies::new(self.idx, nb, end, safe, commit_size, true) {
             let (frame, page) = self
                 .io
                 .scratch
@@ -356,5 +367,62 @@ impl<S: Storage> Checkpointer<'_, '_, S> {
             }
         }
         Ok(())
+    }
+}
+
+/// The pages a backfill of frames `nb+1..=end` copies, with the frame each
+/// is copied from: every page within the committed size (`commit_size`
+/// pages) whose newest frame at or below `safe` lies in that range. Yielded
+/// in page-number order when the range reaches `safe` and the database is
+/// at most four times the range (as SQLite's `walIteratorInit` sorts the
+/// frames by page), so the database file is written front to back and each
+/// page is looked up once; otherwise (a page budget, a few frames of a
+/// large database, or not `sorted`) in WAL order, each frame looked up
+/// once.
+struct Copies<'c> {
+    idx: &'c Index<'c>,
+    nb: u32,
+    safe: u32,
+    commit_size: u32,
+    by_page: bool,
+    /// The next page number (by page) or frame (in WAL order) to consider,
+    /// and the last.
+    next: u32,
+    last: u32,
+}
+
+impl<'c> Copies<'c> {
+    fn new(idx: &'c Index<'c>, nb: u32, end: u32, safe: u32, commit_size: u32, sorted: bool) -> Copies<'c> {
+        let by_page = cfg!(feature = "checkpoint-runs") && sorted && end == safe && commit_size / 4 <= end.saturating_sub(nb);
+        Copies {
+            idx,
+            nb,
+            safe,
+            commit_size,
+            by_page,
+            next: if by_page { 1 } else { nb + 1 },
+            last: if by_page { commit_size } else { end },
+        }
+    }
+}
+
+impl Iterator for Copies<'_> {
+    type Item = (u32, u32);
+
+    fn next(&mut self) -> Option<(u32, u32)> {
+        let by_page = cfg!(feature = "checkpoint-runs") && self.by_page;
+        while self.next <= self.last {
+            let i = self.next;
+            self.next += 1;
+            let pgno = if by_page { i } else { self.idx.frame_pgno(i) };
+            if pgno > self.commit_size {
+                continue;
+            }
+            match self.idx.lookup(pgno, self.safe) {
+                Some(f) if if by_page { f > self.nb } else { f == i } => return Some((pgno, f)),
+                _ => {}
+            }
+        }
+        None
     }
 }

@@ -59,7 +59,6 @@ impl Index<'_> {
     }
 
     /// The newest frame at or below `max_frame` that holds `pgno`.
-    #[inline]
     pub(crate) fn lookup(&self, pgno: u32, max_frame: u32) -> Option<u32> {
         if max_frame == 0 {
             return None;
