@@ -209,6 +209,40 @@ fn stat_text_and_json() {
     assert!(j["pages"].as_u64().unwrap_or(0) >= 4, "{j}");
 }
 
+/// `walden stat` reports the checkpoints by cause, the pages they wrote
+/// and their time, as the wal-index counts them for every process: this
+/// test process keeps the database open (so its `-shm` wal-index lives on)
+/// and runs checkpoints by size (automatic) and one asked for.
+#[test]
+fn stat_reports_checkpoints_by_cause() {
+    let e = Env::new();
+    e.ok(&["put", "ck.db", "k", "v"]);
+    let o = walden::Options {
+        autocheckpoint_frames: 8,
+        ..walden::Options::default()
+    };
+    let db = walden::Database::open(e.path("ck.db"), o).expect("open");
+    for i in 0..40u32 {
+        let w = db.begin_write().expect("write");
+        w.put(i.to_be_bytes(), [7u8; 300]).expect("put");
+        w.commit().expect("commit");
+    }
+    db.checkpoint(walden::CheckpointMode::Passive).expect("checkpoint");
+    let cs = db.stats().checkpoint_stats;
+    assert!(cs.by_size >= 1 && cs.manual >= 1 && cs.pages_written > 0, "{cs:?}");
+    let j: serde_json::Value = serde_json::from_str(&e.ok(&["stat", "ck.db", "--json"])).expect("stat --json is JSON");
+    let c = &j["checkpoints"];
+    assert!(c["by_size"].as_u64().unwrap_or(0) >= 1, "{j}");
+    assert!(c["manual"].as_u64().unwrap_or(0) >= 1, "{j}");
+    assert_eq!(c["by_time"], 0, "no checkpoint_timeout");
+    assert!(c["pages_written"].as_u64().unwrap_or(0) >= cs.pages_written, "{j}");
+    let text = e.ok(&["stat", "ck.db"]);
+    let line = text.lines().find(|l| l.starts_with("checkpoints")).unwrap_or_default();
+    assert!(line.contains(" by size, 0 by time, ") && line.contains(" asked for; "), "{text}");
+    assert!(!line.contains(" 0 by size") && !line.contains(" 0 asked for"), "{text}");
+    drop(db);
+}
+
 #[test]
 fn errors_name_the_file_and_use_the_documented_exit_codes() {
     let e = Env::new();

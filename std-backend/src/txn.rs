@@ -11,6 +11,7 @@ use std::sync::atomic::Ordering;
 
 use walden_core::{Cursor as CoreCursor, ScanEnd, ValueRef};
 
+use crate::busy::{Turn, FLUSH_AGAIN, GROUP_WAIT, SYNC_POLL};
 use crate::db::Database;
 use crate::error::{Error, Result};
 use crate::keys::{prefix_bounds, KeyRange};
@@ -235,25 +236,55 @@ impl WriteTxn {
         // of this handle in, then wait for a sync that covers the commit.
         let appended = c.append_commit();
         self.release_gate();
-        let mut r = appended.and_then(|l| match l {
-            None => Ok(None),
-            Some(_) => c.commit(),
-        });
-        while r == Err(walden_core::Error::Busy) {
-            if std::time::Instant::now() >= deadline {
-                c.abandon_commit();
-                let db = self.txn.db.clone();
-                db.put_conn(c);
-                return Err(Error::Busy(Some(format!(
-                    "{}: the commit was appended to the WAL, but no fsync covered it within the busy timeout (another connection's fsync is slow); it is not acknowledged",
-                    db.inner.paths.db.display()
-                ))));
+        // Group commit (busy.rs, `Gate::turn`): one committer of this
+        // process at a time syncs, for every commit appended before it;
+        // the others sleep until the sync that covers them has ended, and
+        // look (a commit is acknowledged only when a published header, so
+        // a sync, covers it: `commit_if_covered`).
+        let mut r = appended.map(|_| None);
+        if let Ok(Some(_)) = appended {
+            let gate = &inner.gate;
+            let mut ticket = gate.ticket();
+            loop {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                r = match gate.turn(ticket, left.min(GROUP_WAIT)) {
+                    Turn::Flush => {
+                        let r = c.commit();
+                        // The commit is acknowledged; if others appended
+                        // during its sync and wait, sync once more for them
+                        // before returning (at most FLUSH_AGAIN times).
+                        let mut more = FLUSH_AGAIN;
+                        let mut go = matches!(r, Ok(Some(_)));
+                        while gate.end_flush(go && more > 0) {
+                            more -= 1;
+                            go = c.flush().is_ok();
+                        }
+                        if matches!(r, Err(walden_core::Error::Busy | walden_core::Error::Protocol)) {
+                            // Another process (or a checkpoint's restart)
+                            // holds the sync lock, or a writer preempted
+                            // while it set the tip: look again soon.
+                            std::thread::sleep(SYNC_POLL.min(left));
+                        }
+                        r
+                    }
+                    Turn::Look => c.commit_if_covered(),
+                };
+                // `Protocol`: the tip was torn under a writer preempted
+                // while it set it; the commit still waits.
+                if !matches!(r, Err(walden_core::Error::Busy | walden_core::Error::Protocol)) {
+                    break;
+                }
+                if std::time::Instant::now() >= deadline {
+                    c.abandon_commit();
+                    let db = self.txn.db.clone();
+                    db.put_conn(c);
+                    return Err(Error::Busy(Some(format!(
+                        "{}: the commit was appended to the WAL, but no fsync covered it within the busy timeout (another connection's fsync is slow); it is not acknowledged",
+                        db.inner.paths.db.display()
+                    ))));
+                }
+                ticket = gate.next_ticket(ticket);
             }
-            inner.gate.wait_sync(std::time::Duration::from_micros(200));
-            r = c.commit();
-        }
-        if matches!(r, Ok(Some(_))) {
-            inner.gate.synced();
         }
         let after = c.stats().checkpoints;
         let db = self.txn.db.clone();

@@ -27,6 +27,14 @@ struct Args {
     /// Systems: walden, sqlite.
     #[arg(long, value_delimiter = ',', default_value = "walden,sqlite")]
     systems: Vec<String>,
+    /// Skips the steady-writes table (checkpoint budget).
+    #[arg(long)]
+    no_steady: bool,
+    /// Walden's sync mode for the committing threads: full, or normal (no
+    /// fsync per commit: the rate of the append path alone, the ceiling of
+    /// group commit).
+    #[arg(long, default_value = "full")]
+    sync: String,
 }
 
 /// The median time of a 4 KiB write and `fdatasync` in `dir`.
@@ -49,7 +57,7 @@ fn pct(v: &[Duration], p: f64) -> Duration {
 }
 
 /// Runs `threads` committers for `secs`; returns (commits, latencies, fsyncs).
-fn run(system: &str, dir: &std::path::Path, threads: usize, secs: f64) -> (u64, Vec<Duration>, Option<u64>) {
+fn run(system: &str, dir: &std::path::Path, threads: usize, secs: f64, sync: walden::SyncMode) -> (u64, Vec<Duration>, Option<u64>) {
     let end = Instant::now() + Duration::from_secs_f64(secs);
     let barrier = Arc::new(Barrier::new(threads));
     match system {
@@ -57,7 +65,7 @@ fn run(system: &str, dir: &std::path::Path, threads: usize, secs: f64) -> (u64, 
             let db = walden::Database::open(
                 dir.join(format!("w{threads}.db")),
                 walden::Options {
-                    sync: walden::SyncMode::Full,
+                    sync,
                     busy_timeout: Duration::from_secs(30),
                     ..walden::Options::default()
                 },
@@ -169,7 +177,12 @@ fn main() {
     println!("|---|---|---|---|---|---|---|");
     for system in &a.systems {
         for &t in &a.threads {
-            let (n, mut lat, fsyncs) = run(system, dir.path(), t, a.seconds);
+            let sync = if a.sync == "normal" {
+                walden::SyncMode::Normal
+            } else {
+                walden::SyncMode::Full
+            };
+            let (n, mut lat, fsyncs) = run(system, dir.path(), t, a.seconds, sync);
             lat.sort();
             let p99 = pct(&lat, 0.99);
             println!(
@@ -182,7 +195,7 @@ fn main() {
             );
         }
     }
-    if a.systems.iter().any(|s| s == "walden") {
+    if !a.no_steady && a.systems.iter().any(|s| s == "walden") {
         println!();
         println!("Steady writes (20 random puts per commit, Normal), automatic checkpoints every 1,000 frames:");
         println!();

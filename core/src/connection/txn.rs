@@ -151,17 +151,18 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     ///
     /// Returns the commit's LSN ([`format::lsn`]), or `None` for a
     /// transaction that changed nothing. Errors: `Busy` (waiting, see
-    /// above), `InvalidArgument` (no write transaction, or it failed
+    /// above), `Protocol` (waiting too: the tip was torn under a writer
+    /// preempted while it set it; call `commit` again), `InvalidArgument` (no write transaction, or it failed
     /// earlier: it is aborted), `Io` (the connection is poisoned; reopen;
     /// or, with kind `Other`, another connection's sync of this commit
     /// failed: the commit is void), `Full`.
     pub fn commit(&mut self) -> Result<Option<u64>> {
         if let Mode::Committing { .. } = self.mode {
-            return self.finish_commit();
+            return self.finish_commit(true);
         }
         match self.append_commit()? {
             None => Ok(None),
-            Some(_) => self.finish_commit(),
+            Some(_) => self.finish_commit(true),
         }
     }
 
@@ -209,16 +210,49 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
         Ok(Some(format::lsn(mine.ckpt_seq, mine.mx_frame)))
     }
 
+    /// Finishes a commit waiting for its sync (`commit` returned `Busy`)
+    /// only if a published header already covers it, without syncing:
+    /// `Busy` while it still waits. What a committer calls when it knows
+    /// that another connection is syncing (the std backend's group commit:
+    /// waiters look, the one leader syncs). Returns and errors as
+    /// [`Connection::commit`]; `InvalidArgument` when no commit is waiting.
+    pub fn commit_if_covered(&mut self) -> Result<Option<u64>> {
+        self.finish_commit(false)
+    }
+
+    /// Makes durable and visible the commits other connections appended
+    /// and still wait for (the group commit's leader syncing once more for
+    /// the commits appended during its own sync): syncs the WAL in `Full`
+    /// mode and publishes the tip, as [`Connection::commit`] does
+    /// (`wal::protocol::flush_protocol`). Returns whether there was
+    /// anything to publish. Needs no transaction open. Errors: `Busy`
+    /// (another connection is syncing: its sync covers them, or the next
+    /// does), `Io` (this connection is poisoned; the waiting commits are
+    /// void), `Protocol`, `ReadOnly`.
+    pub fn flush(&mut self) -> Result<bool> {
+        self.check_idle_writable()?;
+        let idx = self.geo.index(&self.region)?;
+        let before = idx.read_header();
+        let r = flush_wal(
+            &idx,
+            self.opts.sync == SyncMode::Full,
+            &mut self.stats.syncs,
+            self.pages.file_io().wal,
+        );
+        let h = self.poison_on_io(r)?;
+        Ok(before.is_none_or(|b| h.is_after(&b)))
+    }
+
     /// The second half of a commit: done once a published header covers
-    /// it; else syncs and publishes itself if no other connection is
-    /// syncing; else `Busy`.
-    fn finish_commit(&mut self) -> Result<Option<u64>> {
+    /// it; else, with `flush`, syncs and publishes itself if no other
+    /// connection is syncing; else `Busy`.
+    fn finish_commit(&mut self, flush: bool) -> Result<Option<u64>> {
         let Mode::Committing { mine, epoch } = self.mode else {
             return Err(Error::InvalidArgument("no commit is waiting"));
         };
         let idx = self.geo.index(&self.region)?;
         let mut state = commit_state(&idx, &mine, epoch);
-        if state.is_none() {
+        if state.is_none() && flush {
             match flush_wal(
                 &idx,
                 self.opts.sync == SyncMode::Full,
@@ -226,7 +260,10 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
                 self.pages.file_io().wal,
             ) {
                 Ok(_) => state = commit_state(&idx, &mine, epoch),
-                Err(Error::Busy) => return Err(Error::Busy),
+                // Still waiting: another connection is syncing, or the tip
+                // is torn under a writer preempted while it sets it (and
+                // holds the write lock); the commit stays appended.
+                Err(e @ (Error::Busy | Error::Protocol)) => return Err(e),
                 Err(e) => {
                     self.abandon_commit();
                     return self.poison_on_io(Err(e));
