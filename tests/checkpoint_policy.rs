@@ -173,6 +173,72 @@ fn budgeted_checkpoints_resume_where_they_stopped() {
     assert_eq!(n, 600);
 }
 
+/// A clock that advances a millisecond each time it is read (the time
+/// budget's test: each page copied reads it once).
+static TICKS: AtomicU64 = AtomicU64::new(0);
+fn ticking_clock() -> u64 {
+    TICKS.fetch_add(1, Ordering::SeqCst)
+}
+
+/// A time budget: each automatic checkpoint copies in WAL order until its
+/// milliseconds run out (here 3 ms on a clock that ticks once a page:
+/// three pages), and the next resumes where it stopped; a reopen finds
+/// every commit. Without the budget the same commits backfill everything
+/// each time.
+#[test]
+fn time_budgeted_checkpoints_resume_where_they_stopped() {
+    let disk = SimDisk::new(4);
+    let o = Options {
+        autocheckpoint_frames: 8,
+        checkpoint_budget_ms: 3,
+        ..base()
+    };
+    let mut c = open(&disk, o);
+    c.set_clock(ticking_clock);
+    let mut last_nb = 0;
+    let mut partial = 0;
+    for round in 0..30u32 {
+        commit(&mut c, round * 20..round * 20 + 20, round as u8);
+        let (mx, nb) = wal(&c);
+        if nb != 0 && nb < mx {
+            partial += 1;
+        }
+        assert!(nb >= last_nb || nb == 0, "the backfill went back from {last_nb} to {nb}");
+        last_nb = nb;
+    }
+    let s: CheckpointStats = c.checkpoint_stats().expect("stats");
+    assert!(partial > 5, "{partial} partial backfills");
+    assert!(s.by_size as u64 * 3 >= s.pages_written, "{s:?}: more than 3 pages per checkpoint");
+    c.checkpoint(CheckpointMode::Truncate).expect("truncate");
+    drop(c);
+    let mut r = open(&disk, base());
+    r.begin_read().expect("read");
+    let t = r.default_table().expect("table");
+    let mut buf = [0u8; 64];
+    for k in 0..600u32 {
+        let n = r.get(t, &k.to_be_bytes(), &mut buf).expect("get").expect("every key");
+        assert_eq!(&buf[..n], &[(k / 20) as u8; 40][..]);
+    }
+    r.end_read();
+
+    // The same commits without the budget: every automatic checkpoint
+    // copies the whole WAL.
+    let disk = SimDisk::new(4);
+    let mut c = open(
+        &disk,
+        Options {
+            autocheckpoint_frames: 8,
+            ..base()
+        },
+    );
+    c.set_clock(ticking_clock);
+    for round in 0..30u32 {
+        commit(&mut c, round * 20..round * 20 + 20, round as u8);
+        let (mx, nb) = wal(&c);
+        assert!(nb == 0 || nb == mx, "a partial backfill ({nb} of {mx}) without a budget");
+    }
+}
+
 /// The std backend: a background checkpointer runs the timed checkpoint
 /// while nothing commits, and `stats()` shows the counts by cause and the
 /// distance to the WAL size target.

@@ -200,8 +200,17 @@ pub struct Options {
     /// stalls for a whole backfill (the spreading PostgreSQL's
     /// `checkpoint_completion_target` does over time). 0: no limit.
     /// Checkpoints asked for ([`crate::Connection::checkpoint`]) copy
-    /// everything. Default 0.
+    /// everything. Default 0. Needs the feature `checkpoint-budgets` (a
+    /// default; without it `Connection::open` returns `InvalidArgument`).
     pub checkpoint_budget_pages: u32,
+    /// The most milliseconds an automatic checkpoint spends copying per
+    /// call (the other half of PostgreSQL's `checkpoint_completion_target`
+    /// work budget): it stops after the page during which the time ran
+    /// out, copying in WAL order, and the next call resumes there. Needs a
+    /// clock ([`crate::Connection::set_clock`]) and the feature
+    /// `checkpoint-budgets`, as the page budget; 0: no limit. Checkpoints
+    /// asked for copy everything. Default 0.
+    pub checkpoint_budget_ms: u32,
 }
 
 impl Default for Options {
@@ -219,6 +228,7 @@ impl Default for Options {
             checkpoint_interval_ms: 0,
             max_wal_bytes: 0,
             checkpoint_budget_pages: 0,
+            checkpoint_budget_ms: 0,
         }
     }
 }

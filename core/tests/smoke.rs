@@ -140,3 +140,40 @@ fn snapshot_isolation_and_large_values() {
     let info = w.checkpoint(CheckpointMode::Full).unwrap();
     assert_eq!(info.wal_frames, info.backfilled);
 }
+
+/// Checkpoint budgets follow the feature `checkpoint-budgets`: with it a
+/// connection opens with a page or time budget; without it (a firmware's
+/// build, `cargo test -p walden-core --no-default-features`) the open fails
+/// with `InvalidArgument` rather than ignoring the option.
+#[test]
+fn checkpoint_budgets_follow_their_feature() {
+    for opts in [
+        Options {
+            checkpoint_budget_pages: 4,
+            ..Options::default()
+        },
+        Options {
+            checkpoint_budget_ms: 5,
+            ..Options::default()
+        },
+    ] {
+        let db = RefCell::new(RamStorage::new(vec![0u8; 1 << 20]));
+        let wal = RefCell::new(RamStorage::new(vec![0u8; 1 << 20]));
+        let reg = region(opts.max_wal_frames);
+        let r = Connection::open(
+            SharedStorage(&db),
+            SharedStorage(&wal),
+            &reg[..],
+            vec![0u8; cache_mem_len(opts.page_size, 16)],
+            opts,
+        );
+        if cfg!(feature = "checkpoint-budgets") {
+            assert!(r.is_ok(), "{:?}", r.err());
+        } else {
+            assert_eq!(
+                r.err(),
+                Some(Error::InvalidArgument("checkpoint budgets need the feature checkpoint-budgets"))
+            );
+        }
+    }
+}

@@ -131,6 +131,13 @@ impl Builder {
         self
     }
 
+    /// [`Options::checkpoint_budget_time`]: the most time an automatic
+    /// checkpoint spends copying at a time.
+    pub fn checkpoint_time_budget(mut self, time: Duration) -> Builder {
+        self.opts.checkpoint_budget_time = Some(time);
+        self
+    }
+
     /// The options set so far.
     pub fn options(&self) -> &Options {
         &self.opts
@@ -169,7 +176,8 @@ mod tests {
             .verify_checkpoints(true)
             .checkpoint_interval(Some(Duration::from_secs(60)))
             .max_wal_bytes(1 << 20)
-            .checkpoint_budget(100);
+            .checkpoint_budget(100)
+            .checkpoint_time_budget(Duration::from_millis(3));
         let want = Options {
             page_size: 8192,
             cache_pages: 64,
@@ -185,6 +193,7 @@ mod tests {
             checkpoint_interval: Some(Duration::from_secs(60)),
             max_wal_bytes: 1 << 20,
             checkpoint_budget_pages: 100,
+            checkpoint_budget_time: Some(Duration::from_millis(3)),
         };
         assert_eq!(b.options(), &want);
         assert_eq!(Builder::from(want.clone()), b);

@@ -231,7 +231,8 @@ impl Database {
         // step at a time; a restart that copied the rest at once would be
         // the stall the budget exists to avoid. Restart only once they have
         // copied everything (the cheap case).
-        if self.inner.opts.checkpoint_budget_pages > 0 && c.wal_state().is_ok_and(|(h, nb)| nb < h.mx_frame) {
+        let budget = self.inner.opts.checkpoint_budget_pages > 0 || self.inner.opts.checkpoint_budget_time.is_some();
+        if budget && c.wal_state().is_ok_and(|(h, nb)| nb < h.mx_frame) {
             return;
         }
         self.inner.restart_attempt_at.store(frames, Ordering::Relaxed);

@@ -88,6 +88,11 @@ pub struct Options {
     /// stalls for a whole backfill ([`walden_core::Options::checkpoint_budget_pages`]).
     /// 0: no limit. Default 0.
     pub checkpoint_budget_pages: u32,
+    /// The most time an automatic checkpoint spends copying at a time
+    /// (rounded to milliseconds, at least 1); the next resumes where it
+    /// stopped ([`walden_core::Options::checkpoint_budget_ms`]). `None`: no
+    /// limit. Default `None`.
+    pub checkpoint_budget_time: Option<Duration>,
 }
 
 /// The default [`Options::busy_timeout`]: 5 s.
@@ -118,6 +123,7 @@ impl Default for Options {
             checkpoint_interval: None,
             max_wal_bytes: 0,
             checkpoint_budget_pages: 0,
+            checkpoint_budget_time: None,
         }
     }
 }
@@ -136,6 +142,9 @@ pub(crate) fn core_options(o: &Options, max_frames: u32) -> walden_core::Options
         checkpoint_interval_ms: o.checkpoint_interval.map_or(0, |d| d.as_millis().clamp(1, u32::MAX as u128) as u32),
         max_wal_bytes: o.max_wal_bytes,
         checkpoint_budget_pages: o.checkpoint_budget_pages,
+        checkpoint_budget_ms: o
+            .checkpoint_budget_time
+            .map_or(0, |d| d.as_millis().clamp(1, u32::MAX as u128) as u32),
     }
 }
 

@@ -31,7 +31,8 @@ macro_rules! catalogue_tests {
             single_puts, hot_key, spill, spill_abort, overflow, overflow_shrink, deletes_free_pages,
             delete_all_reinsert, several_tables, drop_table_overflow, checkpoint_passive, checkpoint_full,
             wal_restart, truncate_checkpoint, autocheckpoint, aborts_mixed, reopen_cycles, reverse_inserts,
-            mixed_a, mixed_b, max_keys, no_op_commits, grow_shrink_truncate, group_commit, budgeted_checkpoints);
+            mixed_a, mixed_b, max_keys, no_op_commits, grow_shrink_truncate, group_commit, budgeted_checkpoints,
+            time_budgeted_checkpoints);
     };
     (@each $run:ident; $modes:tt; $($name:ident),*) => {
         $( $crate::catalogue_tests!(@one $run; $name; $modes); )*

@@ -98,6 +98,9 @@ pub struct Workload {
     pub autocheckpoint_frames: u32,
     /// Page budget of automatic checkpoints (0 = none).
     pub checkpoint_budget_pages: u32,
+    /// Time budget of automatic checkpoints in milliseconds of
+    /// [`tick_clock`] (0 = none).
+    pub checkpoint_budget_ms: u32,
 }
 
 /// The value a workload stores for (`key`, `len`, `serial`): `len` bytes
@@ -127,6 +130,7 @@ pub fn options(w: &Workload, sync: SyncMode) -> Options {
         sync,
         autocheckpoint_frames: w.autocheckpoint_frames,
         checkpoint_budget_pages: w.checkpoint_budget_pages,
+        checkpoint_budget_ms: w.checkpoint_budget_ms,
         max_wal_frames: MAX_FRAMES,
         read_marks: READ_MARKS,
         ..Options::default()
@@ -148,13 +152,30 @@ pub fn new_region() -> Arc<[AtomicU32]> {
 /// when the region is fresh; otherwise the connection joins the others of
 /// the region). Errors: those of [`Connection::open`].
 pub fn open_on(disk: &SimDisk, cache_pages: u32, opts: Options, region: Arc<[AtomicU32]>) -> Result<Conn, Error> {
-    Connection::open(
+    let mut c = Connection::open(
         disk.file(FileKind::Database),
         disk.file(FileKind::Wal),
         region,
         vec![0u8; cache_mem_len(PAGE_SIZE, cache_pages)],
         opts,
-    )
+    )?;
+    if opts.checkpoint_budget_ms > 0 {
+        c.set_clock(tick_clock);
+    }
+    Ok(c)
+}
+
+/// The kit's clock for time budgets: a millisecond passes each time it is
+/// read, counted per thread, so that a replayed workload stops its
+/// checkpoints at the same pages every run.
+pub fn tick_clock() -> u64 {
+    thread_local! {
+        static TICKS: core::cell::Cell<u64> = const { core::cell::Cell::new(0) };
+    }
+    TICKS.with(|t| {
+        t.set(t.get() + 1);
+        t.get()
+    })
 }
 
 /// Reads every table in a read transaction of its own. Errors: any error of
@@ -320,6 +341,7 @@ impl Gen {
             cache_pages: 16,
             autocheckpoint_frames: 0,
             checkpoint_budget_pages: 0,
+            checkpoint_budget_ms: 0,
         }
     }
 }
@@ -693,6 +715,25 @@ pub fn catalogue() -> Vec<Workload> {
     let mut w = g.done("budgeted_checkpoints");
     w.autocheckpoint_frames = 12;
     w.checkpoint_budget_pages = 3;
+    v.push(w);
+
+    // 26. The same with a time budget: each automatic checkpoint copies in
+    // WAL order until 2 ms of `tick_clock` (a page or two) have passed.
+    let mut g = Gen::new(26);
+    for t in 0..12 {
+        g.txn(|g| {
+            for _ in 0..6 {
+                let k = g.key(400);
+                let len = 30 + small(g);
+                g.put((t % 2) as u8, k, len);
+            }
+        });
+    }
+    g.ckpt(CheckpointMode::Full);
+    g.txn(|g| g.put(0, b"end".to_vec(), 3));
+    let mut w = g.done("time_budgeted_checkpoints");
+    w.autocheckpoint_frames = 12;
+    w.checkpoint_budget_ms = 2;
     v.push(w);
 
     v

@@ -196,6 +196,10 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     // stack).
     #[inline(never)]
     pub fn open(mut db: S, mut wal: S, region: R, mut mem: B, opts: Options) -> Result<Self> {
+        #[cfg(not(feature = "checkpoint-budgets"))]
+        if opts.checkpoint_budget_pages > 0 || opts.checkpoint_budget_ms > 0 {
+            return Err(Error::InvalidArgument("checkpoint budgets need the feature checkpoint-budgets"));
+        }
         // The connection is assembled in the `Result` returned and used in
         // place: a move would take one more stack slot of its size, and
         // assembling it out of line keeps recovery's temporaries off the

@@ -479,10 +479,16 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
             seed: self.opts.salt_seed,
             min_progress,
             verify: self.opts.verify_checkpoints,
-            max_pages: if cause == CheckpointCause::Manual {
-                0
-            } else {
+            max_pages: if cfg!(feature = "checkpoint-budgets") && cause != CheckpointCause::Manual {
                 self.opts.checkpoint_budget_pages
+            } else {
+                0
+            },
+            deadline: match (self.clock, self.opts.checkpoint_budget_ms) {
+                (Some(clock), ms) if cfg!(feature = "checkpoint-budgets") && ms > 0 && cause != CheckpointCause::Manual => {
+                    Some((clock, clock().saturating_add(u64::from(ms))))
+                }
+                _ => None,
             },
         };
         let mut pages = 0;

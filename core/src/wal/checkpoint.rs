@@ -106,6 +106,11 @@ pub(crate) struct Plan {
     /// then ends at the frame of the last page copied, and the next call
     /// resumes from it ([`crate::Options::checkpoint_budget_pages`]).
     pub max_pages: u32,
+    /// The clock (milliseconds) and the time on it by which this call stops
+    /// checking and copying (`None`: no limit): the backfill stops after the
+    /// frame during which the time ran out, and the next call resumes from
+    /// it ([`crate::Options::checkpoint_budget_ms`]).
+    pub deadline: Option<(fn() -> u64, u64)>,
 }
 
 /// Runs a checkpoint with the files and scratch memory of `io`: takes and
@@ -130,6 +135,7 @@ pub(crate) fn checkpoint<S: Storage>(
         idx.unlock_checkpoint();
         return Err(Error::Busy);
     }
+    let passive = mode == CheckpointMode::Passive;
     let r = Checkpointer {
         io,
         idx,
@@ -137,7 +143,8 @@ pub(crate) fn checkpoint<S: Storage>(
         verify: plan.verify,
         syncs,
         pages,
-        max_pages: if mode == CheckpointMode::Passive { plan.max_pages } else { 0 },
+        max_pages: if passive { plan.max_pages } else { 0 },
+        deadline: plan.deadline.filter(|_| passive),
     }
     .run(mode, plan.seed, plan.min_progress);
     if want_writer {
@@ -156,6 +163,8 @@ struct Checkpointer<'c, 'a, S: Storage> {
     /// Pages copied (counted for the statistics).
     pages: &'c mut u64,
     max_pages: u32,
+    /// See [`Plan::deadline`].
+    deadline: Option<(fn() -> u64, u64)>,
 }
 
 impl<S: Storage> Checkpointer<'_, '_, S> {
@@ -209,8 +218,9 @@ impl<S: Storage> Checkpointer<'_, '_, S> {
 
     /// Copies frames `nb+1..=safe` (the newest version of each page) into
     /// the database file, after checking them all; with a page budget, only
-    /// up to the frame of the budget's last page. Returns the frame the
-    /// backfill reached.
+    /// up to the frame of the budget's last page; with a time budget, in
+    /// WAL order up to the frame of the page during which it ran out.
+    /// Returns the frame the backfill reached.
     ///
     /// A partial backfill is sound: every reader's snapshot is at or past
     /// `safe`, so a page whose newest frame lies past the end reads from the
@@ -234,7 +244,7 @@ impl<S: Storage> Checkpointer<'_, '_, S> {
         }
         let idx = self.idx;
         let mut end = safe;
-        if self.max_pages > 0 {
+        if cfg!(feature = "checkpoint-budgets") && self.max_pages > 0 {
             let mut n = 0;
             for (_, f) in Copies::new(idx, nb, safe, safe, commit_size, false) {
                 n += 1;
@@ -245,7 +255,7 @@ impl<S: Storage> Checkpointer<'_, '_, S> {
             }
         }
         if self.verify {
-            self.check_chain(hdr, nb, end)?;
+            end = self.check_chain(hdr, nb, end)?;
         }
         // Pages are gathered in the scratch memory while their numbers run
         // on, and each run is written with one call.
@@ -256,9 +266,12 @@ impl<S: Storage> Checkpointer<'_, '_, S> {
             1
         };
         let (mut first, mut run) = (0u32, 0usize);
-        let mut copies = Copies::new(idx, nb, end, safe, commit_size, true);
+        // A time budget copies in WAL order, so that where it stops is a
+        // prefix of the range.
+        let mut copies = Copies::new(idx, nb, end, safe, commit_size, self.deadline.is_none());
+        let mut out_of_time = false;
         loop {
-            let next = copies.next();
+            let next = if out_of_time { None } else { copies.next() };
             if run > 0 && next.is_none_or(|(pgno, _)| run == run_max || pgno != first + run as u32) {
                 let pages = self.io.scratch.get(..run * p).ok_or(SHORT_SCRATCH)?;
                 self.io
@@ -280,6 +293,10 @@ impl<S: Storage> Checkpointer<'_, '_, S> {
             }
             format::verify_page(FileKind::Wal, pgno, tmp)?;
             run += 1;
+            if self.out_of_time() {
+                end = f;
+                out_of_time = true;
+            }
         }
         let want = commit_size as u64 * ps as u64;
         let have = self.io.db.size().map_err(io_err(FileKind::Database))?;
@@ -299,16 +316,23 @@ impl<S: Storage> Checkpointer<'_, '_, S> {
         Ok(end)
     }
 
+    /// Whether the time budget ran out.
+    fn out_of_time(&self) -> bool {
+        cfg!(feature = "checkpoint-budgets") && self.deadline.is_some_and(|(clock, deadline)| clock() >= deadline)
+    }
+
     /// Checks every frame of `nb+1..=safe` not checked before (past the
     /// wal-index's verified count: recovery checked what it indexed) with
     /// the frame reader, and that each holds the page the wal-index records
     /// for it. The chain starts from the checksum of the frame before, or of
-    /// the WAL header.
-    fn check_chain(&mut self, hdr: &IndexHeader, nb: u32, safe: u32) -> Result<()> {
+    /// the WAL header. Returns the frame it reached: `safe`, or less when
+    /// the time budget ran out (after one frame at least), so that the
+    /// copy stops there too.
+    fn check_chain(&mut self, hdr: &IndexHeader, nb: u32, safe: u32) -> Result<u32> {
         let ps = hdr.page_size;
         let nb = nb.max(self.idx.verified());
         if nb >= safe {
-            return Ok(());
+            return Ok(safe);
         }
         let wal_len = self.io.wal.size().map_err(io_err(FileKind::Wal))?;
         let mut reader = if nb == 0 {
@@ -325,15 +349,20 @@ impl<S: Storage> Checkpointer<'_, '_, S> {
             }
             FrameReader::resume(ps, hdr.salt1, hdr.salt2, nb + 1, FrameHeader::decode(&fh).cksum, wal_len)
         };
-        for f in nb + 1..=safe {
+        let mut f = nb;
+        while f < safe {
+            f += 1;
             let pgno = self.idx.frame_pgno(f);
             match reader.next(self.io.wal, self.io.scratch).map_err(io_err(FileKind::Wal))? {
                 Ok(h) if h.pgno == pgno => {}
                 _ => return Err(corrupt(FileKind::Wal, pgno, "WAL frame fails its checksum at checkpoint")),
             }
+            if self.out_of_time() {
+                break;
+            }
         }
-        self.idx.set_verified(safe);
-        Ok(())
+        self.idx.set_verified(f);
+        Ok(f)
     }
 
     /// Reads back every page the checkpoint copied and compares it with its
@@ -362,7 +391,7 @@ impl<S: Storage> Checkpointer<'_, '_, S> {
                 return Err(corrupt(
                     FileKind::Database,
                     pgno,
-                    "page read back after the checkpoint differs from its frame (lost or misdirected write)",
+                    "checkpoint read back a page unlike its frame (lost or misdirected write)",
                 ));
             }
         }

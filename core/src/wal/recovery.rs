@@ -183,7 +183,7 @@ fn choose_wal(
         (Some(d), Some((h, _))) if h.page_size == d.page_size && h.db_id != d.db_id => Err(corrupt(
             FileKind::Wal,
             0,
-            "the WAL belongs to another database (its database id is not the database file's); move it away to open the database without it",
+            "the WAL belongs to another database (another database id); move it away to open the database without it",
         )),
         (Some(d), Some((h, seed))) if h.page_size == d.page_size => Ok(Some((h, seed))),
         (Some(_), _) => Ok(None),
