@@ -135,14 +135,16 @@ fn run(system: &str, dir: &std::path::Path, threads: usize, secs: f64, sync: wal
 
 /// A steady load of one writer (transactions of 20 random puts, `Normal`)
 /// for `secs`, with automatic checkpoints every 1,000 frames copying at
-/// most `budget` pages each (0: all): (commits/s, median, p99, p99.9 and
-/// largest commit latency).
-fn steady(dir: &std::path::Path, budget: u32, secs: f64) -> (f64, Duration, Duration, Duration, Duration) {
+/// most `pages` pages each (0: all) and spending at most `time` each
+/// (`None`: no limit): (commits/s, median, p99, p99.9 and largest commit
+/// latency).
+fn steady(dir: &std::path::Path, pages: u32, time: Option<Duration>, secs: f64) -> (f64, Duration, Duration, Duration, Duration) {
     let db = walden::Database::open(
-        dir.join(format!("steady{budget}.db")),
+        dir.join(format!("steady{pages}-{}.db", time.map_or(0, |t| t.as_micros()))),
         walden::Options {
             sync: walden::SyncMode::Normal,
-            checkpoint_budget_pages: budget,
+            checkpoint_budget_pages: pages,
+            checkpoint_budget_time: time,
             ..walden::Options::default()
         },
     )
@@ -201,13 +203,13 @@ fn main() {
         println!();
         println!("| checkpoint budget | commits/s | median | p99 | p99.9 | largest |");
         println!("|---|---|---|---|---|---|");
-        for budget in [0u32, 64] {
-            let (n, p50, p99, p999, max) = steady(dir.path(), budget, a.seconds);
+        for (pages, time) in [(0u32, None), (64, None), (0, Some(Duration::from_millis(2)))] {
+            let (n, p50, p99, p999, max) = steady(dir.path(), pages, time, a.seconds);
             let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
-            let b = if budget == 0 {
-                "none (whole backfill)".to_string()
-            } else {
-                format!("{budget} pages")
+            let b = match (pages, time) {
+                (0, None) => "none (whole backfill)".to_string(),
+                (_, Some(t)) => format!("{} ms", t.as_millis()),
+                _ => format!("{pages} pages"),
             };
             println!("| {b} | {n:.0} | {} | {} | {} | {} |", ms(p50), ms(p99), ms(p999), ms(max));
         }
