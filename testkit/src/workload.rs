@@ -697,44 +697,30 @@ pub fn catalogue() -> Vec<Workload> {
     w.cache_pages = 8;
     v.push(w);
 
-    // 25. Incremental checkpoints: automatic checkpoints every 12 frames
-    // that copy at most 3 pages each, so that backfills stop and resume
-    // mid-transaction; a manual Full checkpoint finishes the work.
-    let mut g = Gen::new(25);
-    for t in 0..12 {
-        g.txn(|g| {
-            for _ in 0..6 {
-                let k = g.key(400);
-                let len = 30 + small(g);
-                g.put((t % 2) as u8, k, len);
-            }
-        });
+    // 25 and 26. Incremental checkpoints: automatic checkpoints every 12
+    // frames that copy at most 3 pages each (25), or stop once 2 ms of
+    // `tick_clock` (a page or two) have passed, copying in WAL order (26),
+    // so that backfills stop and resume mid-transaction; a manual Full
+    // checkpoint finishes the work.
+    for (seed, name, pages, ms) in [(25, "budgeted_checkpoints", 3, 0), (26, "time_budgeted_checkpoints", 0, 2)] {
+        let mut g = Gen::new(seed);
+        for t in 0..12 {
+            g.txn(|g| {
+                for _ in 0..6 {
+                    let k = g.key(400);
+                    let len = 30 + small(g);
+                    g.put((t % 2) as u8, k, len);
+                }
+            });
+        }
+        g.ckpt(CheckpointMode::Full);
+        g.txn(|g| g.put(0, b"end".to_vec(), 3));
+        let mut w = g.done(name);
+        w.autocheckpoint_frames = 12;
+        w.checkpoint_budget_pages = pages;
+        w.checkpoint_budget_ms = ms;
+        v.push(w);
     }
-    g.ckpt(CheckpointMode::Full);
-    g.txn(|g| g.put(0, b"end".to_vec(), 3));
-    let mut w = g.done("budgeted_checkpoints");
-    w.autocheckpoint_frames = 12;
-    w.checkpoint_budget_pages = 3;
-    v.push(w);
-
-    // 26. The same with a time budget: each automatic checkpoint copies in
-    // WAL order until 2 ms of `tick_clock` (a page or two) have passed.
-    let mut g = Gen::new(26);
-    for t in 0..12 {
-        g.txn(|g| {
-            for _ in 0..6 {
-                let k = g.key(400);
-                let len = 30 + small(g);
-                g.put((t % 2) as u8, k, len);
-            }
-        });
-    }
-    g.ckpt(CheckpointMode::Full);
-    g.txn(|g| g.put(0, b"end".to_vec(), 3));
-    let mut w = g.done("time_budgeted_checkpoints");
-    w.autocheckpoint_frames = 12;
-    w.checkpoint_budget_ms = 2;
-    v.push(w);
 
     v
 }
