@@ -26,7 +26,7 @@
 //! as SQLite's busy handler and `walTryBeginRead` back off, never past the
 //! deadline; writers of one handle queue on its `Gate` (woken at once),
 //! and a commit waiting for a sync is woken by the end of the sync of this
-//! process that covers it ([`Gate::turn`]); while another process holds
+//! process that covers it (`Gate::turn`); while another process holds
 //! the sync lock, this process's next syncer looks again every 200 µs.
 //! With a timeout of zero nothing sleeps: the call fails at the first
 //! `Busy` (`Protocol`). The C API and the CLI add no retries of their own.
