@@ -38,7 +38,7 @@ use crate::wal::checkpoint::{checkpoint, Plan};
 use crate::wal::frames::FrameWriter;
 use crate::wal::index::{Index, IndexHeader};
 use crate::wal::locks::Region;
-use crate::wal::protocol::{acquire_snapshot, begin_write_protocol, commit_state, flush_protocol};
+use crate::wal::protocol::{acquire_snapshot, begin_write_protocol, commit_state, flush_protocol, safe_frame};
 
 impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
     /// Begins a read transaction: a snapshot of the last commit, unaffected by
@@ -492,7 +492,15 @@ impl<S: Storage, R: Region, B: AsMut<[u8]>> Connection<S, R, B> {
             },
         };
         let mut pages = 0;
-        let runs = cfg!(feature = "checkpoint-runs") && idx.read_header().is_some_and(|h| h.mx_frame > idx.nbackfill());
+        // Cache slots are lent only to a backfill that will run (the skip
+        // rule of `backfill_protocol`): under readers that hold the WAL,
+        // every commit past the threshold calls here, and would otherwise
+        // drop 13 cached pages each time for nothing.
+        let runs = cfg!(feature = "checkpoint-runs")
+            && idx.read_header().is_some_and(|h| {
+                let (nb, safe) = (idx.nbackfill(), safe_frame(&idx, h.mx_frame));
+                safe > nb && (safe == h.mx_frame || safe - nb >= min_progress)
+            });
         let r = checkpoint(self.pages.checkpoint_io(runs), &idx, plan, &mut self.stats.syncs, &mut pages);
         let r = self.poison_on_io(r);
         self.stats.checkpoint_pages += pages;
