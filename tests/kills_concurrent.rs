@@ -31,6 +31,8 @@ use std::sync::mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use walden::{Database, Options, SyncMode};
+use walden_testkit::sim::SimRng;
+use walden_testkit::workload::value;
 
 type BoxResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -55,13 +57,6 @@ fn options() -> Options {
     }
 }
 
-fn mix(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 fn key(t: usize, seq: u64) -> Vec<u8> {
     let mut k = vec![b'c', t as u8];
     k.extend_from_slice(&seq.to_be_bytes());
@@ -73,23 +68,13 @@ fn last_key(t: usize) -> Vec<u8> {
 }
 
 fn value_for(t: usize, seq: u64) -> Vec<u8> {
-    let h = mix(seq ^ ((t as u64) << 48));
+    let k = key(t, seq);
     let len = if seq % 16 == 7 {
-        4_200 + (h % 3_000) as usize
+        4_200 + SimRng(seq ^ ((t as u64) << 48)).below(3_000) as usize
     } else {
-        (h % 301) as usize
+        SimRng(seq ^ ((t as u64) << 48)).below(301) as usize
     };
-    let mut v = Vec::with_capacity(len + 16);
-    v.extend_from_slice(&seq.to_be_bytes());
-    let mut x = h | 1;
-    while v.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        v.extend_from_slice(&x.to_le_bytes());
-    }
-    v.truncate(len);
-    v
+    value(&k, len, seq as usize)
 }
 
 fn last_of(db: &Database, t: usize) -> BoxResult<u64> {
@@ -245,13 +230,8 @@ fn sigkill_during_concurrent_commits_loses_no_acknowledged_commit() {
     let path = dir.path().join("kills.db");
     let stderr_path = dir.path().join("child-stderr.txt");
     let exe = std::env::current_exe().unwrap();
-    let mut x = mix(seed) | 1;
-    let mut rand = |n: u64| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x % n
-    };
+    let mut rng = SimRng(seed);
+    let mut rand = |n: u64| rng.below(n);
     let mut last = [0u64; THREADS];
     let (mut acked, mut in_flight_durable) = (0u64, 0u64);
     for round in 0..kills {
